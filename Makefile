@@ -1,0 +1,76 @@
+# tensorpress — top-level build. `make demo`, `make test`, `make asan`,
+# `make bench`, `make fuzz`. Everything builds into build/ (or build-asan/).
+
+CC      ?= gcc
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
+ALLFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
+LIBS     = -lzstd -lxxhash -lcjson -lm -lpthread
+
+LIB_SRC  = $(sort $(wildcard src/*/*.c))
+CLI_SRC  = $(sort $(wildcard cli/*.c))
+TEST_SRC = $(sort $(wildcard tests/*.c))
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+STATIC   = $(BUILD)/libtpress.a
+SHARED   = $(BUILD)/libtpress.so
+CLI      = $(BUILD)/tpress
+UNIT     = $(BUILD)/unit_tests
+
+.PHONY: all lib deps demo test asan bench fuzz clean format
+
+all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
+lib: $(STATIC) $(SHARED)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared $(ALLFLAGS) -o $@ $^ $(LIBS)
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+$(UNIT): $(TEST_OBJ) $(STATIC)
+	$(CC) $(ALLFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIBS)
+
+# Installs what is missing (apt -dev packages, pip packages); idempotent.
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh $(BUILD)
+
+# Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD)
+
+fuzz: deps
+	@fuzz/build.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

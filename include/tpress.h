@@ -1,0 +1,319 @@
+/*
+ * tpress.h — the public C API of libtpress (tensorpress).
+ *
+ * Conventions (read once, they hold everywhere):
+ *  - Every function that can fail returns size_t: a byte count or 0 on
+ *    success, or an encoded error. Test with tp_is_error(); name it with
+ *    tp_error_name(); get the code with tp_error_code(). Error codes are
+ *    pinned and never reused.
+ *  - When a function fails it leaves a one-line human description in a
+ *    thread-local buffer, read with tp_last_error_detail() (e.g. which token
+ *    of a pipeline spec was wrong). The library never prints, aborts or exits.
+ *  - All multi-byte values in files are little-endian (docs/FORMAT.md).
+ *  - Memory: functions that return an object hand ownership to the caller,
+ *    who frees it with the matching *_free(). Functions that write into a
+ *    caller buffer never allocate that buffer.
+ */
+#ifndef TPRESS_H
+#define TPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TP_VERSION_MAJOR 0
+#define TP_VERSION_MINOR 1
+#define TP_VERSION_PATCH 0
+#define TP_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------- */
+
+typedef enum {
+    TP_OK = 0,
+    TP_ERR_GENERIC = 1,
+    TP_ERR_NOMEM = 2,           /* allocation failed                          */
+    TP_ERR_ARG = 3,             /* invalid argument (NULL, bad size, ...)     */
+    TP_ERR_DTYPE = 4,           /* dtype unknown or not supported here        */
+    TP_ERR_SHAPE = 5,           /* shape invalid, too large, or mismatched    */
+    TP_ERR_SPEC = 6,            /* pipeline spec could not be parsed          */
+    TP_ERR_UNKNOWN_CODEC = 7,   /* no codec of that name or id                */
+    TP_ERR_PARAM = 8,           /* unknown parameter or value out of range    */
+    TP_ERR_DST_TOO_SMALL = 9,   /* output buffer too small                    */
+    TP_ERR_CORRUPT = 10,        /* bytes do not follow the format             */
+    TP_ERR_CHECKSUM = 11,       /* checksum mismatch                          */
+    TP_ERR_TRUNCATED = 12,      /* input ends early                           */
+    TP_ERR_VERSION = 13,        /* format version not supported               */
+    TP_ERR_IO = 14,             /* file system error (see detail)             */
+    TP_ERR_NOT_FOUND = 15,      /* named item absent                          */
+    TP_ERR_UNSUPPORTED = 16,    /* valid input this build cannot handle       */
+    TP_ERR_NONFINITE = 17,      /* NaN/Inf where a codec cannot keep them     */
+    TP_ERR_BACKEND = 18,        /* a third-party library reported failure     */
+    TP_ERR__MAX
+} tp_error;
+
+/* True when a size_t result encodes an error. */
+int tp_is_error(size_t result);
+/* The tp_error of a result (TP_OK when it is not an error). */
+tp_error tp_error_code(size_t result);
+/* Static name of a result's error, e.g. "corrupt data"; "no error" if none. */
+const char *tp_error_name(size_t result);
+/* Static text of an error code. */
+const char *tp_error_string(tp_error code);
+/* Detail of the last failure on this thread ("" if none). Valid until the
+ * next failing call on the same thread. */
+const char *tp_last_error_detail(void);
+
+/* ------------------------------------------------------------------------
+ * Dtypes and tensor views
+ * ---------------------------------------------------------------------- */
+
+/* Values are pinned: they are stored in frames and archives. */
+typedef enum {
+    TP_DTYPE_INVALID = 0,
+    TP_F32 = 1,
+    TP_F16 = 2,
+    TP_BF16 = 3,
+    TP_F64 = 4,
+    TP_I8 = 5,
+    TP_U8 = 6,
+    TP_I16 = 7,
+    TP_U16 = 8,
+    TP_I32 = 9,
+    TP_U32 = 10,
+    TP_I64 = 11,
+    TP_U64 = 12,
+    TP_BOOL = 13,
+    TP_DTYPE__MAX
+} tp_dtype;
+
+#define TP_MAX_DIMS 8
+
+/* A contiguous, C-order tensor. The view does not own data. */
+typedef struct {
+    tp_dtype dtype;
+    uint32_t ndim;               /* 0 (scalar) .. TP_MAX_DIMS          */
+    uint64_t shape[TP_MAX_DIMS]; /* entries beyond ndim are ignored    */
+    const void *data;
+} tp_tensor;
+
+/* Bytes per element (0 for an invalid dtype). */
+size_t tp_dtype_size(tp_dtype dt);
+/* Lower-case name, e.g. "bf16"; "invalid" for an unknown value. */
+const char *tp_dtype_name(tp_dtype dt);
+/* Parses a name ("f32", "float32", "F32", "bf16", "i64", ...).
+ * Returns TP_DTYPE_INVALID if unknown. */
+tp_dtype tp_dtype_from_name(const char *name);
+/* 1 for f32/f16/bf16/f64. */
+int tp_dtype_is_float(tp_dtype dt);
+
+/* Number of elements; writes it to *numel. Fails (TP_ERR_SHAPE) on ndim >
+ * TP_MAX_DIMS or when the element count or the byte size overflows. */
+size_t tp_tensor_numel(const tp_tensor *t, uint64_t *numel);
+/* Byte size of the data (numel * dtype size), or an error. */
+size_t tp_tensor_nbytes(const tp_tensor *t);
+
+/* Exact conversions, round-to-nearest-even, NaN and Inf kept. */
+uint16_t tp_f32_to_f16(float f);
+float tp_f16_to_f32(uint16_t h);
+uint16_t tp_f32_to_bf16(float f);
+float tp_bf16_to_f32(uint16_t h);
+/* Converts n values between float dtypes (f32/f16/bf16/f64). Returns 0 or
+ * an error (TP_ERR_DTYPE if either side is not a float dtype). */
+size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt,
+                  size_t n);
+
+/* ------------------------------------------------------------------------
+ * Codecs and pipelines
+ * ---------------------------------------------------------------------- */
+
+/* Codec flags reported by tp_codec_info. */
+#define TP_CODEC_LOSSY 1u     /* decode(encode(x)) may differ from x          */
+#define TP_CODEC_FLOAT_IN 2u  /* needs float input; integers are refused      */
+
+typedef enum { TP_PARAM_INT = 1, TP_PARAM_FLOAT = 2, TP_PARAM_ENUM = 3 } tp_param_type;
+
+typedef struct {
+    const char *name;
+    tp_param_type type;
+    double def;              /* default value (enum: index)               */
+    double min, max;         /* inclusive range (enum: 0..count-1)        */
+    const char *const *choices; /* enum names, NULL-terminated; else NULL */
+    const char *help;
+} tp_param_def;
+
+typedef struct {
+    uint16_t id;             /* pinned, stored in frames                  */
+    const char *name;
+    unsigned flags;          /* TP_CODEC_*                                */
+    const char *summary;
+    size_t n_params;
+    const tp_param_def *params;
+} tp_codec_info;
+
+/* Number of registered codecs, and the i-th one (NULL if out of range). */
+size_t tp_codec_count(void);
+const tp_codec_info *tp_codec_at(size_t i);
+/* By name or id; NULL if none. */
+const tp_codec_info *tp_codec_find(const char *name);
+
+/* A parsed pipeline: "int:bits=4,group=32 | zstd:level=3". */
+typedef struct tp_pipeline tp_pipeline;
+
+/* Parses a spec. On failure returns an error; tp_last_error_detail() names
+ * the offending token. On success *out owns a new pipeline. */
+size_t tp_pipeline_parse(const char *spec, tp_pipeline **out);
+void tp_pipeline_free(tp_pipeline *p);
+/* Writes the canonical spec (every parameter explicit) with a terminating
+ * NUL; returns its length without the NUL, or TP_ERR_DST_TOO_SMALL. */
+size_t tp_pipeline_to_string(const tp_pipeline *p, char *dst, size_t cap);
+/* 1 if any stage is lossy. */
+int tp_pipeline_is_lossy(const tp_pipeline *p);
+
+/* ------------------------------------------------------------------------
+ * Frames: one tensor, self-describing bytes (docs/FORMAT.md)
+ * ---------------------------------------------------------------------- */
+
+/* Worst-case size of the frame tp_frame_encode writes for t under p, or an
+ * error (bad dtype/shape, dtype the pipeline cannot take). */
+size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
+
+/* Encodes t through p into dst. Returns the frame size or an error. */
+size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, void *dst,
+                       size_t cap);
+
+/* Convenience: encodes into a new malloc'd buffer (*out, caller frees). */
+size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, void **out);
+
+/* What a frame says about itself, read without decoding the payload. */
+typedef struct {
+    tp_dtype dtype;
+    uint32_t ndim;
+    uint64_t shape[TP_MAX_DIMS];
+    uint64_t nbytes;        /* decoded size                                */
+    uint64_t frame_size;    /* bytes the frame occupies                    */
+    uint32_t n_stages;
+    char spec[512];         /* canonical pipeline spec                     */
+} tp_frame_info;
+
+/* Parses and checks the header and checksum of the frame at src (n bytes
+ * available; trailing bytes after the frame are allowed). */
+size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
+
+/* Decodes a frame into dst (cap >= info.nbytes). Returns the decoded byte
+ * count or an error. Never reads beyond src+n or writes beyond dst+cap. */
+size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Metrics: error of a reconstruction, computed in float64
+ * ---------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t count;         /* values compared                              */
+    uint64_t nonfinite;     /* positions where either side is NaN/Inf       */
+    double mse, rmse;
+    double snr_db;          /* 10 log10(sum x^2 / sum (x-y)^2); +inf if exact */
+    double psnr_db;         /* 10 log10(peak^2 / mse), peak = max |x|       */
+    double max_abs;
+    double cosine;
+    double rel_l2;          /* ||x-y|| / ||x||                              */
+} tp_metrics;
+
+/* Compares n float values (any float dtype each side). NaN/Inf positions
+ * are counted in nonfinite and skipped (equal non-finite values are exact). */
+size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got,
+                          tp_dtype got_dt, size_t n, tp_metrics *m);
+
+/* ------------------------------------------------------------------------
+ * Archives (.tpz): named frames, an index and a footer (docs/FORMAT.md)
+ * ---------------------------------------------------------------------- */
+
+typedef struct tp_archive_writer tp_archive_writer;
+typedef struct tp_archive tp_archive;
+
+/* Per-tensor record kept in the archive index. */
+typedef struct {
+    const char *name;       /* NUL-terminated, owned by the archive        */
+    tp_dtype dtype;
+    uint32_t ndim;
+    uint64_t shape[TP_MAX_DIMS];
+    uint64_t offset;        /* frame position in the file                  */
+    uint64_t frame_size;
+    uint64_t raw_size;      /* bytes of the original tensor                */
+    const char *spec;       /* canonical pipeline spec                     */
+    tp_metrics metrics;     /* measured at encode time                     */
+} tp_archive_entry;
+
+/* Starts writing path: data go to a temporary file next to it, which
+ * tp_archive_writer_finish renames into place. */
+size_t tp_archive_writer_open(const char *path, tp_archive_writer **out);
+/* Appends one frame (as made by tp_frame_encode) under name, with metrics
+ * (may be NULL). Names must be unique and non-empty. Thread-compatible, not
+ * thread-safe: serialise calls. */
+size_t tp_archive_writer_add(tp_archive_writer *w, const char *name,
+                             const void *frame, size_t frame_size,
+                             const tp_metrics *metrics);
+/* Writes index and footer, syncs, renames; frees w in every case. */
+size_t tp_archive_writer_finish(tp_archive_writer *w);
+/* Deletes the temporary file and frees w. */
+void tp_archive_writer_abort(tp_archive_writer *w);
+
+/* Maps an archive and validates its footer and index. */
+size_t tp_archive_open(const char *path, tp_archive **out);
+void tp_archive_close(tp_archive *a);
+size_t tp_archive_count(const tp_archive *a);
+/* Entry i (NULL if out of range); valid until tp_archive_close. */
+const tp_archive_entry *tp_archive_entry_at(const tp_archive *a, size_t i);
+/* Index of the entry named name, or an error (TP_ERR_NOT_FOUND). */
+size_t tp_archive_find(const tp_archive *a, const char *name);
+/* The mapped bytes of entry i's frame. */
+size_t tp_archive_frame(const tp_archive *a, size_t i, const void **frame);
+/* Decodes entry i into dst (cap >= raw_size); returns bytes or error. */
+size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap);
+
+
+/* ------------------------------------------------------------------------
+ * Tensor files: .npy (one tensor) and .safetensors (named tensors)
+ * ---------------------------------------------------------------------- */
+
+typedef struct tp_tensor_file tp_tensor_file;
+
+/* Opens a .npy or .safetensors file (chosen by its first bytes) read-only,
+ * memory-mapped. Every header field is validated: bad magic, unsupported
+ * dtype, Fortran order, pickled objects, offsets past the end, overlapping
+ * or overflowing ranges are errors. */
+size_t tp_tensor_file_open(const char *path, tp_tensor_file **out);
+void tp_tensor_file_close(tp_tensor_file *f);
+size_t tp_tensor_file_count(const tp_tensor_file *f);
+/* Name of tensor i (a .npy's one tensor is named after the file's stem). */
+const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
+/* View of tensor i; t->data points into the mapping (valid until close). */
+size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
+
+typedef struct tp_tensor_writer tp_tensor_writer;
+
+/* Starts writing n tensors to path; the format follows the extension
+ * (".npy" takes exactly one tensor, otherwise safetensors). descs give
+ * dtype and shape (their data is ignored); names are copied. Output goes
+ * to a temporary file renamed by tp_tensor_writer_finish. */
+size_t tp_tensor_writer_open(const char *path, const char *const *names,
+                             const tp_tensor *descs, size_t n,
+                             tp_tensor_writer **out);
+/* Writes the data of tensor i; tensors must be put in order 0..n-1 and
+ * nbytes must match the tensor's size. */
+size_t tp_tensor_writer_put(tp_tensor_writer *w, size_t i, const void *data,
+                            size_t nbytes);
+/* Syncs and renames into place; frees w in every case. Fails if a tensor
+ * was not put. */
+size_t tp_tensor_writer_finish(tp_tensor_writer *w);
+/* Removes the temporary file and frees w. */
+void tp_tensor_writer_abort(tp_tensor_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TPRESS_H */

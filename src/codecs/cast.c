@@ -1,0 +1,71 @@
+/* fp16 and bf16: casts of float tensors to 16-bit floats (round to
+ * nearest even, NaN/Inf kept). Output is the 16-bit tensor itself, with the
+ * input's shape, so that a following dtype-aware stage sees what it reads. */
+#include <string.h>
+
+#include "codecs/codec.h"
+
+static size_t cast_bound(tp_dtype to, const tp_tensor *in, tp_tensor *out)
+{
+    if (!tp_dtype_is_float(in->dtype))
+        return tp_fail(TP_ERR_DTYPE, "cast to %s needs a float tensor, got %s", tp_dtype_name(to), tp_dtype_name(in->dtype));
+    *out = *in;
+    out->dtype = to;
+    out->data = NULL;
+    if (out->ndim == 0) { out->ndim = 1; out->shape[0] = 1; }
+    return tp_tensor_nbytes(out);
+}
+
+static size_t cast_encode(tp_dtype to, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+{
+    size_t n = cast_bound(to, in, out);
+    if (tp_is_error(n)) return n;
+    if (cap < n) return tp_fail(TP_ERR_DST_TOO_SMALL, "cast needs %zu bytes", n);
+    TP_TRY(tp_convert(dst, to, in->data, in->dtype, n / 2));
+    return n;
+}
+
+static size_t cast_decode(tp_dtype from, const void *src, size_t n, const tp_tensor *src_desc,
+                          const tp_tensor *dst_desc, void *dst)
+{
+    uint64_t numel;
+    TP_TRY(tp_tensor_numel(dst_desc, &numel));
+    if (src_desc->dtype != from || n != numel * 2)
+        return tp_fail(TP_ERR_CORRUPT, "%s stage holds %zu bytes for %llu values", tp_dtype_name(from), n,
+                       (unsigned long long)numel);
+    if (!tp_dtype_is_float(dst_desc->dtype)) return tp_fail(TP_ERR_CORRUPT, "cast target is not a float dtype");
+    TP_TRY(tp_convert(dst, dst_desc->dtype, src, from, (size_t)numel));
+    return (size_t)numel * tp_dtype_size(dst_desc->dtype);
+}
+
+static size_t fp16_bound(const tp_params *p, const tp_tensor *in, tp_tensor *out) { return cast_bound(TP_F16, in, out); }
+static size_t fp16_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+{
+    return cast_encode(TP_F16, in, dst, cap, out);
+}
+static size_t fp16_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *sd, const tp_tensor *dd, void *dst)
+{
+    return cast_decode(TP_F16, src, n, sd, dd, dst);
+}
+
+static size_t bf16_bound(const tp_params *p, const tp_tensor *in, tp_tensor *out) { return cast_bound(TP_BF16, in, out); }
+static size_t bf16_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+{
+    return cast_encode(TP_BF16, in, dst, cap, out);
+}
+static size_t bf16_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *sd, const tp_tensor *dd, void *dst)
+{
+    return cast_decode(TP_BF16, src, n, sd, dd, dst);
+}
+
+const tp_codec tp_codec_fp16 = {
+    .info = {.id = 2, .name = "fp16", .flags = TP_CODEC_LOSSY,
+             .summary = "cast to IEEE half precision (round to nearest even; NaN/Inf kept)"},
+    .bound = fp16_bound, .encode = fp16_encode, .decode = fp16_decode,
+};
+
+const tp_codec tp_codec_bf16 = {
+    .info = {.id = 3, .name = "bf16", .flags = TP_CODEC_LOSSY,
+             .summary = "cast to bfloat16 (round to nearest even; NaN/Inf kept)"},
+    .bound = bf16_bound, .encode = bf16_encode, .decode = bf16_decode,
+};

@@ -1,0 +1,76 @@
+/* The codec contract. Every compression method is one tp_codec value,
+ * listed once in the registry table (registry.c). Adding a method = one
+ * file under src/codecs/ + one row in that table + its tests.
+ *
+ * Data flow of a stage: the stage receives a tensor (dtype, shape, data)
+ * and writes bytes; it also describes what it wrote as a tensor (usually
+ * u8[n]; a cast writes f16 of the input's shape, so that a following
+ * dtype-aware stage knows what it reads). Decode gets those bytes and their
+ * description back, plus the description of the tensor it must rebuild,
+ * and writes exactly that tensor.
+ *
+ * Codecs with TP_CODEC_FLOAT_IN always see f32 input and rebuild f32: the
+ * pipeline converts other float dtypes around them.
+ *
+ * Rules: encode writes at most cap bytes (cap >= bound); decode validates
+ * every byte it reads and every size it is told, writes exactly
+ * nbytes(dst_desc) bytes, and never allocates more than a small multiple of
+ * the output size. No printing, no aborting. */
+#ifndef TP_CODECS_CODEC_H
+#define TP_CODECS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "tpress.h"
+
+#define TP_MAX_PARAMS 12
+#define TP_MAX_STAGES 8
+
+/* Parameter values in the order of the codec's schema (enum: index). */
+typedef struct {
+    double v[TP_MAX_PARAMS];
+} tp_params;
+
+typedef struct tp_codec {
+    tp_codec_info info;
+    /* Checks combinations of parameters that the per-parameter ranges
+     * cannot express; NULL if none. Called at parse time. */
+    size_t (*validate)(const tp_params *p);
+    /* Worst-case output bytes for input in (its data is not read); also
+     * sets out's dtype and ndim to those encode will report (the frame
+     * header size depends on them), and its shape to an upper bound. */
+    size_t (*bound)(const tp_params *p, const tp_tensor *in, tp_tensor *out);
+    /* Encodes in into dst (cap bytes); sets *out (dtype, ndim, shape;
+     * data ignored) and returns the byte count, or an error. */
+    size_t (*encode)(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out);
+    /* Decodes src (n bytes described by src_desc) into dst, which holds
+     * nbytes(dst_desc). Returns nbytes(dst_desc) or an error. */
+    size_t (*decode)(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
+                     const tp_tensor *dst_desc, void *dst);
+} tp_codec;
+
+/* Registry lookups (registry.c). */
+const tp_codec *tp_codec_by_id(uint16_t id);
+const tp_codec *tp_codec_by_name(const char *name);
+
+/* Integer value of parameter i (they are stored as doubles). */
+static inline int tp_param_int(const tp_params *p, int i) { return (int)p->v[i]; }
+
+/* Describes a flat byte output u8[n] in *out. */
+static inline void tp_desc_bytes(tp_tensor *out, size_t n)
+{
+    out->dtype = TP_U8;
+    out->ndim = 1;
+    out->shape[0] = n;
+    out->data = NULL;
+}
+
+/* Codec definitions, one per file. */
+extern const tp_codec tp_codec_int;
+extern const tp_codec tp_codec_fp16;
+extern const tp_codec tp_codec_bf16;
+extern const tp_codec tp_codec_zstd;
+
+#endif

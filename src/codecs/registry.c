@@ -1,0 +1,46 @@
+/* The one table of codecs. Ids are pinned: they are written into frames.
+ * Append new codecs at the end with the next id; never reuse an id — a
+ * retired codec stays here as a comment with its id. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codecs/codec.h"
+
+static const tp_codec *const registry[] = {
+    &tp_codec_int,  /* id 1 */
+    &tp_codec_fp16, /* id 2 */
+    &tp_codec_bf16, /* id 3 */
+    &tp_codec_zstd, /* id 4 */
+};
+
+#define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
+
+size_t tp_codec_count(void) { return REGISTRY_SIZE; }
+
+const tp_codec_info *tp_codec_at(size_t i) { return i < REGISTRY_SIZE ? &registry[i]->info : NULL; }
+
+const tp_codec *tp_codec_by_id(uint16_t id)
+{
+    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+        if (registry[i]->info.id == id) return registry[i];
+    return NULL;
+}
+
+const tp_codec *tp_codec_by_name(const char *name)
+{
+    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+        if (!strcmp(registry[i]->info.name, name)) return registry[i];
+    return NULL;
+}
+
+const tp_codec_info *tp_codec_find(const char *name)
+{
+    if (!name) return NULL;
+    const tp_codec *c = tp_codec_by_name(name);
+    if (!c) {
+        char *end;
+        unsigned long id = strtoul(name, &end, 10);
+        if (*name && !*end && id <= 0xffff) c = tp_codec_by_id((uint16_t)id);
+    }
+    return c ? &c->info : NULL;
+}

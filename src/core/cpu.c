@@ -1,0 +1,21 @@
+#include "core/cpu.h"
+
+#include <stdlib.h>
+
+unsigned tp_cpu_features(void)
+{
+    static int cached = -1;
+    if (cached >= 0) return (unsigned)cached;
+    unsigned f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) f |= TP_CPU_AVX2;
+    if (__builtin_cpu_supports("fma")) f |= TP_CPU_FMA;
+    /* GCC 12 has no "f16c" probe; every AVX2 CPU shipped has F16C. */
+    if (f & TP_CPU_AVX2) f |= TP_CPU_F16C;
+#endif
+    const char *mask = getenv("TP_CPU_MASK");
+    if (mask) f &= (unsigned)strtoul(mask, NULL, 0);
+    cached = (int)f;
+    return f;
+}

@@ -1,0 +1,68 @@
+#include "harness.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TESTS 1024
+
+static struct { const char *name; void (*fn)(void); } tests[MAX_TESTS];
+static int n_tests, current_failed;
+
+void th_register(const char *name, void (*fn)(void))
+{
+    if (n_tests < MAX_TESTS) { tests[n_tests].name = name; tests[n_tests].fn = fn; n_tests++; }
+}
+
+void th_fail(const char *file, int line, const char *what)
+{
+    printf("  %s:%d: CHECK failed: %s\n", file, line, what);
+    current_failed = 1;
+}
+
+const char *th_data_dir(void)
+{
+    const char *d = getenv("TP_TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+const char *th_tmp_path(const char *suffix)
+{
+    static char buf[4][256];
+    static int k, counter;
+    k = (k + 1) % 4;
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf[k], sizeof buf[k], "%s/tp_test_%d_%d%s", dir ? dir : "/tmp", (int)getpid(), counter++, suffix);
+    return buf[k];
+}
+
+void th_gaussian(float *x, size_t n, unsigned seed)
+{
+    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
+    for (size_t i = 0; i < n; i += 2) {
+        double u[2];
+        for (int j = 0; j < 2; j++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            u[j] = ((s >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+        }
+        double r = sqrt(-2.0 * log(u[0])), t = 6.283185307179586 * u[1];
+        x[i] = (float)(r * cos(t));
+        if (i + 1 < n) x[i + 1] = (float)(r * sin(t));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n_tests; i++) {
+        if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+        current_failed = 0;
+        tests[i].fn();
+        printf("%s %s\n", current_failed ? "FAIL" : "ok  ", tests[i].name);
+        if (current_failed) failed++; else passed++;
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,47 @@
+/* Minimal test harness: TEST(name) registers a function, CHECK stops the
+ * current test on failure. Every test file links into one binary
+ * (build/unit_tests), which runs all tests or those whose name contains the
+ * first argument, and ends with "N passed, N failed". */
+#ifndef TP_TEST_HARNESS_H
+#define TP_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include "tpress.h"
+
+void th_register(const char *name, void (*fn)(void));
+void th_fail(const char *file, int line, const char *what);
+/* Directory of test data (tests/data), overridable by TP_TEST_DATA. */
+const char *th_data_dir(void);
+/* Path of a fresh temporary file name ending in suffix (not created). */
+const char *th_tmp_path(const char *suffix);
+/* Deterministic standard normal values (xorshift + Box-Muller). */
+void th_gaussian(float *x, size_t n, unsigned seed);
+
+#define TEST(name)                                                           \
+    static void name(void);                                                  \
+    __attribute__((constructor)) static void th_reg_##name(void) { th_register(#name, name); } \
+    static void name(void)
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) { th_fail(__FILE__, __LINE__, #cond); return; }         \
+    } while (0)
+
+/* CHECK that a size_t result is not an error, printing its detail if so. */
+#define CHECK_OK(expr)                                                       \
+    do {                                                                     \
+        size_t th_r_ = (expr);                                               \
+        if (tp_is_error(th_r_)) {                                            \
+            char th_msg_[640];                                               \
+            snprintf(th_msg_, sizeof th_msg_, "%s -> %s: %s", #expr,         \
+                     tp_error_name(th_r_), tp_last_error_detail());          \
+            th_fail(__FILE__, __LINE__, th_msg_);                            \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
+
+/* CHECK that a size_t result is the given error code. */
+#define CHECK_ERR(expr, code) CHECK(tp_error_code(expr) == (code))
+
+#endif
