@@ -1,0 +1,46 @@
+/* Shared pieces of the tpress command-line tool. */
+#ifndef TP_CLI_H
+#define TP_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tpress.h"
+
+#define EXIT_BAD 2 /* every failure: bad input, bad option, I/O error */
+
+int cmd_compress(int argc, char **argv);
+int cmd_decompress(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_codecs(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "tpress: <what>: <error name>: <detail>" to stderr; returns EXIT_BAD. */
+int cli_fail_result(const char *what, size_t result);
+/* Prints "tpress: <message>" to stderr; returns EXIT_BAD. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option parsing: if argv[*i] is opt (or "opt=value"), stores its value
+ * (the next argument or the part after '=') in *value and returns 1;
+ * returns -1 when the value is missing, 0 when argv[*i] is another option. */
+int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);
+/* Parses a positive integer option value in [lo, hi]; returns 0 on error. */
+int cli_int(const char *opt, const char *value, long lo, long hi, long *out);
+/* 1 if path ends with suffix. */
+int cli_has_suffix(const char *path, const char *suffix);
+/* 1 if path exists. */
+int cli_exists(const char *path);
+
+/* Formatting helpers for tables. */
+void cli_shape_str(const uint32_t ndim, const uint64_t *shape, char *buf, size_t cap);
+void cli_bytes_str(uint64_t n, char *buf, size_t cap);
+void cli_snr_str(double snr, char *buf, size_t cap);
+
+/* Default pipeline when --codec is not given. */
+#define CLI_DEFAULT_SPEC "int:bits=8,group=32"
+/* Pipeline used for tensors the requested one cannot take (integers,
+ * NaN/Inf values): lossless. */
+#define CLI_FALLBACK_SPEC "zstd:level=3"
+
+#endif

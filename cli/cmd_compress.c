@@ -1,0 +1,169 @@
+/* tpress compress IN -o OUT.tpz [--codec SPEC] [--threads N] [--json] */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "encode_job.h"
+
+static const char help[] =
+    "usage: tpress compress IN -o OUT.tpz [options]\n"
+    "\n"
+    "Compresses every tensor of IN (.npy or .safetensors) through a pipeline\n"
+    "into a .tpz archive, decodes each one again and reports the measured error.\n"
+    "Integer tensors, and tensors with NaN/Inf that a lossy pipeline cannot keep,\n"
+    "use the lossless fallback (" CLI_FALLBACK_SPEC "); the table says so.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output PATH   output archive (required)\n"
+    "  -c, --codec SPEC    pipeline spec (default \"" CLI_DEFAULT_SPEC "\"), e.g.\n"
+    "                      \"int:bits=4,group=32|zstd\"; see `tpress codecs`\n"
+    "  -t, --threads N     encode N tensors at a time (default: all cores)\n"
+    "  -f, --force         overwrite OUT if it exists\n"
+    "      --json          print the report as JSON instead of a table\n"
+    "  -q, --quiet         print only errors\n"
+    "  -h, --help          this help\n";
+
+typedef struct {
+    tp_archive_writer *w;
+    int json, quiet;
+    cJSON *rows;
+    uint64_t raw, frames, values;
+    double snr_sum;
+    size_t snr_n, fallbacks, n_total;
+} compress_ctx;
+
+static size_t sink(void *arg, const encode_result *r)
+{
+    compress_ctx *c = arg;
+    size_t res = tp_archive_writer_add(c->w, r->name, r->frame, r->frame_size, &r->metrics);
+    if (tp_is_error(res)) return res;
+    uint64_t raw = (uint64_t)tp_tensor_nbytes(&r->tensor), numel = raw / tp_dtype_size(r->tensor.dtype);
+    double bpv = numel ? 8.0 * (double)r->frame_size / (double)numel : 0.0;
+    c->raw += raw;
+    c->frames += r->frame_size;
+    c->values += numel;
+    if (r->fallback_why) c->fallbacks++;
+    if (isfinite(r->metrics.snr_db)) { c->snr_sum += r->metrics.snr_db; c->snr_n++; }
+    char shape[96], snr[32];
+    cli_shape_str(r->tensor.ndim, r->tensor.shape, shape, sizeof shape);
+    cli_snr_str(r->metrics.snr_db, snr, sizeof snr);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->name);
+        cJSON_AddStringToObject(o, "shape", shape);
+        cJSON_AddStringToObject(o, "dtype", tp_dtype_name(r->tensor.dtype));
+        cJSON_AddStringToObject(o, "spec", r->spec);
+        if (r->fallback_why) cJSON_AddStringToObject(o, "fallback", r->fallback_why);
+        cJSON_AddNumberToObject(o, "bytes_in", (double)raw);
+        cJSON_AddNumberToObject(o, "bytes_out", (double)r->frame_size);
+        cJSON_AddNumberToObject(o, "ratio", r->frame_size ? (double)raw / (double)r->frame_size : 0);
+        cJSON_AddNumberToObject(o, "bits_per_value", bpv);
+        if (isfinite(r->metrics.snr_db)) cJSON_AddNumberToObject(o, "snr_db", r->metrics.snr_db);
+        else cJSON_AddStringToObject(o, "snr_db", snr);
+        cJSON_AddNumberToObject(o, "max_abs_error", isfinite(r->metrics.max_abs) ? r->metrics.max_abs : -1);
+        cJSON_AddItemToArray(c->rows, o);
+    } else if (!c->quiet) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s%s", r->fallback_why ? "*" : "", r->spec);
+        printf("%-44.44s %-14s %-5s %-26.26s %10llu %10zu %7.2f %6.2f %8s\n", r->name, shape,
+               tp_dtype_name(r->tensor.dtype), spec, (unsigned long long)raw, r->frame_size,
+               r->frame_size ? (double)raw / (double)r->frame_size : 0.0, bpv, snr);
+        if (isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO))
+            fprintf(stderr, "\r[%zu/%zu] %s\x1b[K", r->index + 1, c->n_total, r->name);
+    }
+    return 0;
+}
+
+int cmd_compress(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *spec = CLI_DEFAULT_SPEC, *v;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    int force = 0, json = 0, quiet = 0, k;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
+        if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            out = v;
+        } else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            spec = v;
+        } else if ((k = cli_opt(argc, argv, &i, "-t", &v)) || (k = cli_opt(argc, argv, &i, "--threads", &v))) {
+            if (k < 0 || !cli_int("--threads", v, 1, 64, &threads)) return k < 0 ? cli_fail("%s needs a value", a) : EXIT_BAD;
+        } else if (a[0] == '-' && a[1]) return cli_fail("compress: unknown option '%s' (see tpress compress --help)", a);
+        else if (!in) in = a;
+        else return cli_fail("compress: unexpected argument '%s'", a);
+    }
+    if (!in || !out) { fputs(help, stderr); return EXIT_BAD; }
+    if (threads < 1) threads = 1;
+    if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+
+    tp_pipeline *check;
+    size_t r = tp_pipeline_parse(spec, &check);
+    if (tp_is_error(r)) return cli_fail_result("--codec", r);
+    tp_pipeline_free(check);
+
+    tp_tensor_file *f;
+    r = tp_tensor_file_open(in, &f);
+    if (tp_is_error(r)) return cli_fail_result(in, r);
+    compress_ctx c = {.json = json, .quiet = quiet, .n_total = tp_tensor_file_count(f)};
+    r = tp_archive_writer_open(out, &c.w);
+    if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail_result(out, r); }
+    if (json) c.rows = cJSON_CreateArray();
+    else if (!quiet)
+        printf("%-44s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", "tensor", "shape", "dtype", "codec", "bytes in",
+               "bytes out", "ratio", "bits", "SNR dB");
+    char detail[600];
+    r = encode_file(f, spec, CLI_FALLBACK_SPEC, (int)threads, sink, &c, detail, sizeof detail);
+    if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
+    tp_tensor_file_close(f);
+    if (tp_is_error(r)) {
+        tp_archive_writer_abort(c.w);
+        cJSON_Delete(c.rows);
+        fprintf(stderr, "tpress: %s: %s: %s\n", in, tp_error_name(r), detail);
+        return EXIT_BAD;
+    }
+    r = tp_archive_writer_finish(c.w);
+    if (tp_is_error(r)) { cJSON_Delete(c.rows); return cli_fail_result(out, r); }
+
+    struct stat st;
+    uint64_t file_size = stat(out, &st) == 0 ? (uint64_t)st.st_size : c.frames;
+    double ratio = file_size ? (double)c.raw / (double)file_size : 0.0;
+    double bpv = c.values ? 8.0 * (double)file_size / (double)c.values : 0.0;
+    double mean_snr = c.snr_n ? c.snr_sum / (double)c.snr_n : INFINITY;
+    if (json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "input", in);
+        cJSON_AddStringToObject(root, "output", out);
+        cJSON_AddStringToObject(root, "spec", spec);
+        cJSON_AddItemToObject(root, "tensors", c.rows);
+        cJSON *t = cJSON_AddObjectToObject(root, "total");
+        cJSON_AddNumberToObject(t, "tensors", (double)c.n_total);
+        cJSON_AddNumberToObject(t, "bytes_in", (double)c.raw);
+        cJSON_AddNumberToObject(t, "file_bytes", (double)file_size);
+        cJSON_AddNumberToObject(t, "ratio", ratio);
+        cJSON_AddNumberToObject(t, "bits_per_value", bpv);
+        if (c.snr_n) cJSON_AddNumberToObject(t, "mean_snr_db", mean_snr);
+        cJSON_AddNumberToObject(t, "fallbacks", (double)c.fallbacks);
+        char *s = cJSON_Print(root);
+        if (s) puts(s);
+        free(s);
+        cJSON_Delete(root);
+    } else if (!quiet) {
+        char a[32], b[32], snr[32];
+        cli_bytes_str(c.raw, a, sizeof a);
+        cli_bytes_str(file_size, b, sizeof b);
+        cli_snr_str(mean_snr, snr, sizeof snr);
+        printf("total: %zu tensors, %s -> %s (whole file, index included), ratio %.2fx, %.3f bits/value, mean SNR %s dB\n",
+               c.n_total, a, b, ratio, bpv, snr);
+        if (c.fallbacks) printf("* %zu tensor(s) used the lossless fallback %s (integer or NaN/Inf data)\n", c.fallbacks, CLI_FALLBACK_SPEC);
+    }
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* Encodes every tensor of a file through a pipeline on N threads and hands
+ * the frames, in file order, to a callback (memory stays O(threads x the
+ * largest tensor)). Each frame is decoded again and compared with its input,
+ * so every reported error is measured, not estimated. */
+#ifndef TP_CLI_ENCODE_JOB_H
+#define TP_CLI_ENCODE_JOB_H
+
+#include "tpress.h"
+
+typedef struct {
+    size_t index;
+    const char *name;
+    tp_tensor tensor;
+    const void *frame;
+    size_t frame_size;
+    tp_metrics metrics;      /* float tensors; exact ones have snr +inf */
+    const char *spec;        /* pipeline used (user's, or the fallback)  */
+    const char *fallback_why;/* NULL, or why the fallback was used       */
+} encode_result;
+
+/* Return 0 to continue, or an error result to stop the job. */
+typedef size_t (*encode_sink)(void *ctx, const encode_result *r);
+
+/* Runs the job; returns 0 or the first error, whose description (naming
+ * the tensor) goes to detail. */
+size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallback_spec, int threads,
+                   encode_sink sink, void *ctx, char *detail, size_t detail_cap);
+
+#endif

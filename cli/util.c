@@ -1,0 +1,83 @@
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+int cli_fail_result(const char *what, size_t result)
+{
+    const char *detail = tp_last_error_detail();
+    if (detail && *detail) fprintf(stderr, "tpress: %s: %s: %s\n", what, tp_error_name(result), detail);
+    else fprintf(stderr, "tpress: %s: %s\n", what, tp_error_name(result));
+    return EXIT_BAD;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tpress: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_BAD;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(opt);
+    if (strncmp(a, opt, n)) return 0;
+    if (a[n] == '=') { *value = a + n + 1; return 1; }
+    if (a[n]) return 0;
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_int(const char *opt, const char *value, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (!*value || *end || v < lo || v > hi) {
+        cli_fail("%s: '%s' is not an integer in %ld..%ld", opt, value, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_has_suffix(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), m = strlen(suffix);
+    return n >= m && !strcmp(path + n - m, suffix);
+}
+
+int cli_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void cli_shape_str(const uint32_t ndim, const uint64_t *shape, char *buf, size_t cap)
+{
+    size_t off = (size_t)snprintf(buf, cap, "[");
+    for (uint32_t i = 0; i < ndim && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%llu", i ? "," : "", (unsigned long long)shape[i]);
+    if (off < cap) snprintf(buf + off, cap - off, "]");
+}
+
+void cli_bytes_str(uint64_t n, char *buf, size_t cap)
+{
+    if (n < 10000) snprintf(buf, cap, "%llu B", (unsigned long long)n);
+    else if (n < 10000000) snprintf(buf, cap, "%.1f KiB", n / 1024.0);
+    else snprintf(buf, cap, "%.1f MiB", n / 1048576.0);
+}
+
+void cli_snr_str(double snr, char *buf, size_t cap)
+{
+    if (isinf(snr) && snr > 0) snprintf(buf, cap, "exact");
+    else snprintf(buf, cap, "%.2f", snr);
+}
