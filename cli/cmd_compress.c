@@ -34,6 +34,7 @@ typedef struct {
     uint64_t raw, frames, values;
     double snr_sum;
     size_t snr_n, fallbacks, n_total;
+    int name_w; /* width of the name column */
 } compress_ctx;
 
 static size_t sink(void *arg, const encode_result *r)
@@ -69,7 +70,7 @@ static size_t sink(void *arg, const encode_result *r)
     } else if (!c->quiet) {
         char spec[64];
         snprintf(spec, sizeof spec, "%s%s", r->fallback_why ? "*" : "", r->spec);
-        printf("%-44.44s %-14s %-5s %-26.26s %10llu %10zu %7.2f %6.2f %8s\n", r->name, shape,
+        printf("%-*.*s %-14s %-5s %-26.26s %10llu %10zu %7.2f %6.2f %8s\n", c->name_w, c->name_w, r->name, shape,
                tp_dtype_name(r->tensor.dtype), spec, (unsigned long long)raw, r->frame_size,
                r->frame_size ? (double)raw / (double)r->frame_size : 0.0, bpv, snr);
         if (isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO))
@@ -116,9 +117,14 @@ int cmd_compress(int argc, char **argv)
     compress_ctx c = {.json = json, .quiet = quiet, .n_total = tp_tensor_file_count(f)};
     r = tp_archive_writer_open(out, &c.w);
     if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail_result(out, r); }
+    c.name_w = 6;
+    for (size_t i = 0; i < c.n_total; i++) {
+        int w = (int)strlen(tp_tensor_file_name(f, i));
+        if (w > c.name_w) c.name_w = w < 64 ? w : 64;
+    }
     if (json) c.rows = cJSON_CreateArray();
     else if (!quiet)
-        printf("%-44s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", "tensor", "shape", "dtype", "codec", "bytes in",
+        printf("%-*s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", c.name_w, "tensor", "shape", "dtype", "codec", "bytes in",
                "bytes out", "ratio", "bits", "SNR dB");
     char detail[600];
     r = encode_file(f, spec, CLI_FALLBACK_SPEC, (int)threads, sink, &c, detail, sizeof detail);
