@@ -1,0 +1,149 @@
+"""numpy in, numpy out: frames and .tpz archives."""
+import ctypes
+
+import numpy as np
+
+from ._lib import ArchiveEntry, FrameInfo, MAX_DIMS, Metrics, Tensor, check, lib
+
+# tp_dtype codes (pinned in include/tpress.h) <-> numpy dtypes. bf16 has no
+# numpy dtype: it is handed out as float32 (exact widening).
+_TO_TP = {np.dtype(np.float32): 1, np.dtype(np.float16): 2, np.dtype(np.float64): 4, np.dtype(np.int8): 5,
+          np.dtype(np.uint8): 6, np.dtype(np.int16): 7, np.dtype(np.uint16): 8, np.dtype(np.int32): 9,
+          np.dtype(np.uint32): 10, np.dtype(np.int64): 11, np.dtype(np.uint64): 12, np.dtype(np.bool_): 13}
+_FROM_TP = {v: k for k, v in _TO_TP.items()}
+_BF16 = 3
+
+
+def _tensor(array):
+    a = np.ascontiguousarray(array)
+    if a.dtype.byteorder == ">":
+        a = a.astype(a.dtype.newbyteorder("<"))
+    if a.dtype not in _TO_TP:
+        raise TypeError(f"dtype {a.dtype} is not supported")
+    if a.ndim > MAX_DIMS:
+        raise ValueError(f"at most {MAX_DIMS} dimensions")
+    t = Tensor(_TO_TP[a.dtype], a.ndim)
+    for i, d in enumerate(a.shape):
+        t.shape[i] = d
+    t.data = a.ctypes.data if a.size else None
+    return a, t
+
+
+def _empty(dtype_code, shape):
+    if dtype_code == _BF16:
+        return np.empty(shape, np.uint16)
+    return np.empty(shape, _FROM_TP[dtype_code])
+
+
+def _finish(buf, dtype_code):
+    if dtype_code == _BF16:
+        return (buf.astype(np.uint32) << 16).view(np.float32)
+    return buf
+
+
+def encode(array, spec="int:bits=8,group=32"):
+    """Compresses one array through a pipeline spec; returns the frame bytes."""
+    a, t = _tensor(array)
+    pipe = ctypes.c_void_p()
+    check(lib.tp_pipeline_parse(spec.encode(), ctypes.byref(pipe)), "spec")
+    try:
+        out = ctypes.c_void_p()
+        n = check(lib.tp_frame_encode_alloc(pipe, ctypes.byref(t), ctypes.byref(out)), "encode")
+        try:
+            return ctypes.string_at(out, n)
+        finally:
+            lib.free(out)
+    finally:
+        lib.tp_pipeline_free(pipe)
+
+
+def frame_info(frame):
+    """Header of a frame: dtype, shape, sizes and the canonical spec."""
+    info = FrameInfo()
+    check(lib.tp_frame_inspect(frame, len(frame), ctypes.byref(info)), "frame")
+    return {"shape": tuple(info.shape[i] for i in range(info.ndim)), "dtype_code": info.dtype,
+            "nbytes": info.nbytes, "frame_size": info.frame_size, "spec": info.spec.decode()}
+
+
+def decode(frame):
+    """Decodes a frame into a new array of its original shape and dtype."""
+    info = FrameInfo()
+    check(lib.tp_frame_inspect(frame, len(frame), ctypes.byref(info)), "frame")
+    buf = _empty(info.dtype, tuple(info.shape[i] for i in range(info.ndim)))
+    check(lib.tp_frame_decode(frame, len(frame), buf.ctypes.data, buf.nbytes), "decode")
+    return _finish(buf, info.dtype)
+
+
+def save(path, tensors, spec="int:bits=8,group=32"):
+    """Writes a dict name -> array into a .tpz archive (atomically). Each
+    tensor is decoded again and its measured error stored in the index."""
+    writer = ctypes.c_void_p()
+    check(lib.tp_archive_writer_open(str(path).encode(), ctypes.byref(writer)), str(path))
+    try:
+        for name, array in tensors.items():
+            frame = encode(array, spec)
+            back = decode(frame)
+            m = Metrics()
+            a = np.ascontiguousarray(array)
+            if a.dtype.kind == "f":
+                check(lib.tp_metrics_compute(a.ctypes.data, _TO_TP[a.dtype], back.ctypes.data,
+                                             _TO_TP[back.dtype], a.size, ctypes.byref(m)), name)
+            check(lib.tp_archive_writer_add(writer, name.encode(), frame, len(frame), ctypes.byref(m)), name)
+    except BaseException:
+        lib.tp_archive_writer_abort(writer)
+        raise
+    check(lib.tp_archive_writer_finish(writer), str(path))
+
+
+class Archive:
+    """A .tpz archive opened read-only (memory-mapped); tensors decode on access."""
+
+    def __init__(self, path):
+        self._h = ctypes.c_void_p()
+        check(lib.tp_archive_open(str(path).encode(), ctypes.byref(self._h)), str(path))
+
+    def close(self):
+        if self._h:
+            lib.tp_archive_close(self._h)
+            self._h = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def __len__(self):
+        return lib.tp_archive_count(self._h)
+
+    def _entry(self, i) -> ArchiveEntry:
+        return lib.tp_archive_entry_at(self._h, i).contents
+
+    def names(self):
+        return [self._entry(i).name.decode() for i in range(len(self))]
+
+    def entries(self):
+        """Index rows: name, shape, spec, sizes and stored error metrics."""
+        out = []
+        for i in range(len(self)):
+            e = self._entry(i)
+            out.append({"name": e.name.decode(), "shape": tuple(e.shape[k] for k in range(e.ndim)),
+                        "spec": e.spec.decode(), "frame_size": e.frame_size, "raw_size": e.raw_size,
+                        "snr_db": e.metrics.snr_db, "max_abs": e.metrics.max_abs})
+        return out
+
+    def __getitem__(self, name):
+        i = check(lib.tp_archive_find(self._h, name.encode()), name)
+        e = self._entry(i)
+        buf = _empty(e.dtype, tuple(e.shape[k] for k in range(e.ndim)))
+        check(lib.tp_archive_decode(self._h, i, buf.ctypes.data, buf.nbytes), name)
+        return _finish(buf, e.dtype)
+
+
+def load(path):
+    """Decodes every tensor of a .tpz archive: dict name -> array."""
+    with Archive(path) as a:
+        return {name: a[name] for name in a.names()}

@@ -1,0 +1,124 @@
+"""Loading libtpress and declaring its C structures and functions."""
+import ctypes
+import ctypes.util
+import os
+
+MAX_DIMS = 8
+
+
+class TensorpressError(RuntimeError):
+    """A libtpress call failed; the message carries the library's detail."""
+
+
+class Tensor(ctypes.Structure):
+    _fields_ = [("dtype", ctypes.c_int), ("ndim", ctypes.c_uint32),
+                ("shape", ctypes.c_uint64 * MAX_DIMS), ("data", ctypes.c_void_p)]
+
+
+class Metrics(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_uint64), ("nonfinite", ctypes.c_uint64), ("mse", ctypes.c_double),
+                ("rmse", ctypes.c_double), ("snr_db", ctypes.c_double), ("psnr_db", ctypes.c_double),
+                ("max_abs", ctypes.c_double), ("cosine", ctypes.c_double), ("rel_l2", ctypes.c_double)]
+
+
+class FrameInfo(ctypes.Structure):
+    _fields_ = [("dtype", ctypes.c_int), ("ndim", ctypes.c_uint32), ("shape", ctypes.c_uint64 * MAX_DIMS),
+                ("nbytes", ctypes.c_uint64), ("frame_size", ctypes.c_uint64), ("n_stages", ctypes.c_uint32),
+                ("spec", ctypes.c_char * 512)]
+
+
+class ArchiveEntry(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int), ("ndim", ctypes.c_uint32),
+                ("shape", ctypes.c_uint64 * MAX_DIMS), ("offset", ctypes.c_uint64),
+                ("frame_size", ctypes.c_uint64), ("raw_size", ctypes.c_uint64), ("spec", ctypes.c_char_p),
+                ("metrics", Metrics)]
+
+
+class ParamDef(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("type", ctypes.c_int), ("default", ctypes.c_double),
+                ("min", ctypes.c_double), ("max", ctypes.c_double),
+                ("choices", ctypes.POINTER(ctypes.c_char_p)), ("help", ctypes.c_char_p)]
+
+
+class CodecInfo(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint16), ("name", ctypes.c_char_p), ("flags", ctypes.c_uint),
+                ("summary", ctypes.c_char_p), ("n_params", ctypes.c_size_t), ("params", ctypes.POINTER(ParamDef))]
+
+
+def _find_library():
+    env = os.environ.get("TPRESS_LIB")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "libtpress.so"),
+                      os.path.join(here, "..", "..", "build", "libtpress.so")):
+        if os.path.exists(candidate):
+            return candidate
+    found = ctypes.util.find_library("tpress")
+    if not found:
+        raise ImportError("libtpress.so not found: build it with `make` or set TPRESS_LIB")
+    return found
+
+
+lib = ctypes.CDLL(_find_library())
+_size_t, _p = ctypes.c_size_t, ctypes.c_void_p
+
+
+def _declare(name, restype, *argtypes):
+    fn = getattr(lib, name)
+    fn.restype, fn.argtypes = restype, list(argtypes)
+
+
+_declare("tp_is_error", ctypes.c_int, _size_t)
+_declare("tp_error_name", ctypes.c_char_p, _size_t)
+_declare("tp_last_error_detail", ctypes.c_char_p)
+_declare("tp_pipeline_parse", _size_t, ctypes.c_char_p, ctypes.POINTER(_p))
+_declare("tp_pipeline_free", None, _p)
+_declare("tp_frame_encode_alloc", _size_t, _p, ctypes.POINTER(Tensor), ctypes.POINTER(_p))
+_declare("tp_frame_inspect", _size_t, ctypes.c_char_p, _size_t, ctypes.POINTER(FrameInfo))
+_declare("tp_frame_decode", _size_t, ctypes.c_char_p, _size_t, _p, _size_t)
+_declare("tp_metrics_compute", _size_t, _p, ctypes.c_int, _p, ctypes.c_int, _size_t, ctypes.POINTER(Metrics))
+_declare("tp_archive_writer_open", _size_t, ctypes.c_char_p, ctypes.POINTER(_p))
+_declare("tp_archive_writer_add", _size_t, _p, ctypes.c_char_p, _p, _size_t, ctypes.POINTER(Metrics))
+_declare("tp_archive_writer_finish", _size_t, _p)
+_declare("tp_archive_writer_abort", None, _p)
+_declare("tp_archive_open", _size_t, ctypes.c_char_p, ctypes.POINTER(_p))
+_declare("tp_archive_close", None, _p)
+_declare("tp_archive_count", _size_t, _p)
+_declare("tp_archive_entry_at", ctypes.POINTER(ArchiveEntry), _p, _size_t)
+_declare("tp_archive_find", _size_t, _p, ctypes.c_char_p)
+_declare("tp_archive_decode", _size_t, _p, _size_t, _p, _size_t)
+_declare("tp_codec_count", _size_t)
+_declare("tp_codec_at", ctypes.POINTER(CodecInfo), _size_t)
+lib.free.restype, lib.free.argtypes = None, [_p]
+
+
+def check(result, what):
+    """Raises TensorpressError when a size_t result encodes an error."""
+    if lib.tp_is_error(result):
+        detail = lib.tp_last_error_detail().decode(errors="replace")
+        name = lib.tp_error_name(result).decode()
+        raise TensorpressError(f"{what}: {name}: {detail}" if detail else f"{what}: {name}")
+    return result
+
+
+def codecs():
+    """Every registered codec: name, id, lossy flag, parameters with defaults and ranges."""
+    out = []
+    for i in range(lib.tp_codec_count()):
+        c = lib.tp_codec_at(i).contents
+        params = []
+        for j in range(c.n_params):
+            d = c.params[j]
+            p = {"name": d.name.decode(), "default": d.default, "min": d.min, "max": d.max,
+                 "help": d.help.decode() if d.help else ""}
+            if d.choices:
+                names, k = [], 0
+                while d.choices[k]:
+                    names.append(d.choices[k].decode())
+                    k += 1
+                p["choices"], p["default"] = names, names[int(d.default)]
+            params.append(p)
+        out.append({"name": c.name.decode(), "id": c.id, "lossy": bool(c.flags & 1),
+                    "summary": c.summary.decode() if c.summary else "", "params": params})
+    return out
