@@ -28,22 +28,28 @@ UNIT     = $(BUILD)/unit_tests
 all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
 lib: $(STATIC) $(SHARED)
 
+# V=1 shows full command lines.
+Q = $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC  $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALLFLAGS) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJ)
-	$(CC) -shared $(ALLFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared $(ALLFLAGS) -o $@ $^ $(LIBS)
 
 $(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+	@$(if $(V),,echo "  LD  $@")
+	$(Q)$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
 
 $(UNIT): $(TEST_OBJ) $(STATIC)
-	$(CC) $(ALLFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIBS)
+	@$(if $(V),,echo "  LD  $@")
+	$(Q)$(CC) $(ALLFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIBS)
 
 # Installs what is missing (apt -dev packages, pip packages); idempotent.
 deps:

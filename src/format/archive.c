@@ -187,6 +187,15 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const struct name_ref *)a)->name, ((const struct name_ref *)b)->name);
 }
 
+/* Padding between frames is not covered by a checksum; requiring zeros
+ * means any flipped bit in the file is detected. */
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
 static size_t read_metrics(tp_reader *r, tp_metrics *m)
 {
     m->count = tp_read_u64(r);
@@ -241,6 +250,8 @@ static size_t parse_index(tp_archive *a, const uint8_t *idx, size_t isz, uint64_
         if (e->offset % TPZ_ALIGN || e->offset < prev_end || e->frame_size > data_end ||
             e->offset > data_end - e->frame_size)
             return tp_fail(TP_ERR_CORRUPT, "entry %u points outside the frame area", i);
+        if (!all_zero(a->map + prev_end, (size_t)(e->offset - prev_end)))
+            return tp_fail(TP_ERR_CORRUPT, "padding before entry %u is not zero", i);
         prev_end = e->offset + e->frame_size;
         memcpy(s, name, nl); s[nl] = 0; e->name = s; s += nl + 1;
         memcpy(s, spec, sl); s[sl] = 0; e->spec = s; s += sl + 1;
@@ -248,6 +259,8 @@ static size_t parse_index(tp_archive *a, const uint8_t *idx, size_t isz, uint64_
         a->by_name[i].index = i;
     }
     if (r.left) return tp_fail(TP_ERR_CORRUPT, "archive index has %zu trailing bytes", r.left);
+    if (!all_zero(a->map + prev_end, (size_t)(data_end - prev_end)))
+        return tp_fail(TP_ERR_CORRUPT, "padding before the archive index is not zero");
     a->n = n;
     qsort(a->by_name, n, sizeof *a->by_name, cmp_name);
     for (size_t i = 1; i < n; i++)
