@@ -291,13 +291,16 @@ void tp_tensor_file_close(tp_tensor_file *f);
 size_t tp_tensor_file_count(const tp_tensor_file *f);
 /* Name of tensor i (a .npy's one tensor is named after the file's stem). */
 const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
-/* View of tensor i; t->data points into the mapping (valid until close). */
+/* View of tensor i; t->data points into the mapping (valid until close).
+ * It may be unaligned (safetensors packs tensors back to back): memcpy
+ * before typed access. Errors: TP_ERR_NOT_FOUND when i >= count. */
 size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
 
 /* Starts writing n tensors to path; the format follows the extension
- * (".npy" takes exactly one tensor, otherwise safetensors). descs give
+ * (".npy" takes exactly one tensor and ignores names, which may be NULL;
+ * bf16 cannot go to .npy: TP_ERR_DTYPE; otherwise safetensors). descs give
  * dtype and shape (their data is ignored); names are copied. Output goes
  * to a temporary file renamed by tp_tensor_writer_finish. */
 size_t tp_tensor_writer_open(const char *path, const char *const *names,

@@ -41,7 +41,8 @@ static char *file_stem(const char *path)
 }
 
 /* Fuzzing builds read into the heap so that AddressSanitizer sees every
- * out-of-bounds read; real builds map the file. */
+ * out-of-bounds read; real builds map the file. (As with any mapping, a
+ * file truncated by another process while open faults on access.) */
 static size_t load_bytes(int fd, size_t size, tp_tensor_file *f, const char *path)
 {
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
