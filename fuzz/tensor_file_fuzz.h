@@ -9,28 +9,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "tpress.h"
 
-static char fuzz_path[64];
-
-static void fuzz_cleanup(void) { unlink(fuzz_path); }
-
-/* One temp file per process, rewritten for every input. suffix picks the
- * parser for inputs without the npy magic. */
+/* suffix picks the parser for inputs without the npy magic. */
 static int fuzz_tensor_file(const uint8_t *data, size_t size, const char *suffix)
 {
-    if (!fuzz_path[0]) {
-        snprintf(fuzz_path, sizeof fuzz_path, "/tmp/tp_fuzz_XXXXXX%s", suffix);
-        int fd = mkstemps(fuzz_path, (int)strlen(suffix));
-        if (fd < 0) abort();
-        close(fd);
-        atexit(fuzz_cleanup);
-    }
-    FILE *f = fopen(fuzz_path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
-
+    const char *path = fuzz_write_temp(data, size, suffix);
     tp_tensor_file *tf;
-    if (tp_is_error(tp_tensor_file_open(fuzz_path, &tf))) return 0;
+    if (tp_is_error(tp_tensor_file_open(path, &tf))) return 0;
     size_t n = tp_tensor_file_count(tf);
     volatile uint8_t sink = 0;
     for (size_t i = 0; i < n; i++) {
