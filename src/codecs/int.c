@@ -196,6 +196,10 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
             if (fabsf(v) > fabsf(g->big)) g->big = v;
         }
     }
+    /* A group without values (empty tensor, or a channel of an empty
+     * tensor) still stores a scale: make it 0, not the NaN of inf - inf. */
+    for (uint64_t g = 0; g < L.n_groups; g++)
+        if (st[g].lo > st[g].hi) st[g].lo = st[g].hi = 0;
     const unsigned qmax = (1u << L.bits) - 1;
     if (L.search) {
         run_iter sit = {0};
