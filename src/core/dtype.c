@@ -104,7 +104,7 @@ size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt, 
                        tp_dtype_name(dst_dt));
     if (n && (!dst || !src)) return tp_fail(TP_ERR_ARG, "NULL buffer");
     if (dst_dt == src_dt) {
-        memmove(dst, src, n * tp_dtype_size(dst_dt));
+        if (n) memmove(dst, src, n * tp_dtype_size(dst_dt)); /* empty tensors may have NULL data */
         return 0;
     }
     if (dst_dt == TP_F64) {
