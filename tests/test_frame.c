@@ -410,6 +410,17 @@ TEST(frame_bad_arguments)
     CHECK_OK(n);
     CHECK(tp_frame_decode(dst, n, NULL, 0) == 0);
     tp_pipeline_free(p);
+    static const char *const empty_specs[] = {"bf16", "fp16", "zstd", "bf16|zstd", "int:sym=0|zstd"};
+    static const tp_dtype empty_dts[] = {TP_F32, TP_F16, TP_BF16, TP_F64};
+    for (size_t i = 0; i < 5; i++)
+        for (size_t d = 0; d < 4; d++) {
+            tp_tensor e = {empty_dts[d], 1, {0}, NULL};
+            p = pipe_of(empty_specs[i]);
+            n = tp_frame_encode(p, &e, dst, sizeof dst);
+            CHECK_OK(n);
+            CHECK(tp_frame_decode(dst, n, NULL, 0) == 0);
+            tp_pipeline_free(p);
+        }
     tp_frame_info info;
     CHECK_ERR(tp_frame_inspect(NULL, 10, &info), TP_ERR_ARG);
     CHECK_ERR(tp_frame_decode(NULL, 10, dst, sizeof dst), TP_ERR_ARG);
