@@ -126,7 +126,7 @@ static int check_config(const config *c, const float *x, double *mse_out)
         else off = tp_half_to_float((uint16_t)(pay[2 * (ng + g)] | pay[2 * (ng + g) + 1] << 8));
         unsigned q = code_at(codes, i, c->bits);
         double xi = x[i], yi = y[i], as = fabs((double)s);
-        double eps = 1e-6 * (as * qmax + fabs((double)off) + fabs(xi)) + 1e-30;
+        double eps = 1e-6 * (as * qmax + fabs((double)off) + fabs(xi)) + 4e-45; /* + f32 subnormal steps */
         /* The decoder computed q * s + off (maybe fused). */
         if (fabs(yi - ((double)q * s + off)) > eps) {
             printf("  %s: value %llu decodes to %g, code %u gives %g\n", spec, (unsigned long long)i, yi, q,
@@ -151,7 +151,8 @@ static int check_config(const config *c, const float *x, double *mse_out)
             /* Without search the range spans the group, but for rounding of
              * stored scales and, with sym, one step on the side opposite to
              * the largest magnitude. */
-            double slack = (c->f32_scales ? 1e-6 : 1.0 / 1024) * (fabs(xi) + fabs(off) + as * qmax);
+            double slack = (c->f32_scales ? 1e-6 : 1.0 / 1024) * (fabs(xi) + fabs(off) + as * qmax) +
+                           (qmax + 1) * 1.5e-45; /* a subnormal f32 scale is coarse */
             double dist = xi < lo ? lo - xi : xi - hi;
             if (!c->search && dist > (c->sym ? as : 0) + slack) {
                 printf("  %s: value %llu = %g lies %g outside [%g, %g]\n", spec, (unsigned long long)i, xi, dist, lo, hi);
@@ -185,6 +186,26 @@ TEST(int_error_bound_all_configs)
                         if (!check_config(&c, x, NULL) && ++failures > 5) break;
                     }
     free(x);
+    CHECK(failures == 0);
+}
+
+TEST(int_tiny_values)
+{
+    /* Values near and below FLT_MIN: with f32 scales the scale is then
+     * subnormal and 1/s overflows; the bound must hold all the same. With
+     * f16 scales it flushes to 0 and every value decodes to the offset. */
+    float x[12 * 45];
+    int failures = 0;
+    static const float mag[] = {1e-36f, 1e-38f, 3e-39f, 1e-41f, 1e-44f};
+    for (unsigned bits = 1; bits <= 8; bits++)
+        for (unsigned sym = 0; sym < 2; sym++)
+            for (unsigned search = 0; search < 2; search++)
+                for (size_t k = 0; k < sizeof mag / sizeof mag[0]; k++) {
+                    config c = {bits, sym, 1, search, G_GROUP, 32, 12, 45};
+                    th_gaussian(x, 12 * 45, bits + 10 * (unsigned)k);
+                    for (int i = 0; i < 12 * 45; i++) x[i] *= mag[k];
+                    if (!check_config(&c, x, NULL) && ++failures > 5) break;
+                }
     CHECK(failures == 0);
 }
 
