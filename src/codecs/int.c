@@ -247,7 +247,9 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
         group_params(&L, &st[g], ratio[g], &s, &off);
         if (!isfinite(s) || !isfinite(off)) {
             free(st); free(ratio); free(sse);
-            return tp_fail(TP_ERR_PARAM, "int: group %llu scale overflows f16; use scale=f32", (unsigned long long)g);
+            return tp_fail(TP_ERR_PARAM, L.f32_scales ? "int: group %llu spans more than the f32 range"
+                                                      : "int: group %llu scale overflows f16; use scale=f32",
+                           (unsigned long long)g);
         }
         put_scale(&L, scales, g, s);
         if (!L.sym) put_scale(&L, offs, g, off);
