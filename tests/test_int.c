@@ -288,6 +288,14 @@ TEST(int_f16_scale_overflow)
     CHECK(tp_frame_decode(dst, n, y, sizeof y) == sizeof y);
     for (int i = 0; i < 64; i++) CHECK(fabsf(y[i] - x[i]) <= 3.2e8f / 128 / 2 * 1.001f);
     tp_pipeline_free(p);
+    /* A range wider than FLT_MAX: no scale can help, and the detail does
+     * not send the user to scale=f32 when that is what they asked for. */
+    x[0] = -3e38f;
+    x[1] = 3e38f;
+    CHECK_OK(tp_pipeline_parse("int:bits=8,sym=0,group=0,scale=f32", &p));
+    CHECK_ERR(tp_frame_encode(p, &t, dst, sizeof dst), TP_ERR_PARAM);
+    CHECK(strstr(tp_last_error_detail(), "f32 range"));
+    tp_pipeline_free(p);
 }
 
 static double mse_of(const char *spec, const float *x, uint64_t rows, uint64_t cols)
