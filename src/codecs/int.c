@@ -245,7 +245,9 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     for (uint64_t g = 0; g < L.n_groups; g++) {
         float s, off;
         group_params(&L, &st[g], ratio[g], &s, &off);
-        if (!isfinite(s) || !isfinite(off)) {
+        /* The top code must decode to a finite value too: with sym and
+         * |x| > FLT_MAX/2, qmax * s alone overflows. */
+        if (!isfinite(s) || !isfinite(off) || !isfinite((float)qmax * s + off)) {
             free(st); free(ratio); free(sse);
             return tp_fail(TP_ERR_PARAM, L.f32_scales ? "int: group %llu spans more than the f32 range"
                                                       : "int: group %llu scale overflows f16; use scale=f32",
