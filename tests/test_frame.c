@@ -648,3 +648,44 @@ TEST(frame_random_forgeries_never_crash)
     CHECK(err > 1000);
     for (size_t i = 0; i < m; i++) free(frames[i]);
 }
+
+TEST(frame_any_alignment)
+{
+    /* Frames are bytes: encode to and decode from any address. */
+    uint8_t *frames[16];
+    size_t sizes[16];
+    size_t m = sample_frames(frames, sizes);
+    CHECK(m > 0);
+    for (size_t i = 0; i < m; i++) {
+        size_t n = sizes[i];
+        tp_frame_info info;
+        CHECK_OK(tp_frame_inspect(frames[i], n, &info));
+        void *want = malloc(info.nbytes + 1);
+        CHECK(tp_frame_decode(frames[i], n, want, info.nbytes) == info.nbytes);
+        uint8_t *buf = malloc(n + 8);
+        void *y = malloc(info.nbytes + 1);
+        for (size_t a = 1; a < 8; a++) {
+            memcpy(buf + a, frames[i], n);
+            CHECK(tp_frame_decode(buf + a, n, y, info.nbytes) == info.nbytes);
+            CHECK(!memcmp(y, want, info.nbytes));
+        }
+        /* Re-encode the decoded tensor at odd addresses: same bytes as at
+         * an aligned one. */
+        tp_pipeline *p;
+        CHECK_OK(tp_pipeline_parse(info.spec, &p));
+        tp_tensor t = {info.dtype, info.ndim, {0}, want};
+        memcpy(t.shape, info.shape, sizeof t.shape);
+        size_t bound = tp_frame_bound(p, &t);
+        CHECK_OK(bound);
+        uint8_t *e0 = malloc(bound), *e1 = malloc(bound + 8);
+        size_t n0 = tp_frame_encode(p, &t, e0, bound);
+        CHECK_OK(n0);
+        for (size_t a = 1; a < 8; a += 2) {
+            CHECK(tp_frame_encode(p, &t, e1 + a, bound) == n0);
+            CHECK(!memcmp(e1 + a, e0, n0));
+        }
+        tp_pipeline_free(p);
+        free(e0); free(e1); free(buf); free(y); free(want);
+        free(frames[i]);
+    }
+}
