@@ -689,3 +689,62 @@ TEST(frame_any_alignment)
         free(frames[i]);
     }
 }
+
+static uint64_t desc_nbytes(const uint8_t *d)
+{
+    static const uint8_t size[14] = {0, 4, 2, 2, 8, 1, 1, 2, 2, 4, 4, 8, 8, 1};
+    uint64_t n = d[0] < 14 ? size[d[0]] : 0;
+    for (unsigned i = 0; i < d[1]; i++) n *= rd64(d + 4 + 8 * i);
+    return n;
+}
+
+TEST(frame_layout_as_in_format_md)
+{
+    /* Walks each frame by docs/FORMAT.md alone and checks every field. */
+    uint8_t *frames[16];
+    size_t sizes[16];
+    size_t m = sample_frames(frames, sizes);
+    CHECK(m > 0);
+    for (size_t i = 0; i < m; i++) {
+        const uint8_t *f = frames[i];
+        size_t n = sizes[i];
+        tp_frame_info info;
+        CHECK_OK(tp_frame_inspect(f, n, &info));
+        CHECK(rd32(f) == 0x52465054u && f[4] == 1 && f[5] == 0 && f[6] == 0 && f[7] == 0);
+        CHECK(f[12] >= 1 && f[12] <= 8 && f[13] == 0 && f[14] == 0 && f[15] == 0);
+        frame_map fm;
+        map_frame(f, &fm);
+        CHECK(fm.payload == rd32(f + 8));
+        CHECK(f[16] == info.dtype && f[17] == info.ndim && f[18] == 0 && f[19] == 0);
+        /* Stage records: known ids, canonical parameter text, descriptors. */
+        char spec[1024] = "";
+        size_t off = 0;
+        for (unsigned s = 0; s < fm.n_stages; s++) {
+            const uint8_t *r = f + fm.stage[s];
+            unsigned id = r[0] | r[1] << 8, plen = r[2] | r[3] << 8;
+            const tp_codec_info *c = NULL;
+            for (size_t k = 0; k < tp_codec_count(); k++)
+                if (tp_codec_at(k)->id == id) c = tp_codec_at(k);
+            CHECK(c != NULL);
+            off += (size_t)snprintf(spec + off, sizeof spec - off, "%s%s%s%.*s", s ? " | " : "", c->name, plen ? ":" : "",
+                                    (int)plen, (const char *)r + 4);
+            const uint8_t *d = f + fm.stage_desc[s];
+            CHECK(d[2] == 0 && d[3] == 0 && d[1] <= 8);
+            if (!strcmp(c->name, "fp16") || !strcmp(c->name, "bf16")) {
+                CHECK(d[0] == (strcmp(c->name, "fp16") ? TP_BF16 : TP_F16));
+            } else CHECK(d[0] == TP_U8 && d[1] == 1);
+        }
+        tp_pipeline *p;
+        CHECK_OK(tp_pipeline_parse(spec, &p));
+        char canon[1024];
+        CHECK_OK(tp_pipeline_to_string(p, canon, sizeof canon));
+        tp_pipeline_free(p);
+        CHECK(!strcmp(spec, canon) && !strcmp(info.spec, canon));
+        uint64_t psize = rd64(f + fm.payload_size);
+        CHECK(psize == desc_nbytes(f + fm.stage_desc[fm.n_stages - 1]));
+        CHECK(fm.payload + psize + 8 == n);
+        CHECK(rd64(f + n - 8) == XXH3_64bits(f, n - 8));
+        CHECK(info.nbytes == desc_nbytes(f + 16));
+        free(frames[i]);
+    }
+}
