@@ -183,7 +183,9 @@ int tp_pipeline_is_lossy(const tp_pipeline *p);
  * error (bad dtype/shape, dtype the pipeline cannot take). */
 size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
 
-/* Encodes t through p into dst. Returns the frame size or an error. */
+/* Encodes t through p into dst. Returns the frame size or an error.
+ * cap >= tp_frame_bound() always suffices; with a smaller cap a zstd stage
+ * may fail (TP_ERR_DST_TOO_SMALL) even when the frame would have fit. */
 size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, void *dst,
                        size_t cap);
 

@@ -5,6 +5,23 @@
 
 #include "codecs/codec.h"
 
+/* Frame payloads sit at any address, but tp_convert reads and writes
+ * typed elements: when a side is not aligned to its element size, convert
+ * through aligned chunks. */
+static size_t convert_any(void *dst, tp_dtype dd, const void *src, tp_dtype sd, size_t n)
+{
+    size_t ds = tp_dtype_size(dd), ss = tp_dtype_size(sd);
+    if ((uintptr_t)dst % ds == 0 && (uintptr_t)src % ss == 0) return tp_convert(dst, dd, src, sd, n);
+    uint64_t a[256], b[256]; /* 256 values of up to 8 bytes each */
+    for (size_t i = 0; i < n; i += 256) {
+        size_t m = n - i < 256 ? n - i : 256;
+        memcpy(a, (const uint8_t *)src + i * ss, m * ss);
+        TP_TRY(tp_convert(b, dd, a, sd, m));
+        memcpy((uint8_t *)dst + i * ds, b, m * ds);
+    }
+    return 0;
+}
+
 static size_t cast_bound(tp_dtype to, const tp_tensor *in, tp_tensor *out)
 {
     if (!tp_dtype_is_float(in->dtype))
@@ -21,7 +38,7 @@ static size_t cast_encode(tp_dtype to, const tp_tensor *in, void *dst, size_t ca
     size_t n = cast_bound(to, in, out);
     if (tp_is_error(n)) return n;
     if (cap < n) return tp_fail(TP_ERR_DST_TOO_SMALL, "cast needs %zu bytes", n);
-    TP_TRY(tp_convert(dst, to, in->data, in->dtype, n / 2));
+    TP_TRY(convert_any(dst, to, in->data, in->dtype, n / 2));
     return n;
 }
 
@@ -34,7 +51,7 @@ static size_t cast_decode(tp_dtype from, const void *src, size_t n, const tp_ten
         return tp_fail(TP_ERR_CORRUPT, "%s stage holds %zu bytes for %llu values", tp_dtype_name(from), n,
                        (unsigned long long)numel);
     if (!tp_dtype_is_float(dst_desc->dtype)) return tp_fail(TP_ERR_CORRUPT, "cast target is not a float dtype");
-    TP_TRY(tp_convert(dst, dst_desc->dtype, src, from, (size_t)numel));
+    TP_TRY(convert_any(dst, dst_desc->dtype, src, from, (size_t)numel));
     return (size_t)numel * tp_dtype_size(dst_desc->dtype);
 }
 

@@ -129,12 +129,32 @@ static void group_params(const int_layout *L, const group_stats *st, float r, fl
     *s = store_round(L, (hi - *off) / levels);
 }
 
+/* 1/s overflows when s is subnormal (values near FLT_MIN with f32
+ * scales); the codes are then computed by division. */
+static int needs_division(float s, float *inv)
+{
+    *inv = s != 0.0f ? 1.0f / s : 0.0f;
+    return !isfinite(*inv);
+}
+
+static void quant_run(const float *x, size_t n, float s, float off, unsigned qmax, uint8_t *codes)
+{
+    float inv;
+    if (!needs_division(s, &inv)) { tp_quant_run(x, n, inv, off, qmax, codes); return; }
+    for (size_t i = 0; i < n; i++) {
+        float v = (x[i] - off) / s;
+        v = v < 0.0f ? 0.0f : (v > (float)qmax ? (float)qmax : v);
+        codes[i] = (uint8_t)(v + 0.5f);
+    }
+}
+
 static double run_sse(const float *x, size_t n, float s, float off, unsigned qmax)
 {
-    float inv = s != 0.0f ? 1.0f / s : 0.0f;
+    float inv;
+    int divide = needs_division(s, &inv);
     double e = 0;
     for (size_t i = 0; i < n; i++) {
-        float v = (x[i] - off) * inv;
+        float v = divide ? (x[i] - off) / s : (x[i] - off) * inv;
         v = v < 0.0f ? 0.0f : (v > (float)qmax ? (float)qmax : v);
         float d = x[i] - ((float)(unsigned)(v + 0.5f) * s + off);
         e += (double)d * d;
@@ -196,6 +216,10 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
             if (fabsf(v) > fabsf(g->big)) g->big = v;
         }
     }
+    /* A group without values (empty tensor, or a channel of an empty
+     * tensor) still stores a scale: make it 0, not the NaN of inf - inf. */
+    for (uint64_t g = 0; g < L.n_groups; g++)
+        if (st[g].lo > st[g].hi) st[g].lo = st[g].hi = 0;
     const unsigned qmax = (1u << L.bits) - 1;
     if (L.search) {
         run_iter sit = {0};
@@ -221,9 +245,13 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     for (uint64_t g = 0; g < L.n_groups; g++) {
         float s, off;
         group_params(&L, &st[g], ratio[g], &s, &off);
-        if (!isfinite(s) || !isfinite(off)) {
+        /* The top code must decode to a finite value too: with sym and
+         * |x| > FLT_MAX/2, qmax * s alone overflows. */
+        if (!isfinite(s) || !isfinite(off) || !isfinite((float)qmax * s + off)) {
             free(st); free(ratio); free(sse);
-            return tp_fail(TP_ERR_PARAM, "int: group %llu scale overflows f16; use scale=f32", (unsigned long long)g);
+            return tp_fail(TP_ERR_PARAM, L.f32_scales ? "int: group %llu spans more than the f32 range"
+                                                      : "int: group %llu scale overflows f16; use scale=f32",
+                           (unsigned long long)g);
         }
         put_scale(&L, scales, g, s);
         if (!L.sym) put_scale(&L, offs, g, off);
@@ -233,10 +261,9 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     while (next_run(&L, &qit)) {
         float s = get_scale(&L, scales, qit.gid);
         float off = L.sym ? -(float)(1u << (L.bits - 1)) * s : get_scale(&L, offs, qit.gid);
-        float inv = s != 0.0f ? 1.0f / s : 0.0f;
         for (uint64_t i = 0; i < qit.len; i += sizeof q) {
             size_t m = qit.len - i < sizeof q ? (size_t)(qit.len - i) : sizeof q;
-            tp_quant_run(x + qit.start + i, m, inv, off, qmax, q);
+            quant_run(x + qit.start + i, m, s, off, qmax, q);
             uint64_t k0 = qit.start + i;
             size_t j = 0;
             if (k0 % 8 == 0) {

@@ -26,8 +26,9 @@ static size_t param_names(const tp_codec *c, char *dst, size_t cap)
 static size_t parse_value(const tp_codec *c, const tp_param_def *d, const char *v, size_t vlen, double *out)
 {
     char buf[64];
-    if (vlen == 0 || vlen >= sizeof buf)
-        return tp_fail(TP_ERR_PARAM, "%s: parameter '%s' needs a value", c->info.name, d->name);
+    if (vlen == 0) return tp_fail(TP_ERR_PARAM, "%s: parameter '%s' needs a value", c->info.name, d->name);
+    if (vlen >= sizeof buf)
+        return tp_fail(TP_ERR_PARAM, "%s: value '%s=%.20s...' is too long", c->info.name, d->name, v);
     memcpy(buf, v, vlen);
     buf[vlen] = 0;
     if (d->type == TP_PARAM_ENUM) {

@@ -1,5 +1,6 @@
 /* zstd: general lossless stage over the bytes of any tensor (libzstd). */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "codecs/codec.h"
 
@@ -23,6 +24,10 @@ static size_t zstd_encode_fn(const tp_params *p, const tp_tensor *in, void *dst,
     size_t n = tp_tensor_nbytes(in);
     if (tp_is_error(n)) return n;
     size_t r = ZSTD_compress(dst, cap, in->data, n, tp_param_int(p, P_LEVEL));
+    /* Below ZSTD_compressBound zstd may fail even when its output would
+     * fit: that is the caller's too-small buffer, not a backend fault. */
+    if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
+        return tp_fail(TP_ERR_DST_TOO_SMALL, "zstd needs up to %zu bytes, have %zu", ZSTD_compressBound(n), cap);
     if (ZSTD_isError(r)) return tp_fail(TP_ERR_BACKEND, "zstd: %s", ZSTD_getErrorName(r));
     tp_desc_bytes(out, r);
     return r;

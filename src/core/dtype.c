@@ -52,16 +52,25 @@ size_t tp_tensor_numel(const tp_tensor *t, uint64_t *numel)
     if (!t) return tp_fail(TP_ERR_ARG, "tensor is NULL");
     if (tp_dtype_size(t->dtype) == 0) return tp_fail(TP_ERR_DTYPE, "invalid dtype %d", (int)t->dtype);
     if (t->ndim > TP_MAX_DIMS) return tp_fail(TP_ERR_SHAPE, "ndim %u exceeds %d", t->ndim, TP_MAX_DIMS);
-    uint64_t n = 1;
+    /* Keep byte sizes well inside size_t and below 2^62 so that offset
+     * arithmetic elsewhere cannot overflow. Each dimension is held to the
+     * same limit, so that an empty tensor cannot carry a huge dimension
+     * (per-channel tables are sized by one) and the result does not depend
+     * on where the 0 stands in the shape. */
+    uint64_t limit = ((uint64_t)1 << 62) / tp_dtype_size(t->dtype);
+    if (limit > SIZE_MAX / 16) limit = SIZE_MAX / 16;
+    int empty = 0;
     for (uint32_t i = 0; i < t->ndim; i++) {
+        if (t->shape[i] > limit)
+            return tp_fail(TP_ERR_SHAPE, "dimension %u is too large (%llu)", i, (unsigned long long)t->shape[i]);
+        if (t->shape[i] == 0) empty = 1;
+    }
+    uint64_t n = empty ? 0 : 1;
+    for (uint32_t i = 0; i < t->ndim && !empty; i++) {
         uint64_t d = t->shape[i];
-        if (d != 0 && n > UINT64_MAX / d) return tp_fail(TP_ERR_SHAPE, "element count overflows");
+        if (n > limit / d) return tp_fail(TP_ERR_SHAPE, "tensor too large: element count overflows");
         n *= d;
     }
-    /* Keep byte sizes well inside size_t and below 2^62 so that offset
-     * arithmetic elsewhere cannot overflow. */
-    if (n > ((uint64_t)1 << 62) / tp_dtype_size(t->dtype) || n > SIZE_MAX / 16)
-        return tp_fail(TP_ERR_SHAPE, "tensor too large (%llu elements)", (unsigned long long)n);
     if (numel) *numel = n;
     return 0;
 }
@@ -95,7 +104,7 @@ size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt, 
                        tp_dtype_name(dst_dt));
     if (n && (!dst || !src)) return tp_fail(TP_ERR_ARG, "NULL buffer");
     if (dst_dt == src_dt) {
-        memmove(dst, src, n * tp_dtype_size(dst_dt));
+        if (n) memmove(dst, src, n * tp_dtype_size(dst_dt)); /* empty tensors may have NULL data */
         return 0;
     }
     if (dst_dt == TP_F64) {

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_detail[512];
 
@@ -47,9 +48,13 @@ const char *tp_last_error_detail(void) { return last_detail; }
 
 size_t tp_fail(tp_error code, const char *fmt, ...)
 {
+    /* Callers may wrap the previous detail ("stage 1: %s", detail), so the
+     * arguments can point into last_detail: format aside, then copy. */
+    char buf[sizeof last_detail];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_detail, sizeof last_detail, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_detail, buf, sizeof buf);
     return TP_ERROR(code);
 }

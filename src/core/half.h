@@ -39,7 +39,8 @@ static inline float tp_half_to_float(uint16_t h)
         float v = (float)m * (1.0f / 16777216.0f); /* m * 2^-24, exact */
         return tp_bits_f32(sign | tp_f32_bits(v));
     }
-    if (e == 31) return tp_bits_f32(sign | 0x7f800000u | (m << 13));
+    if (e == 31) /* Inf, or NaN made quiet (as F16C does) with its payload */
+        return tp_bits_f32(sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0u));
     return tp_bits_f32(sign | ((e + 112u) << 23) | (m << 13));
 }
 

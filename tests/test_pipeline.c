@@ -1,0 +1,230 @@
+/* Pipeline spec parsing: canonical form, defaults, whitespace, and every
+ * error with its code and a detail that names the offending token. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define INT_DEFAULT "int:bits=8,sym=1,group=32,axis=-1,scale=f16,search=0"
+
+/* Parses spec and returns its canonical string in buf ("" on failure). */
+static int canon(const char *spec, char *buf, size_t cap)
+{
+    tp_pipeline *p = NULL;
+    buf[0] = 0;
+    if (tp_is_error(tp_pipeline_parse(spec, &p))) return 0;
+    size_t r = tp_pipeline_to_string(p, buf, cap);
+    tp_pipeline_free(p);
+    return !tp_is_error(r) && strlen(buf) == r;
+}
+
+/* 1 if spec fails with code and the detail contains every needle. */
+static int fails_with(const char *spec, tp_error code, const char *needle1, const char *needle2)
+{
+    tp_pipeline *p = (tp_pipeline *)&p; /* must stay untouched on failure */
+    size_t r = tp_pipeline_parse(spec, &p);
+    if (tp_error_code(r) != code) {
+        printf("  spec \"%s\": got %s (%s), want %s\n", spec, tp_error_name(r), tp_last_error_detail(),
+               tp_error_string(code));
+        if (!tp_is_error(r)) tp_pipeline_free(p);
+        return 0;
+    }
+    const char *d = tp_last_error_detail();
+    if ((needle1 && !strstr(d, needle1)) || (needle2 && !strstr(d, needle2))) {
+        printf("  spec \"%s\": detail \"%s\" lacks \"%s\"/\"%s\"\n", spec, d, needle1 ? needle1 : "",
+               needle2 ? needle2 : "");
+        return 0;
+    }
+    return p == (tp_pipeline *)&p;
+}
+
+TEST(pipeline_defaults)
+{
+    char buf[512];
+    CHECK(canon("int", buf, sizeof buf));
+    CHECK(!strcmp(buf, INT_DEFAULT));
+    CHECK(canon("int:", buf, sizeof buf)); /* empty parameter list = defaults */
+    CHECK(!strcmp(buf, INT_DEFAULT));
+    CHECK(canon("zstd", buf, sizeof buf));
+    CHECK(!strcmp(buf, "zstd:level=3"));
+    CHECK(canon("fp16", buf, sizeof buf));
+    CHECK(!strcmp(buf, "fp16"));
+    CHECK(canon("bf16", buf, sizeof buf));
+    CHECK(!strcmp(buf, "bf16"));
+    CHECK(canon("int:bits=4,group=32|zstd", buf, sizeof buf));
+    CHECK(!strcmp(buf, "int:bits=4,sym=1,group=32,axis=-1,scale=f16,search=0 | zstd:level=3"));
+    /* group=0 is allowed (no groups: one scale for the tensor), and is how
+     * per-channel is asked for, with axis. */
+    CHECK(canon("int:group=0", buf, sizeof buf));
+    CHECK(!strcmp(buf, "int:bits=8,sym=1,group=0,axis=-1,scale=f16,search=0"));
+    CHECK(canon("int:bits=3,sym=0,group=0,axis=0,scale=f32", buf, sizeof buf));
+    CHECK(!strcmp(buf, "int:bits=3,sym=0,group=0,axis=0,scale=f32,search=0"));
+    /* Parameter order does not matter; numbers may be written as floats
+     * with an integral value. */
+    CHECK(canon("int:scale=f32,bits=2.0,search=1,sym=0,group=1e2", buf, sizeof buf));
+    CHECK(!strcmp(buf, "int:bits=2,sym=0,group=100,axis=-1,scale=f32,search=1"));
+    CHECK(canon("zstd:level=-7", buf, sizeof buf));
+    CHECK(!strcmp(buf, "zstd:level=-7"));
+    CHECK(canon("zstd:level=22", buf, sizeof buf));
+    CHECK(!strcmp(buf, "zstd:level=22"));
+    CHECK(canon("zstd:level=-0", buf, sizeof buf));
+    CHECK(!strcmp(buf, "zstd:level=0"));
+}
+
+TEST(pipeline_whitespace)
+{
+    char a[512], b[512];
+    CHECK(canon("int:bits=4,group=32|zstd:level=1", a, sizeof a));
+    CHECK(canon("  int : bits = 4 ,\tgroup=32  |  zstd:level=1 ", b, sizeof b));
+    CHECK(!strcmp(a, b));
+    CHECK(canon("\nint:bits=4, group=32 |zstd: level=1\n", b, sizeof b));
+    CHECK(!strcmp(a, b));
+    CHECK(canon("fp16 | zstd", a, sizeof a));
+    CHECK(!strcmp(a, "fp16 | zstd:level=3"));
+    CHECK(canon(" bf16 ", a, sizeof a));
+    CHECK(!strcmp(a, "bf16"));
+}
+
+TEST(pipeline_canonical_round_trip)
+{
+    static const char *const specs[] = {
+        "int", "zstd", "fp16", "bf16", "int:bits=1,sym=0", "int:bits=4,group=7,scale=f32,search=1",
+        "int:group=0,axis=2", "fp16|zstd:level=19", "bf16|zstd:level=-3", "int:bits=4|zstd",
+        "fp16|bf16|fp16|bf16", "zstd|zstd|zstd|zstd|zstd|zstd|zstd|zstd",
+        " int : bits = 5 , sym = 0 , group = 1048576 ",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        char a[1024], b[1024];
+        CHECK(canon(specs[i], a, sizeof a));
+        CHECK(canon(a, b, sizeof b));
+        CHECK(!strcmp(a, b));
+    }
+}
+
+TEST(pipeline_to_string_buffer)
+{
+    tp_pipeline *p;
+    CHECK_OK(tp_pipeline_parse("int:bits=4|zstd", &p));
+    char buf[256];
+    size_t n = tp_pipeline_to_string(p, buf, sizeof buf);
+    CHECK(!tp_is_error(n) && n == strlen(buf));
+    /* Exactly n + 1 bytes is enough, n is not, at every cut point. */
+    for (size_t cap = 1; cap <= n + 1; cap++) {
+        char small[256];
+        size_t r = tp_pipeline_to_string(p, small, cap);
+        if (cap == n + 1) CHECK(r == n && !strcmp(small, buf));
+        else CHECK_ERR(r, TP_ERR_DST_TOO_SMALL);
+    }
+    CHECK_ERR(tp_pipeline_to_string(p, buf, 0), TP_ERR_ARG);
+    CHECK_ERR(tp_pipeline_to_string(p, NULL, 10), TP_ERR_ARG);
+    CHECK_ERR(tp_pipeline_to_string(NULL, buf, 10), TP_ERR_ARG);
+    CHECK(tp_pipeline_is_lossy(p));
+    tp_pipeline_free(p);
+    CHECK_OK(tp_pipeline_parse("zstd|zstd:level=1", &p));
+    CHECK(!tp_pipeline_is_lossy(p));
+    tp_pipeline_free(p);
+    CHECK_OK(tp_pipeline_parse("bf16|zstd", &p));
+    CHECK(tp_pipeline_is_lossy(p));
+    tp_pipeline_free(p);
+    CHECK(!tp_pipeline_is_lossy(NULL));
+    tp_pipeline_free(NULL);
+}
+
+TEST(pipeline_errors_codec_and_structure)
+{
+    CHECK(fails_with("intt", TP_ERR_UNKNOWN_CODEC, "'intt'", "known: int, fp16, bf16, zstd"));
+    CHECK(fails_with("int|lz4:level=1", TP_ERR_UNKNOWN_CODEC, "'lz4'", NULL));
+    CHECK(fails_with("INT", TP_ERR_UNKNOWN_CODEC, "'INT'", NULL)); /* names are case-sensitive */
+    CHECK(fails_with("", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with("   ", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with("int||zstd", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with("int|", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with("|int", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with("int| |zstd", TP_ERR_SPEC, "empty stage", NULL));
+    CHECK(fails_with(":bits=4", TP_ERR_SPEC, "codec name ''", NULL));
+    CHECK(fails_with("zstd|zstd|zstd|zstd|zstd|zstd|zstd|zstd|zstd", TP_ERR_SPEC, "more than 8 stages", NULL));
+    CHECK(fails_with("fp16|fp16|fp16|fp16|fp16|fp16|fp16|fp16|fp16|fp16", TP_ERR_SPEC, "more than 8", NULL));
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    CHECK(fails_with(longname, TP_ERR_SPEC, "aaaa", NULL));
+    tp_pipeline *p;
+    CHECK_ERR(tp_pipeline_parse(NULL, &p), TP_ERR_ARG);
+    CHECK_ERR(tp_pipeline_parse("int", NULL), TP_ERR_ARG);
+}
+
+TEST(pipeline_errors_parameters)
+{
+    CHECK(fails_with("int:bitz=4", TP_ERR_PARAM, "'bitz'", "known: bits, sym, group, axis, scale, search"));
+    CHECK(fails_with("fp16:level=3", TP_ERR_PARAM, "'level'", "known: none"));
+    CHECK(fails_with("int:bits=9", TP_ERR_PARAM, "'bits=9'", "out of range 1..8"));
+    CHECK(fails_with("int:bits=0", TP_ERR_PARAM, "'bits=0'", NULL));
+    CHECK(fails_with("int:bits=2.5", TP_ERR_PARAM, "'bits=2.5'", "integer"));
+    CHECK(fails_with("int:bits=four", TP_ERR_PARAM, "'bits=four'", "not a number"));
+    CHECK(fails_with("int:bits=4x", TP_ERR_PARAM, "'bits=4x'", "not a number"));
+    CHECK(fails_with("int:bits=inf", TP_ERR_PARAM, "'bits=inf'", NULL));
+    CHECK(fails_with("int:bits=nan", TP_ERR_PARAM, "'bits=nan'", NULL));
+    CHECK(fails_with("int:bits=4=5", TP_ERR_PARAM, "'bits=4=5'", NULL));
+    CHECK(fails_with("int:group=-1", TP_ERR_PARAM, "'group=-1'", "out of range"));
+    CHECK(fails_with("int:group=1048577", TP_ERR_PARAM, "'group=1048577'", NULL));
+    CHECK(fails_with("int:axis=8", TP_ERR_PARAM, "'axis=8'", NULL));
+    CHECK(fails_with("int:sym=2", TP_ERR_PARAM, "'sym=2'", NULL));
+    CHECK(fails_with("int:scale=f64", TP_ERR_PARAM, "'scale=f64'", "f16|f32"));
+    CHECK(fails_with("int:scale=1", TP_ERR_PARAM, "'scale=1'", NULL)); /* enums by name only */
+    CHECK(fails_with("zstd:level=23", TP_ERR_PARAM, "'level=23'", NULL));
+    CHECK(fails_with("zstd:level=-8", TP_ERR_PARAM, "'level=-8'", NULL));
+    CHECK(fails_with("int:bits=", TP_ERR_PARAM, "'bits'", "needs a value"));
+    CHECK(fails_with("int:bits= ,group=32", TP_ERR_PARAM, "'bits'", "needs a value"));
+    CHECK(fails_with("int:bits", TP_ERR_SPEC, "'bits'", "key=value"));
+    CHECK(fails_with("int:=4", TP_ERR_PARAM, "''", NULL));
+    CHECK(fails_with("int:bits=4,bits=4", TP_ERR_PARAM, "'bits'", "twice"));
+    CHECK(fails_with("int:bits=4, bits=5", TP_ERR_PARAM, "'bits'", "twice"));
+    CHECK(fails_with("int:bits=4,", TP_ERR_SPEC, "trailing ','", NULL));
+    CHECK(fails_with("int:bits=4,  ", TP_ERR_SPEC, NULL, NULL));
+    CHECK(fails_with("int:bits=4,,group=8", TP_ERR_SPEC, NULL, NULL));
+    CHECK(fails_with("int:,bits=4", TP_ERR_SPEC, NULL, NULL));
+    /* group= and axis= are exclusive; the default group=32 counts, so
+     * per-channel needs group=0 spelled out. */
+    CHECK(fails_with("int:group=32,axis=0", TP_ERR_PARAM, "group=", "axis="));
+    CHECK(fails_with("int:axis=1", TP_ERR_PARAM, "group=0", NULL));
+    /* The error is in the second stage; the first parsed fine. */
+    CHECK(fails_with("int:bits=4|zstd:lvl=3", TP_ERR_PARAM, "zstd", "'lvl'"));
+    /* A value too long for the parser names itself, not "needs a value". */
+    char spec[200];
+    snprintf(spec, sizeof spec, "int:bits=%s", "4444444444444444444444444444444444444444444444444444444444444444444444");
+    CHECK(fails_with(spec, TP_ERR_PARAM, "bits", "4444"));
+}
+
+TEST(pipeline_codec_registry)
+{
+    /* Ids are pinned: they are written into frames. */
+    static const struct { const char *name; uint16_t id; unsigned flags; } want[] = {
+        {"int", 1, TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN}, {"fp16", 2, TP_CODEC_LOSSY},
+        {"bf16", 3, TP_CODEC_LOSSY}, {"zstd", 4, 0},
+    };
+    CHECK(tp_codec_count() >= 4);
+    for (size_t i = 0; i < 4; i++) {
+        const tp_codec_info *c = tp_codec_find(want[i].name);
+        CHECK(c && c->id == want[i].id && c->flags == want[i].flags && !strcmp(c->name, want[i].name));
+        char id[8];
+        snprintf(id, sizeof id, "%u", want[i].id);
+        CHECK(tp_codec_find(id) == c);
+    }
+    for (size_t i = 0; i < tp_codec_count(); i++) {
+        const tp_codec_info *c = tp_codec_at(i);
+        CHECK(c && c->summary && c->name);
+        CHECK(tp_codec_find(c->name) == c);
+        for (size_t j = 0; j < i; j++) CHECK(tp_codec_at(j)->id != c->id && strcmp(tp_codec_at(j)->name, c->name));
+        for (size_t k = 0; k < c->n_params; k++) {
+            const tp_param_def *d = &c->params[k];
+            CHECK(d->name && d->help && d->min <= d->def && d->def <= d->max);
+            CHECK((d->type == TP_PARAM_ENUM) == (d->choices != NULL));
+        }
+    }
+    CHECK(tp_codec_at(tp_codec_count()) == NULL);
+    CHECK(tp_codec_find("nope") == NULL);
+    CHECK(tp_codec_find("0") == NULL);
+    CHECK(tp_codec_find("65536") == NULL);
+    CHECK(tp_codec_find("") == NULL);
+    CHECK(tp_codec_find(NULL) == NULL);
+}
