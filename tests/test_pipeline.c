@@ -183,10 +183,12 @@ TEST(pipeline_errors_parameters)
     CHECK(fails_with("int:bits=4,  ", TP_ERR_SPEC, NULL, NULL));
     CHECK(fails_with("int:bits=4,,group=8", TP_ERR_SPEC, NULL, NULL));
     CHECK(fails_with("int:,bits=4", TP_ERR_SPEC, NULL, NULL));
-    /* group= and axis= are exclusive; the default group=32 counts, so
-     * per-channel needs group=0 spelled out. */
+    /* group= and axis= given together are exclusive; axis= alone means per
+     * channel (the default group does not apply), stored as group=0. */
     CHECK(fails_with("int:group=32,axis=0", TP_ERR_PARAM, "group=", "axis="));
-    CHECK(fails_with("int:axis=1", TP_ERR_PARAM, "group=0", NULL));
+    char buf[256];
+    CHECK(canon("int:axis=1", buf, sizeof buf));
+    CHECK(!strcmp(buf, "int:bits=8,sym=1,group=0,axis=1,scale=f16,search=0"));
     /* The error is in the second stage; the first parsed fine. */
     CHECK(fails_with("int:bits=4|zstd:lvl=3", TP_ERR_PARAM, "zstd", "'lvl'"));
     /* A value too long for the parser names itself, not "needs a value". */

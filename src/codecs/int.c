@@ -40,10 +40,16 @@ typedef struct {
     size_t scale_bytes, payload;
 } int_layout;
 
+/* "int:axis=1" means per channel: the default group does not apply. */
+static void int_resolve(tp_params *p, unsigned given)
+{
+    if ((given & (1u << P_AXIS)) && !(given & (1u << P_GROUP))) p->v[P_GROUP] = 0;
+}
+
 static size_t int_validate(const tp_params *p)
 {
     if (tp_param_int(p, P_GROUP) > 0 && tp_param_int(p, P_AXIS) >= 0)
-        return tp_fail(TP_ERR_PARAM, "int: give group= or axis=, not both (group=0 for per-channel)");
+        return tp_fail(TP_ERR_PARAM, "int: give group= or axis=, not both");
     return 0;
 }
 
@@ -318,5 +324,5 @@ const tp_codec tp_codec_int = {
     .info = {.id = 1, .name = "int", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "uniform quantization, 1-8 bits, per tensor/channel/group, f16/f32 scales",
              .n_params = N_PARAMS, .params = int_params},
-    .validate = int_validate, .bound = int_bound, .encode = int_encode, .decode = int_decode,
+    .validate = int_validate, .resolve = int_resolve, .bound = int_bound, .encode = int_encode, .decode = int_decode,
 };

@@ -86,6 +86,11 @@ size_t tp_params_parse(const tp_codec *c, const char *text, size_t len, tp_param
         text = comma + 1;
         if (!len) return tp_fail(TP_ERR_SPEC, "%s: trailing ','", c->info.name);
     }
+    if (c->resolve) {
+        unsigned given = 0;
+        for (size_t i = 0; i < c->info.n_params; i++) given |= seen[i] ? 1u << i : 0;
+        c->resolve(out, given);
+    }
     return c->validate ? c->validate(out) : 0;
 }
 
