@@ -45,14 +45,14 @@ static int all_equal(const uint8_t *p, size_t n)
 }
 
 /* Writes plane pl (n bytes) at dst; returns the record size. */
-static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, uint8_t *dst)
+static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, uint8_t *dst)
 {
     if (all_equal(pl, n)) {
         dst[0] = TP_LL_PLANE_CONST;
         dst[1] = pl[0];
         return 2;
     }
-    size_t est = tp_rans_model_build(pl, n, 1, &s->model);
+    size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model);
     if (est < n - n / 100) {
         size_t m = tp_rans_model_write(&s->model, s->coded);
         size_t r = tp_rans_encode(&s->model, pl, n, s->coded + m, s->coded_cap - m);
@@ -76,7 +76,7 @@ size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsign
     for (unsigned k = 0; k < elem; k++) pl[k] = s->planes + k * ne;
     tp_ll_split(src, ne, elem, rotate, pl);
     size_t off = TP_LL_CHUNK_HDR;
-    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, dst + off);
+    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, dst + off);
     if (off < TP_LL_CHUNK_HDR + n) {
         dst[8] = TP_LL_CHUNK_PLANES;
         return off;

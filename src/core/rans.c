@@ -65,20 +65,36 @@ static size_t table_bytes(const uint32_t *cnt)
 
 size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_model *m)
 {
-    static uint32_t zero_row[256];
     uint32_t (*h)[256] = calloc(NB * 4, sizeof *h); /* [bucket*4 + sub][symbol] */
     uint32_t c0[256] = {0};
     memset(m, 0, sizeof *m);
     m->nctx = 1;
     for (int k = 0; k < TP_RANS_MAX_CTX - 1; k++) m->thr[k] = 256;
+    size_t i = 0;
     if (!h) { /* no memory: order-0 only, counted simply */
-        for (size_t i = 0; i < n; i++) c0[sym[i]]++;
+        for (i = 0; i < n; i++) c0[sym[i]]++;
         normalize(c0, m->freq[0]);
         return (size_t)(cost_bits(c0, n) / 8) + table_bytes(c0) + 80;
     }
+    if (!allow_ctx && n >= 65536) {
+        /* quick exit for near-uniform planes: entropy of every 8th symbol
+         * (biased low, so this never rejects a compressible plane) */
+        for (i = 0; i < n; i += 8) h[0][sym[i]]++;
+        double est = cost_bits(h[0], (n + 7) / 8) * 8 / 8;
+        memset(h[0], 0, sizeof h[0]);
+        if (est >= 0.995 * n) {
+            free(h);
+            return n + 1;
+        }
+    }
     /* order-0 counts, 4 sub-histograms to avoid store-forwarding stalls */
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) { h[0][sym[i]]++; h[1][sym[i + 1]]++; h[2][sym[i + 2]]++; h[3][sym[i + 3]]++; }
+    size_t i8 = n & ~(size_t)7;
+    for (i = 0; i < i8; i += 8) {
+        uint64_t w;
+        memcpy(&w, sym + i, 8);
+        h[0][w & 0xff]++; h[1][(w >> 8) & 0xff]++; h[2][(w >> 16) & 0xff]++; h[3][(w >> 24) & 0xff]++;
+        h[0][(w >> 32) & 0xff]++; h[1][(w >> 40) & 0xff]++; h[2][(w >> 48) & 0xff]++; h[3][w >> 56]++;
+    }
     for (; i < n; i++) h[0][sym[i]]++;
     for (int s = 0; s < 256; s++) c0[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
     int mode = 0;
@@ -86,43 +102,63 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
     double best = cost_bits(c0, n) / 8 + table_bytes(c0);
     size_t est_stream = 80;
     if (allow_ctx && n >= 4096 && best < 0.99 * n) {
-        /* joint counts of (bucket of symbol i-16, symbol i) */
+        /* joint counts of (bucket of symbol i-32, symbol i); first on every
+         * 8th group of 32 symbols, then in full only if contexts look
+         * worth it there (the sampled estimate is biased towards them) */
         uint8_t bucket[256];
         for (int s = 0; s < 256; s++) {
             int b = s - mode + NB / 2;
             bucket[s] = (uint8_t)(b < 0 ? 0 : b >= NB ? NB - 1 : b);
         }
-        memset(h, 0, NB * 4 * sizeof *h);
-        for (i = 0; i < TP_RANS_LANES && i < n; i++) h[bucket[0] * 4][sym[i]]++;
-        for (; i < n; i++) h[bucket[sym[i - TP_RANS_LANES]] * 4 + (i & 3)][sym[i]]++;
-        uint32_t jb[NB][256];
-        for (int b = 0; b < NB; b++)
-            for (int s = 0; s < 256; s++) jb[b][s] = h[b * 4][s] + h[b * 4 + 1][s] + h[b * 4 + 2][s] + h[b * 4 + 3][s];
         static const int8_t cand[][3] = {{4, -1, -1}, {3, -1, -1}, {5, -1, -1}, {3, 4, -1}, {4, 5, -1},
                                          {3, 5, -1}, {3, 4, 5}, {2, 4, 6}, {2, 3, 4}};
         int best_c = -1;
-        for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
-            int t[4], nt = 0;
-            for (int k = 0; k < 3 && cand[c][k] >= 0; k++) t[nt++] = cand[c][k];
-            /* thresholds in symbol space must be valid bytes, increasing */
-            int ok = 1;
-            for (int k = 0; k < nt; k++) {
-                int ts = mode + t[k] - NB / 2;
-                if (ts < 1 || ts > 255) ok = 0;
+        uint32_t jb[NB][256];
+        for (int pass = n >= 65536 ? 0 : 1; pass < 2 && (pass == 0 || best_c >= 0 || n < 65536); pass++) {
+            size_t step = pass == 0 ? 8 : 1;
+            double scale = (double)step;
+            memset(h, 0, NB * 4 * sizeof *h);
+            for (i = 0; i < TP_RANS_LANES && i < n; i++) h[bucket[0] * 4][sym[i]]++;
+            for (size_t g = 1; g * TP_RANS_LANES < n; g += step) {
+                size_t e = (g + 1) * TP_RANS_LANES < n ? (g + 1) * TP_RANS_LANES : n;
+                for (i = g * TP_RANS_LANES; i < e; i++) h[bucket[sym[i - TP_RANS_LANES]] * 4 + (i & 3)][sym[i]]++;
             }
-            if (!ok) continue;
-            t[nt] = NB;
-            double cost = 0;
-            int b = 0;
-            for (int k = 0; k <= nt; k++) {
-                uint32_t cc[256] = {0};
-                uint64_t tot = 0;
-                for (; b < t[k]; b++)
-                    for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
-                for (int s = 0; s < 256; s++) tot += cc[s];
-                cost += cost_bits(cc, tot) / 8 + table_bytes(cc);
+            uint32_t all[256] = {0};
+            uint64_t tot_all = 0;
+            for (int b = 0; b < NB; b++)
+                for (int s = 0; s < 256; s++) {
+                    jb[b][s] = h[b * 4][s] + h[b * 4 + 1][s] + h[b * 4 + 2][s] + h[b * 4 + 3][s];
+                    all[s] += jb[b][s];
+                    tot_all += jb[b][s];
+                }
+            double base = cost_bits(all, tot_all) * scale / 8 + table_bytes(all);
+            if (pass == 1) base = best;
+            best_c = -1;
+            double bc = base;
+            for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
+                int t[4], nt = 0;
+                for (int k = 0; k < 3 && cand[c][k] >= 0; k++) t[nt++] = cand[c][k];
+                int ok = 1; /* thresholds in symbol space must be valid bytes */
+                for (int k = 0; k < nt; k++) {
+                    int ts = mode + t[k] - NB / 2;
+                    if (ts < 1 || ts > 255) ok = 0;
+                }
+                if (!ok) continue;
+                t[nt] = NB;
+                double cost = 0;
+                int b = 0;
+                for (int k = 0; k <= nt; k++) {
+                    uint32_t cc[256] = {0};
+                    uint64_t tot = 0;
+                    for (; b < t[k]; b++)
+                        for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
+                    for (int s = 0; s < 256; s++) tot += cc[s];
+                    cost += cost_bits(cc, tot) * scale / 8 + table_bytes(cc);
+                }
+                if (cost < bc * (pass == 0 ? 0.99 : 0.998)) { bc = cost; best_c = (int)c; }
             }
-            if (cost < best * 0.998) { best = cost; best_c = (int)c; }
+            if (pass == 1 && best_c >= 0) best = bc;
+            if (n < 65536) break;
         }
         if (best_c >= 0) {
             int t[4], nt = 0;
@@ -138,7 +174,6 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
                 normalize(cc, m->freq[k]);
             }
             free(h);
-            (void)zero_row;
             return (size_t)best + est_stream;
         }
     }
@@ -259,38 +294,62 @@ size_t tp_rans_encode(const tp_rans_model *m, const uint8_t *sym, size_t n, uint
             start += m->freq[c][s];
         }
     }
-    /* Both streams are written backwards: A ends at the middle of dst, B at
-     * its end; each gets half the room (lanes 0-7 resp. 8-15). */
-    size_t half = (need - 8) / 2;
-    uint8_t *enda = dst + 4 + half, *endb = dst + 4 + 2 * half;
-    uint8_t *pa = enda, *pb = endb;
+    /* Streams are written backwards, each ending at the end of its region
+     * of dst (room for its words, its states and one speculative word). */
+    size_t region = (n / TP_RANS_STREAMS + 8) * 2 + 64;
+    uint8_t *endp[TP_RANS_STREAMS];
+    for (int k = 0; k < TP_RANS_STREAMS; k++) endp[k] = dst + 12 + (size_t)(k + 1) * region;
+    uint8_t *p0 = endp[0], *p1 = endp[1], *p2 = endp[2], *p3 = endp[3];
     uint32_t x[TP_RANS_LANES];
     for (int j = 0; j < TP_RANS_LANES; j++) x[j] = TP_RANS_L;
     const uint16_t *thr = m->thr;
-    for (size_t i = n; i-- > 0;) {
-        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));
-        int c = m->nctx > 1 ? ctx_of(thr, i >= TP_RANS_LANES ? sym[i - TP_RANS_LANES] : 0) : 0;
-        const enc_sym *e = &es[c * 256 + sym[i]];
-        uint32_t v = x[j];
-        uint8_t **pp = j < 8 ? &pa : &pb;
-        uint32_t flag = v >= e->x_max;
-        tp_put_u16(*pp - 2, (uint16_t)v);
-        *pp -= 2 * flag;
-        v >>= 16 * flag;
-        uint32_t q = (uint32_t)(((uint64_t)v * e->rcp) >> e->shift);
-        x[j] = v + e->bias + q * e->cmpl;
+    /* one symbol of lane j: renormalise (branch-free word write) and code */
+#define ENC_ONE(i, j, ptr, CTX)                                                       \
+    do {                                                                              \
+        int c_ = CTX ? ctx_of(thr, (i) >= TP_RANS_LANES ? sym[(i) - TP_RANS_LANES] : 0) : 0; \
+        const enc_sym *e_ = &es[c_ * 256 + sym[i]];                                   \
+        uint32_t v_ = x[j];                                                           \
+        uint32_t f_ = v_ >= e_->x_max;                                                \
+        tp_put_u16(ptr - 2, (uint16_t)v_);                                            \
+        ptr -= 2 * f_;                                                                \
+        v_ >>= 16 * f_;                                                               \
+        uint32_t q_ = (uint32_t)(((uint64_t)v_ * e_->rcp) >> e_->shift);              \
+        x[j] = v_ + e_->bias + q_ * e_->cmpl;                                         \
+    } while (0)
+#define ENC_GROUPS(CTX)                                                               \
+    for (size_t i = n; i-- > full;) {                                                 \
+        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));                             \
+        switch (j >> 3) {                                                             \
+        case 0: ENC_ONE(i, j, p0, CTX); break;                                        \
+        case 1: ENC_ONE(i, j, p1, CTX); break;                                        \
+        case 2: ENC_ONE(i, j, p2, CTX); break;                                        \
+        default: ENC_ONE(i, j, p3, CTX); break;                                       \
+        }                                                                             \
+    }                                                                                 \
+    for (size_t g = full; g > 0; g -= TP_RANS_LANES) {                                \
+        size_t b = g - TP_RANS_LANES;                                                 \
+        for (int j = 31; j >= 24; j--) ENC_ONE(b + (size_t)j, j, p3, CTX);            \
+        for (int j = 23; j >= 16; j--) ENC_ONE(b + (size_t)j, j, p2, CTX);            \
+        for (int j = 15; j >= 8; j--) ENC_ONE(b + (size_t)j, j, p1, CTX);             \
+        for (int j = 7; j >= 0; j--) ENC_ONE(b + (size_t)j, j, p0, CTX);              \
     }
+    size_t full = n & ~(size_t)(TP_RANS_LANES - 1);
+    if (m->nctx > 1) { ENC_GROUPS(1) } else { ENC_GROUPS(0) }
+#undef ENC_GROUPS
+#undef ENC_ONE
     free(es);
-    /* states go in front of each stream, lane order */
-    pa -= 32;
-    for (int j = 0; j < 8; j++) tp_put_u32(pa + 4 * j, x[j]);
-    pb -= 32;
-    for (int j = 0; j < 8; j++) tp_put_u32(pb + 4 * j, x[8 + j]);
-    size_t la = (size_t)(enda - pa), lb = (size_t)(endb - pb);
-    tp_put_u32(dst, (uint32_t)la);
-    memmove(dst + 4, pa, la);
-    memmove(dst + 4 + la, pb, lb);
-    return 4 + la + lb;
+    /* states go in front of each stream, lane order; then pack the streams */
+    uint8_t *ps[TP_RANS_STREAMS] = {p0, p1, p2, p3};
+    size_t off = 12;
+    for (int k = 0; k < TP_RANS_STREAMS; k++) {
+        ps[k] -= 32;
+        for (int j = 0; j < 8; j++) tp_put_u32(ps[k] + 4 * j, x[8 * k + j]);
+        size_t len = (size_t)(endp[k] - ps[k]);
+        if (k < TP_RANS_STREAMS - 1) tp_put_u32(dst + 4 * k, (uint32_t)len);
+        memmove(dst + off, ps[k], len);
+        off += len;
+    }
+    return off;
 }
 
 /* ---- decoder ---------------------------------------------------------- */
@@ -333,29 +392,33 @@ static size_t decode_tail(const tp_rans_dtable *t, const uint16_t *thr, int nctx
 static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
                           uint8_t *sym, size_t n, int simd)
 {
-    if (len < 4 + 64) return tp_fail(TP_ERR_CORRUPT, "rans stream of %zu bytes", len);
-    size_t la = tp_get_u32(src);
-    if (la < 32 || la > len - 4 - 32) return tp_fail(TP_ERR_CORRUPT, "rans stream split %zu of %zu", la, len);
-    const uint8_t *p[2] = {src + 4, src + 4 + la};
-    const uint8_t *end[2] = {src + 4 + la, src + len};
+    if (len < 12 + 32 * TP_RANS_STREAMS) return tp_fail(TP_ERR_CORRUPT, "rans stream of %zu bytes", len);
+    const uint8_t *p[TP_RANS_STREAMS], *end[TP_RANS_STREAMS];
+    size_t pos = 12;
+    for (int k = 0; k < TP_RANS_STREAMS; k++) {
+        size_t sl = k < TP_RANS_STREAMS - 1 ? tp_get_u32(src + 4 * k) : len - pos;
+        if (sl < 32 || sl > len - pos) return tp_fail(TP_ERR_CORRUPT, "rans stream %d of %zu bytes", k, sl);
+        p[k] = src + pos;
+        end[k] = src + pos + sl;
+        pos += sl;
+    }
     uint32_t x[TP_RANS_LANES];
     for (int j = 0; j < TP_RANS_LANES; j++) {
         x[j] = tp_get_u32(p[j >> 3] + 4 * (j & 7));
         if (x[j] < TP_RANS_L || x[j] >= (1u << 31)) return tp_fail(TP_ERR_CORRUPT, "rans state out of range");
     }
-    p[0] += 32;
-    p[1] += 32;
+    for (int k = 0; k < TP_RANS_STREAMS; k++) p[k] += 32;
     size_t i = 0;
 #if defined(__x86_64__)
-    if (simd && (tp_cpu_features() & TP_CPU_AVX2))
-        i = tp_rans_decode_avx2(t, m->thr, x, &p[0], end[0], &p[1], end[1], sym, n);
+    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, x, p, end, sym, n);
 #else
     (void)simd;
 #endif
     TP_TRY(decode_tail(t, m->thr, m->nctx, x, p, end, sym, i, n));
     for (int j = 0; j < TP_RANS_LANES; j++)
         if (x[j] != TP_RANS_L) return tp_fail(TP_ERR_CORRUPT, "rans final state mismatch");
-    if (p[0] != end[0] || p[1] != end[1]) return tp_fail(TP_ERR_CORRUPT, "rans stream has trailing bytes");
+    for (int k = 0; k < TP_RANS_STREAMS; k++)
+        if (p[k] != end[k]) return tp_fail(TP_ERR_CORRUPT, "rans stream has trailing bytes");
     return 0;
 }
 
