@@ -28,7 +28,7 @@ commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=
 out = ["<!-- BEGIN lossless -->", "## Lossless codec (`lossless`) vs ZipNN, zstd, blosc2", "",
        f"Command: `bench/lossless.sh {gauss_mib} {reps}` · date {datetime.date.today()} · nproc {os.cpu_count()} · "
        f"CPU `{cpu}` · commit `{commit}` · peers: {versions}", "",
-       "GB/s of uncompressed bytes, median of the repetitions after a warm-up (zstd -19: one run). "
+       "GB/s of uncompressed bytes, median of the repetitions after a warm-up (zstd -19: one run, single-thread pass only). "
        "1 thread = `taskset -c 1`; 2 threads = threads=2 / nbWorkers=2 / ZipNN threads=2 / blosc2 nthreads=2 "
        "(the zstd decoder is single-threaded). The machine is shared: compare within a column, not across runs.", ""]
 for f in names:
@@ -39,9 +39,9 @@ for f in names:
         r = rows.get((f, meth))
         if not r:
             continue
-        e1, d1 = r.get("1", (0, 0))
-        e2, d2 = r.get("2", (0, 0))
-        out.append(f"| {label[meth]} | {r['ratio']:.4f} | {e1:.3f} | {d1:.3f} | {e2:.3f} | {d2:.3f} |")
+        cells = [f"{v:.3f}" for th in ("1", "2") for v in r[th]] if "2" in r else \
+            [f"{v:.3f}" for v in r["1"]] + ["—", "—"]
+        out.append(f"| {label[meth]} | {r['ratio']:.4f} | " + " | ".join(cells) + " |")
     ll, zn = rows.get((f, "lossless")), rows.get((f, "zipnn"))
     if ll and zn and "1" in ll and "1" in zn:
         out.append("")
