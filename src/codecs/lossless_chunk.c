@@ -1,0 +1,139 @@
+/* One chunk of the lossless codec: checksum, kind, then per plane raw,
+ * constant or rANS-coded (docs/LOSSLESS.md). */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "codecs/lossless.h"
+#include "core/error.h"
+
+size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, int for_encode)
+{
+    memset(s, 0, sizeof *s);
+    s->n_max = chunk_bytes / elem;
+    s->planes = malloc(chunk_bytes ? chunk_bytes : 1);
+    if (for_encode) {
+        s->coded_cap = tp_rans_stream_bound(s->n_max) + 2048;
+        s->coded = malloc(s->coded_cap);
+    }
+    if (!s->planes || (for_encode && !s->coded)) {
+        tp_ll_scratch_free(s);
+        return tp_fail(TP_ERR_NOMEM, "lossless scratch for %zu-byte chunks", chunk_bytes);
+    }
+    return 0;
+}
+
+void tp_ll_scratch_free(tp_ll_scratch *s)
+{
+    free(s->planes);
+    free(s->coded);
+    s->planes = s->coded = NULL;
+}
+
+static int all_equal(const uint8_t *p, size_t n)
+{
+    uint8_t v = p[0];
+    size_t i = 0;
+    uint64_t w = v * 0x0101010101010101ull;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t q;
+        memcpy(&q, p + i, 8);
+        if (q != w) return 0;
+    }
+    for (; i < n; i++) if (p[i] != v) return 0;
+    return 1;
+}
+
+/* Writes plane pl (n bytes) at dst; returns the record size. */
+static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, uint8_t *dst)
+{
+    if (all_equal(pl, n)) {
+        dst[0] = TP_LL_PLANE_CONST;
+        dst[1] = pl[0];
+        return 2;
+    }
+    size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model);
+    if (est < n - n / 100) {
+        size_t m = tp_rans_model_write(&s->model, s->coded);
+        size_t r = tp_rans_encode(&s->model, pl, n, s->coded + m, s->coded_cap - m);
+        if (!tp_is_error(r) && m + r + 5 < n + 1) {
+            dst[0] = TP_LL_PLANE_RANS;
+            tp_put_u32(dst + 1, (uint32_t)(m + r));
+            memcpy(dst + 5, s->coded, m + r);
+            return 5 + m + r;
+        }
+    }
+    dst[0] = TP_LL_PLANE_RAW;
+    memcpy(dst + 1, pl, n);
+    return 1 + n;
+}
+
+size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsigned elem, int rotate, uint8_t *dst)
+{
+    size_t ne = n / elem;
+    tp_put_u64(dst, XXH3_64bits(src, n));
+    uint8_t *pl[TP_LL_MAX_ELEM];
+    for (unsigned k = 0; k < elem; k++) pl[k] = s->planes + k * ne;
+    tp_ll_split(src, ne, elem, rotate, pl);
+    size_t off = TP_LL_CHUNK_HDR;
+    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, dst + off);
+    if (off < TP_LL_CHUNK_HDR + n) {
+        dst[8] = TP_LL_CHUNK_PLANES;
+        return off;
+    }
+    dst[8] = TP_LL_CHUNK_RAW;
+    memcpy(dst + TP_LL_CHUNK_HDR, src, n);
+    return TP_LL_CHUNK_HDR + n;
+}
+
+size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size_t n, unsigned elem, int rotate,
+                          uint8_t *dst)
+{
+    if (len < TP_LL_CHUNK_HDR) return tp_fail(TP_ERR_TRUNCATED, "lossless chunk of %zu bytes", len);
+    uint64_t want = tp_get_u64(src);
+    uint8_t kind = src[8];
+    if (kind == TP_LL_CHUNK_RAW) {
+        if (len != TP_LL_CHUNK_HDR + n) return tp_fail(TP_ERR_CORRUPT, "raw chunk of %zu bytes for %zu", len, n);
+        memcpy(dst, src + TP_LL_CHUNK_HDR, n);
+    } else if (kind == TP_LL_CHUNK_PLANES) {
+        size_t ne = n / elem;
+        if (ne > s->n_max) return tp_fail(TP_ERR_CORRUPT, "chunk larger than the chunk size");
+        const uint8_t *pl[TP_LL_MAX_ELEM];
+        tp_reader r = tp_reader_init(src + TP_LL_CHUNK_HDR, len - TP_LL_CHUNK_HDR);
+        for (unsigned k = 0; k < elem; k++) {
+            uint8_t pk = tp_read_u8(&r);
+            uint8_t *mine = s->planes + k * ne;
+            if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends before plane %u", k);
+            if (pk == TP_LL_PLANE_RAW) {
+                pl[k] = tp_read_bytes(&r, ne);
+                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "raw plane %u truncated", k);
+            } else if (pk == TP_LL_PLANE_CONST) {
+                uint8_t v = tp_read_u8(&r);
+                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "constant plane %u truncated", k);
+                memset(mine, v, ne);
+                pl[k] = mine;
+            } else if (pk == TP_LL_PLANE_RANS) {
+                uint32_t body = tp_read_u32(&r);
+                const uint8_t *b = tp_read_bytes(&r, body);
+                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "coded plane %u truncated", k);
+                tp_reader br = tp_reader_init(b, body);
+                TP_TRY(tp_rans_model_read(&br, &s->model));
+                tp_rans_dtable_build(&s->model, &s->dtable);
+                TP_TRY(tp_rans_decode(&s->model, &s->dtable, br.p, br.left, mine, ne));
+                pl[k] = mine;
+            } else {
+                return tp_fail(TP_ERR_CORRUPT, "plane %u has unknown kind %u", k, pk);
+            }
+        }
+        if (r.left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r.left);
+        tp_ll_merge(pl, ne, elem, rotate, dst);
+    } else {
+        return tp_fail(TP_ERR_CORRUPT, "unknown chunk kind %u", kind);
+    }
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    if (XXH3_64bits(dst, n) != want) return tp_fail(TP_ERR_CHECKSUM, "lossless chunk checksum mismatch");
+#else
+    (void)want;
+#endif
+    return 0;
+}

@@ -1,0 +1,96 @@
+#include "core/parallel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+int tp_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+int tp_threads_for(int requested, size_t items)
+{
+    int t = requested > 0 ? requested : tp_cpu_count();
+    if (t > 64) t = 64;
+    if ((size_t)t > items) t = items ? (int)items : 1;
+    return t;
+}
+
+typedef struct {
+    tp_item_fn fn;
+    void *ctx;
+    size_t n;
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_mutex_t lock;
+    size_t err_item, err;
+    char detail[256];
+} pool;
+
+typedef struct {
+    pool *p;
+    int worker;
+} worker_arg;
+
+static void run_items(pool *p, int worker)
+{
+    for (;;) {
+        if (atomic_load(&p->failed)) return;
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n) return;
+        size_t r = p->fn(p->ctx, i, worker);
+        if (tp_is_error(r)) {
+            pthread_mutex_lock(&p->lock);
+            if (!p->err || i < p->err_item) {
+                p->err = r;
+                p->err_item = i;
+                snprintf(p->detail, sizeof p->detail, "%s", tp_last_error_detail());
+            }
+            pthread_mutex_unlock(&p->lock);
+            atomic_store(&p->failed, 1);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *a = arg;
+    run_items(a->p, a->worker);
+    return NULL;
+}
+
+size_t tp_parallel_for(size_t n, int threads, tp_item_fn fn, void *ctx)
+{
+    if (threads <= 1 || n <= 1) {
+        for (size_t i = 0; i < n; i++) TP_TRY(fn(ctx, i, 0));
+        return 0;
+    }
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.fn = fn;
+    p.ctx = ctx;
+    p.n = n;
+    atomic_init(&p.next, 0);
+    atomic_init(&p.failed, 0);
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_t tid[64];
+    worker_arg args[64];
+    int started = 0;
+    for (int w = 1; w < threads && w < 64; w++) {
+        args[w].p = &p;
+        args[w].worker = w;
+        if (pthread_create(&tid[w], NULL, worker_main, &args[w]) != 0) break;
+        started = w;
+    }
+    run_items(&p, 0);
+    for (int w = 1; w <= started; w++) pthread_join(tid[w], NULL);
+    pthread_mutex_destroy(&p.lock);
+    if (p.err) return tp_fail(tp_error_code(p.err), "%s", p.detail);
+    return 0;
+}

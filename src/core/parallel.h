@@ -1,0 +1,21 @@
+/* A minimal parallel-for over independent items with pthreads. */
+#ifndef TP_CORE_PARALLEL_H
+#define TP_CORE_PARALLEL_H
+
+#include <stddef.h>
+
+/* Work on item i by worker w (0 <= w < threads); returns 0 or an error. */
+typedef size_t (*tp_item_fn)(void *ctx, size_t item, int worker);
+
+/* Online CPUs (at least 1). */
+int tp_cpu_count(void);
+/* Worker count for a "threads" parameter: 0 = all cores; capped by items
+ * and by 64. */
+int tp_threads_for(int requested, size_t items);
+/* Runs fn on items 0..n-1 with `threads` workers (1 = inline, no thread).
+ * Returns 0 or the error of the lowest failing item (its detail is
+ * re-recorded on the calling thread); after a failure the remaining items
+ * may be skipped. */
+size_t tp_parallel_for(size_t n, int threads, tp_item_fn fn, void *ctx);
+
+#endif

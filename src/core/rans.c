@@ -1,0 +1,470 @@
+/* Static-model interleaved rANS: model choice and serialisation, scalar
+ * encoder, scalar reference decoder and dispatch to the AVX2 kernel. */
+#include "core/rans.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/error.h"
+
+/* ---- model ------------------------------------------------------------ */
+
+static void normalize(const uint32_t *cnt, uint16_t *freq)
+{
+    uint64_t total = 0;
+    for (int s = 0; s < 256; s++) total += cnt[s];
+    memset(freq, 0, 256 * sizeof *freq);
+    if (!total) { freq[0] = TP_RANS_M - 1; freq[1] = 1; return; }
+    uint32_t sum = 0;
+    int maxs = 0;
+    for (int s = 0; s < 256; s++) {
+        if (!cnt[s]) continue;
+        uint64_t f = (cnt[s] * (uint64_t)TP_RANS_M + total / 2) / total;
+        if (f == 0) f = 1;
+        freq[s] = (uint16_t)f;
+        sum += (uint32_t)f;
+        if (cnt[s] > cnt[maxs]) maxs = s;
+    }
+    int d = (int)TP_RANS_M - (int)sum;
+    if ((int)freq[maxs] + d >= 1 && (int)freq[maxs] + d <= (int)TP_RANS_M) {
+        freq[maxs] = (uint16_t)(freq[maxs] + d);
+    } else {
+        while (sum > TP_RANS_M) { /* take from the largest until it fits */
+            int b = 0;
+            for (int s = 1; s < 256; s++) if (freq[s] > freq[b]) b = s;
+            freq[b]--, sum--;
+        }
+        while (sum < TP_RANS_M) freq[maxs]++, sum++;
+    }
+    if (freq[maxs] == TP_RANS_M) { /* one symbol: frequencies must stay below M */
+        freq[maxs] = TP_RANS_M - 1;
+        freq[maxs ^ 1] = 1;
+    }
+}
+
+/* Ideal code length in bits of counts cnt (sum n). */
+static double cost_bits(const uint32_t *cnt, uint64_t n)
+{
+    if (!n) return 0;
+    double s = 0;
+    for (int i = 0; i < 256; i++) if (cnt[i]) s += cnt[i] * log2((double)cnt[i]);
+    return n * log2((double)n) - s;
+}
+
+static size_t table_bytes(const uint32_t *cnt)
+{
+    int lo = 0, hi = 255;
+    while (lo < 255 && !cnt[lo]) lo++;
+    while (hi > 0 && !cnt[hi]) hi--;
+    return hi >= lo ? 2 + (size_t)(hi - lo + 1) * 5 / 4 : 2;
+}
+
+#define NB 8 /* buckets of the previous symbol around the mode */
+
+size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_model *m)
+{
+    uint32_t (*h)[256] = calloc(NB * 4, sizeof *h); /* [bucket*4 + sub][symbol] */
+    uint32_t c0[256] = {0};
+    memset(m, 0, sizeof *m);
+    m->nctx = 1;
+    for (int k = 0; k < TP_RANS_MAX_CTX - 1; k++) m->thr[k] = 256;
+    size_t i = 0;
+    if (!h) { /* no memory: order-0 only, counted simply */
+        for (i = 0; i < n; i++) c0[sym[i]]++;
+        normalize(c0, m->freq[0]);
+        return (size_t)(cost_bits(c0, n) / 8) + table_bytes(c0) + 80;
+    }
+    if (!allow_ctx && n >= 65536) {
+        /* quick exit for near-uniform planes: entropy of every 8th symbol
+         * (biased low, so this never rejects a compressible plane) */
+        for (i = 0; i < n; i += 8) h[0][sym[i]]++;
+        double est = cost_bits(h[0], (n + 7) / 8) * 8 / 8;
+        memset(h[0], 0, sizeof h[0]);
+        if (est >= 0.995 * n) {
+            free(h);
+            return n + 1;
+        }
+    }
+    /* order-0 counts, 4 sub-histograms to avoid store-forwarding stalls */
+    size_t i8 = n & ~(size_t)7;
+    for (i = 0; i < i8; i += 8) {
+        uint64_t w;
+        memcpy(&w, sym + i, 8);
+        h[0][w & 0xff]++; h[1][(w >> 8) & 0xff]++; h[2][(w >> 16) & 0xff]++; h[3][(w >> 24) & 0xff]++;
+        h[0][(w >> 32) & 0xff]++; h[1][(w >> 40) & 0xff]++; h[2][(w >> 48) & 0xff]++; h[3][w >> 56]++;
+    }
+    for (; i < n; i++) h[0][sym[i]]++;
+    for (int s = 0; s < 256; s++) c0[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
+    int mode = 0;
+    for (int s = 1; s < 256; s++) if (c0[s] > c0[mode]) mode = s;
+    double best = cost_bits(c0, n) / 8 + table_bytes(c0);
+    size_t est_stream = 80;
+    if (allow_ctx && n >= 4096 && best < 0.99 * n) {
+        /* joint counts of (bucket of symbol i-32, symbol i); first on every
+         * 8th group of 32 symbols, then in full only if contexts look
+         * worth it there (the sampled estimate is biased towards them) */
+        uint8_t bucket[256];
+        for (int s = 0; s < 256; s++) {
+            int b = s - mode + NB / 2;
+            bucket[s] = (uint8_t)(b < 0 ? 0 : b >= NB ? NB - 1 : b);
+        }
+        static const int8_t cand[][3] = {{4, -1, -1}, {3, -1, -1}, {5, -1, -1}, {3, 4, -1}, {4, 5, -1},
+                                         {3, 5, -1}, {3, 4, 5}, {2, 4, 6}, {2, 3, 4}};
+        int best_c = -1;
+        uint32_t jb[NB][256];
+        for (int pass = n >= 65536 ? 0 : 1; pass < 2 && (pass == 0 || best_c >= 0 || n < 65536); pass++) {
+            size_t step = pass == 0 ? 8 : 1;
+            double scale = (double)step;
+            memset(h, 0, NB * 4 * sizeof *h);
+            for (i = 0; i < TP_RANS_LANES && i < n; i++) h[bucket[0] * 4][sym[i]]++;
+            for (size_t g = 1; g * TP_RANS_LANES < n; g += step) {
+                size_t e = (g + 1) * TP_RANS_LANES < n ? (g + 1) * TP_RANS_LANES : n;
+                for (i = g * TP_RANS_LANES; i < e; i++) h[bucket[sym[i - TP_RANS_LANES]] * 4 + (i & 3)][sym[i]]++;
+            }
+            uint32_t all[256] = {0};
+            uint64_t tot_all = 0;
+            for (int b = 0; b < NB; b++)
+                for (int s = 0; s < 256; s++) {
+                    jb[b][s] = h[b * 4][s] + h[b * 4 + 1][s] + h[b * 4 + 2][s] + h[b * 4 + 3][s];
+                    all[s] += jb[b][s];
+                    tot_all += jb[b][s];
+                }
+            double base = cost_bits(all, tot_all) * scale / 8 + table_bytes(all);
+            if (pass == 1) base = best;
+            best_c = -1;
+            double bc = base;
+            for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
+                int t[4], nt = 0;
+                for (int k = 0; k < 3 && cand[c][k] >= 0; k++) t[nt++] = cand[c][k];
+                int ok = 1; /* thresholds in symbol space must be valid bytes */
+                for (int k = 0; k < nt; k++) {
+                    int ts = mode + t[k] - NB / 2;
+                    if (ts < 1 || ts > 255) ok = 0;
+                }
+                if (!ok) continue;
+                t[nt] = NB;
+                double cost = 0;
+                int b = 0;
+                for (int k = 0; k <= nt; k++) {
+                    uint32_t cc[256] = {0};
+                    uint64_t tot = 0;
+                    for (; b < t[k]; b++)
+                        for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
+                    for (int s = 0; s < 256; s++) tot += cc[s];
+                    cost += cost_bits(cc, tot) * scale / 8 + table_bytes(cc);
+                }
+                if (cost < bc * (pass == 0 ? 0.99 : 0.998)) { bc = cost; best_c = (int)c; }
+            }
+            if (pass == 1 && best_c >= 0) best = bc;
+            if (n < 65536) break;
+        }
+        if (best_c >= 0) {
+            int t[4], nt = 0;
+            for (int k = 0; k < 3 && cand[best_c][k] >= 0; k++) t[nt++] = cand[best_c][k];
+            m->nctx = nt + 1;
+            for (int k = 0; k < nt; k++) m->thr[k] = (uint16_t)(mode + t[k] - NB / 2);
+            t[nt] = NB;
+            int b = 0;
+            for (int k = 0; k <= nt; k++) {
+                uint32_t cc[256] = {0};
+                for (; b < t[k]; b++)
+                    for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
+                normalize(cc, m->freq[k]);
+            }
+            free(h);
+            return (size_t)best + est_stream;
+        }
+    }
+    normalize(c0, m->freq[0]);
+    free(h);
+    return (size_t)best + est_stream;
+}
+
+size_t tp_rans_model_size(const tp_rans_model *m)
+{
+    size_t n = 1 + (size_t)(m->nctx - 1);
+    for (int c = 0; c < m->nctx; c++) {
+        int lo = 0, hi = 255;
+        while (!m->freq[c][lo]) lo++;
+        while (!m->freq[c][hi]) hi--;
+        n += 2;
+        for (int s = lo; s <= hi; s++) n += m->freq[c][s] < 128 ? 1 : 2;
+    }
+    return n;
+}
+
+size_t tp_rans_model_write(const tp_rans_model *m, uint8_t *dst)
+{
+    uint8_t *p = dst;
+    *p++ = (uint8_t)m->nctx;
+    for (int k = 0; k < m->nctx - 1; k++) *p++ = (uint8_t)m->thr[k];
+    for (int c = 0; c < m->nctx; c++) {
+        int lo = 0, hi = 255;
+        while (!m->freq[c][lo]) lo++;
+        while (!m->freq[c][hi]) hi--;
+        *p++ = (uint8_t)lo;
+        *p++ = (uint8_t)hi;
+        for (int s = lo; s <= hi; s++) {
+            unsigned f = m->freq[c][s];
+            if (f < 128) *p++ = (uint8_t)f;
+            else { *p++ = (uint8_t)(0x80 | (f & 0x7f)); *p++ = (uint8_t)(f >> 7); }
+        }
+    }
+    return (size_t)(p - dst);
+}
+
+size_t tp_rans_model_read(tp_reader *r, tp_rans_model *m)
+{
+    memset(m, 0, sizeof *m);
+    int nctx = tp_read_u8(r);
+    if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "rans model truncated");
+    if (nctx < 1 || nctx > TP_RANS_MAX_CTX) return tp_fail(TP_ERR_CORRUPT, "rans model has %d contexts", nctx);
+    m->nctx = nctx;
+    for (int k = 0; k < TP_RANS_MAX_CTX - 1; k++) m->thr[k] = 256;
+    for (int k = 0; k < nctx - 1; k++) {
+        m->thr[k] = tp_read_u8(r);
+        if (r->ok && (m->thr[k] == 0 || (k && m->thr[k] <= m->thr[k - 1])))
+            return tp_fail(TP_ERR_CORRUPT, "rans context thresholds not increasing");
+    }
+    for (int c = 0; c < nctx; c++) {
+        int lo = tp_read_u8(r), hi = tp_read_u8(r);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "rans model truncated");
+        if (lo > hi) return tp_fail(TP_ERR_CORRUPT, "rans model symbol range %d..%d", lo, hi);
+        uint32_t sum = 0;
+        for (int s = lo; s <= hi; s++) {
+            unsigned f = tp_read_u8(r);
+            if (f & 0x80) {
+                unsigned g = tp_read_u8(r);
+                if (g == 0 || g >= 32) return tp_fail(TP_ERR_CORRUPT, "rans frequency out of range");
+                f = (f & 0x7f) | (g << 7);
+            }
+            if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "rans model truncated");
+            if (f >= TP_RANS_M) return tp_fail(TP_ERR_CORRUPT, "rans frequency %u too large", f);
+            m->freq[c][s] = (uint16_t)f;
+            sum += f;
+        }
+        if (sum != TP_RANS_M) return tp_fail(TP_ERR_CORRUPT, "rans frequencies sum to %u, not %u", sum, TP_RANS_M);
+    }
+    return 0;
+}
+
+/* ---- encoder ---------------------------------------------------------- */
+
+typedef struct {
+    uint32_t x_max, rcp, bias;
+    uint16_t cmpl;
+    uint16_t shift;
+} enc_sym;
+
+/* Reciprocal division (Alverson; exact for x < 2^31 as in ryg_rans). */
+static void enc_sym_init(enc_sym *e, uint32_t start, uint32_t freq)
+{
+    e->x_max = freq << (31 - TP_RANS_SCALE_BITS);
+    e->cmpl = (uint16_t)(TP_RANS_M - freq);
+    if (freq < 2) {
+        e->rcp = ~0u;
+        e->shift = 32;
+        e->bias = start + TP_RANS_M - 1;
+    } else {
+        uint32_t sh = 0;
+        while (freq > (1u << sh)) sh++;
+        e->rcp = (uint32_t)(((1ull << (sh + 31)) + freq - 1) / freq);
+        e->shift = (uint16_t)(sh - 1 + 32);
+        e->bias = start;
+    }
+}
+
+static inline int ctx_of(const uint16_t *thr, unsigned prev)
+{
+    return (prev >= thr[0]) + (prev >= thr[1]) + (prev >= thr[2]);
+}
+
+size_t tp_rans_encode(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap)
+{
+    size_t need = tp_rans_stream_bound(n);
+    if (cap < need) return tp_fail(TP_ERR_DST_TOO_SMALL, "rans stream needs %zu bytes", need);
+    enc_sym *es = malloc(sizeof(enc_sym) * 256 * (size_t)m->nctx);
+    if (!es) return tp_fail(TP_ERR_NOMEM, "rans encoder tables");
+    for (int c = 0; c < m->nctx; c++) {
+        uint32_t start = 0;
+        for (int s = 0; s < 256; s++) {
+            enc_sym_init(&es[c * 256 + s], start, m->freq[c][s] ? m->freq[c][s] : 1);
+            start += m->freq[c][s];
+        }
+    }
+    /* Streams are written backwards, each ending at the end of its region
+     * of dst (room for its words, its states and one speculative word). */
+    size_t region = (n / TP_RANS_STREAMS + 8) * 2 + 64;
+    uint8_t *endp[TP_RANS_STREAMS];
+    for (int k = 0; k < TP_RANS_STREAMS; k++) endp[k] = dst + 12 + (size_t)(k + 1) * region;
+    uint8_t *p0 = endp[0], *p1 = endp[1], *p2 = endp[2], *p3 = endp[3];
+    uint32_t x[TP_RANS_LANES];
+    for (int j = 0; j < TP_RANS_LANES; j++) x[j] = TP_RANS_L;
+    const uint16_t *thr = m->thr;
+    /* one symbol of lane j: renormalise (branch-free word write) and code */
+#define ENC_ONE(i, j, ptr, CTX)                                                       \
+    do {                                                                              \
+        int c_ = CTX ? ctx_of(thr, (i) >= TP_RANS_LANES ? sym[(i) - TP_RANS_LANES] : 0) : 0; \
+        const enc_sym *e_ = &es[c_ * 256 + sym[i]];                                   \
+        uint32_t v_ = x[j];                                                           \
+        uint32_t f_ = v_ >= e_->x_max;                                                \
+        tp_put_u16(ptr - 2, (uint16_t)v_);                                            \
+        ptr -= 2 * f_;                                                                \
+        v_ >>= 16 * f_;                                                               \
+        uint32_t q_ = (uint32_t)(((uint64_t)v_ * e_->rcp) >> e_->shift);              \
+        x[j] = v_ + e_->bias + q_ * e_->cmpl;                                         \
+    } while (0)
+#define ENC_GROUPS(CTX)                                                               \
+    for (size_t i = n; i-- > full;) {                                                 \
+        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));                             \
+        switch (j >> 3) {                                                             \
+        case 0: ENC_ONE(i, j, p0, CTX); break;                                        \
+        case 1: ENC_ONE(i, j, p1, CTX); break;                                        \
+        case 2: ENC_ONE(i, j, p2, CTX); break;                                        \
+        default: ENC_ONE(i, j, p3, CTX); break;                                       \
+        }                                                                             \
+    }                                                                                 \
+    for (size_t g = full; g > 0; g -= TP_RANS_LANES) {                                \
+        size_t b = g - TP_RANS_LANES;                                                 \
+        for (int j = 31; j >= 24; j--) ENC_ONE(b + (size_t)j, j, p3, CTX);            \
+        for (int j = 23; j >= 16; j--) ENC_ONE(b + (size_t)j, j, p2, CTX);            \
+        for (int j = 15; j >= 8; j--) ENC_ONE(b + (size_t)j, j, p1, CTX);             \
+        for (int j = 7; j >= 0; j--) ENC_ONE(b + (size_t)j, j, p0, CTX);              \
+    }
+    size_t full = n & ~(size_t)(TP_RANS_LANES - 1);
+    if (m->nctx > 1) { ENC_GROUPS(1) } else { ENC_GROUPS(0) }
+#undef ENC_GROUPS
+#undef ENC_ONE
+    free(es);
+    /* states go in front of each stream, lane order; then pack the streams */
+    uint8_t *ps[TP_RANS_STREAMS] = {p0, p1, p2, p3};
+    size_t off = 12;
+    for (int k = 0; k < TP_RANS_STREAMS; k++) {
+        ps[k] -= 32;
+        for (int j = 0; j < 8; j++) tp_put_u32(ps[k] + 4 * j, x[8 * k + j]);
+        size_t len = (size_t)(endp[k] - ps[k]);
+        if (k < TP_RANS_STREAMS - 1) tp_put_u32(dst + 4 * k, (uint32_t)len);
+        memmove(dst + off, ps[k], len);
+        off += len;
+    }
+    return off;
+}
+
+/* ---- decoder ---------------------------------------------------------- */
+
+void tp_rans_dtable_build(const tp_rans_model *m, tp_rans_dtable *t)
+{
+    for (int c = 0; c < m->nctx; c++) {
+        uint32_t *e = t->e + (size_t)c * TP_RANS_M;
+        uint32_t start = 0;
+        for (int s = 0; s < 256; s++) {
+            uint32_t f = m->freq[c][s];
+            for (uint32_t k = 0; k < f; k++) e[start + k] = (uint32_t)s | (f << 8) | (k << 20);
+            start += f;
+        }
+    }
+}
+
+/* Scalar decode of symbols [i0, n): states x and stream cursors. */
+static size_t decode_tail(const tp_rans_dtable *t, const uint16_t *thr, int nctx, uint32_t *x, const uint8_t **pp,
+                          const uint8_t *const *ends, uint8_t *sym, size_t i0, size_t n)
+{
+    for (size_t i = i0; i < n; i++) {
+        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));
+        int c = nctx > 1 ? ctx_of(thr, i >= TP_RANS_LANES ? sym[i - TP_RANS_LANES] : 0) : 0;
+        uint32_t v = x[j];
+        uint32_t e = t->e[(size_t)c * TP_RANS_M + (v & (TP_RANS_M - 1))];
+        sym[i] = (uint8_t)e;
+        v = ((e >> 8) & 0xfff) * (v >> TP_RANS_SCALE_BITS) + (e >> 20);
+        if (v < TP_RANS_L) {
+            int s = j >> 3;
+            if (ends[s] - pp[s] < 2) return tp_fail(TP_ERR_CORRUPT, "rans stream ends early");
+            v = (v << 16) | tp_get_u16(pp[s]);
+            pp[s] += 2;
+        }
+        x[j] = v;
+    }
+    return 0;
+}
+
+static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                          uint8_t *sym, size_t n, int simd)
+{
+    if (len < 12 + 32 * TP_RANS_STREAMS) return tp_fail(TP_ERR_CORRUPT, "rans stream of %zu bytes", len);
+    const uint8_t *p[TP_RANS_STREAMS], *end[TP_RANS_STREAMS];
+    size_t pos = 12;
+    for (int k = 0; k < TP_RANS_STREAMS; k++) {
+        size_t sl = k < TP_RANS_STREAMS - 1 ? tp_get_u32(src + 4 * k) : len - pos;
+        if (sl < 32 || sl > len - pos) return tp_fail(TP_ERR_CORRUPT, "rans stream %d of %zu bytes", k, sl);
+        p[k] = src + pos;
+        end[k] = src + pos + sl;
+        pos += sl;
+    }
+    uint32_t x[TP_RANS_LANES];
+    for (int j = 0; j < TP_RANS_LANES; j++) {
+        x[j] = tp_get_u32(p[j >> 3] + 4 * (j & 7));
+        if (x[j] < TP_RANS_L || x[j] >= (1u << 31)) return tp_fail(TP_ERR_CORRUPT, "rans state out of range");
+    }
+    for (int k = 0; k < TP_RANS_STREAMS; k++) p[k] += 32;
+    size_t i = 0;
+#if defined(__x86_64__)
+    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, x, p, end, sym, n);
+#else
+    (void)simd;
+#endif
+    TP_TRY(decode_tail(t, m->thr, m->nctx, x, p, end, sym, i, n));
+    for (int j = 0; j < TP_RANS_LANES; j++)
+        if (x[j] != TP_RANS_L) return tp_fail(TP_ERR_CORRUPT, "rans final state mismatch");
+    for (int k = 0; k < TP_RANS_STREAMS; k++)
+        if (p[k] != end[k]) return tp_fail(TP_ERR_CORRUPT, "rans stream has trailing bytes");
+    return 0;
+}
+
+size_t tp_rans_decode(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                      uint8_t *sym, size_t n)
+{
+    return decode_impl(m, t, src, len, sym, n, 1);
+}
+
+size_t tp_rans_decode_scalar(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                             uint8_t *sym, size_t n)
+{
+    return decode_impl(m, t, src, len, sym, n, 0);
+}
+
+/* ---- self-contained byte coder --------------------------------------- */
+
+size_t tp_rans_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap)
+{
+    if (cap < tp_rans_bytes_bound(n)) return tp_fail(TP_ERR_DST_TOO_SMALL, "rans needs %zu bytes", tp_rans_bytes_bound(n));
+    if (n == 0) return 0;
+    tp_rans_model *m = malloc(sizeof *m);
+    if (!m) return tp_fail(TP_ERR_NOMEM, "rans model");
+    tp_rans_model_build(src, n, 1, m);
+    size_t k = tp_rans_model_write(m, dst);
+    size_t r = tp_rans_encode(m, src, n, dst + k, cap - k);
+    free(m);
+    return tp_is_error(r) ? r : k + r;
+}
+
+size_t tp_rans_decompress(const uint8_t *src, size_t len, uint8_t *dst, size_t n)
+{
+    if (n == 0) return len == 0 ? 0 : tp_fail(TP_ERR_CORRUPT, "rans: bytes for an empty output");
+    tp_rans_model *m = malloc(sizeof *m);
+    tp_rans_dtable *t = malloc(sizeof *t);
+    size_t r;
+    if (!m || !t) r = tp_fail(TP_ERR_NOMEM, "rans decoder tables");
+    else {
+        tp_reader rd = tp_reader_init(src, len);
+        r = tp_rans_model_read(&rd, m);
+        if (!tp_is_error(r)) {
+            tp_rans_dtable_build(m, t);
+            r = tp_rans_decode(m, t, rd.p, rd.left, dst, n);
+        }
+    }
+    free(m);
+    free(t);
+    return r;
+}
