@@ -68,6 +68,13 @@ uint64_t tp_grouping_count(const tp_grouping *G, uint64_t gid)
     return G->channels ? G->numel / G->channels : 0;
 }
 
+uint64_t tp_grouping_gid(const tp_grouping *G, uint64_t i)
+{
+    if (G->mode == TP_GROUPING_TENSOR) return 0;
+    if (G->mode == TP_GROUPING_GROUP) return i / G->row_len * G->groups_per_row + i % G->row_len / G->group;
+    return i / G->inner % G->channels;
+}
+
 uint64_t tp_grouping_gather(const tp_grouping *G, const float *x, uint64_t gid, float *buf)
 {
     if (G->mode != TP_GROUPING_CHANNEL) {

@@ -39,6 +39,8 @@ size_t tp_grouping_init(tp_grouping *G, const char *codec, const tp_tensor *t, u
 int tp_grouping_next(const tp_grouping *G, tp_run *it);
 /* Number of values in group gid. */
 uint64_t tp_grouping_count(const tp_grouping *G, uint64_t gid);
+/* Group of value index i. */
+uint64_t tp_grouping_gid(const tp_grouping *G, uint64_t i);
 /* Copies the values of group gid (in index order) to buf; returns the count. */
 uint64_t tp_grouping_gather(const tp_grouping *G, const float *x, uint64_t gid, float *buf);
 
