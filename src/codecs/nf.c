@@ -49,7 +49,7 @@ void tp_nf_levels(unsigned bits, double *lv)
 {
     unsigned K = 1u << bits, P = K / 2, N = K / 2 - 1, n = 0;
     double delta = 1.0 - 0.5 * (1.0 / (2.0 * K) + 1.0 / (2.0 * (K - 1))), top = norm_ppf(delta);
-    for (unsigned j = 0; j < N; j++) lv[n++] = -norm_ppf(delta - (delta - 0.5) * (N - 1 - j) / N) / top;
+    for (unsigned j = 0; j < N; j++) lv[n++] = -norm_ppf(delta - (delta - 0.5) * j / N) / top;
     lv[n++] = 0.0;
     for (unsigned j = 0; j < P; j++) lv[n++] = norm_ppf(delta - (delta - 0.5) * (P - 1 - j) / P) / top;
     lv[0] = -1.0; /* exact by construction; avoid a last-ulp wobble */
