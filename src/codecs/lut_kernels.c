@@ -52,9 +52,16 @@ AVX2 static void lut_avx2(const uint8_t *codes, size_t n_groups, size_t group, u
         if (bits <= 4) {
             /* The scaled table fits two registers: products computed once
              * per group are the same floats the reference computes. */
-            float ts[16] = {0};
-            for (unsigned k = 0; k < (1u << bits); k++) ts[k] = t[k] * sc;
-            __m256 lo = _mm256_loadu_ps(ts), hi = _mm256_loadu_ps(ts + 8);
+            __m256 vs = _mm256_set1_ps(sc), lo, hi;
+            if (bits == 4) {
+                lo = _mm256_mul_ps(_mm256_loadu_ps(t), vs);
+                hi = _mm256_mul_ps(_mm256_loadu_ps(t + 8), vs);
+            } else {
+                float ts[16] = {0};
+                for (unsigned k = 0; k < (1u << bits); k++) ts[k] = t[k];
+                lo = _mm256_mul_ps(_mm256_loadu_ps(ts), vs);
+                hi = _mm256_mul_ps(_mm256_loadu_ps(ts + 8), vs);
+            }
             size_t i = 0;
             if (bits == 4) {
                 for (; i + 32 <= group; i += 32, c += 16, o += 32) {
