@@ -77,5 +77,9 @@ extern const tp_codec tp_codec_fp16;
 extern const tp_codec tp_codec_bf16;
 extern const tp_codec tp_codec_zstd;
 extern const tp_codec tp_codec_lossless;
+extern const tp_codec tp_codec_kmeans;
+extern const tp_codec tp_codec_nf;
+extern const tp_codec tp_codec_log;
+extern const tp_codec tp_codec_fp8;
 
 #endif

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "codecs/codec.h"
+#include "codecs/groups.h"
 #include "codecs/int_kernels.h"
 #include "core/bitpack.h"
-#include "core/half.h"
 
 enum { P_BITS, P_SYM, P_GROUP, P_AXIS, P_SCALE, P_SEARCH, N_PARAMS };
 static const char *const scale_types[] = {"f16", "f32", NULL};
@@ -29,14 +29,9 @@ static const tp_param_def int_params[N_PARAMS] = {
     [P_SEARCH] = {"search", TP_PARAM_INT, 0, 0, 1, NULL, "1: pick each group's clipping range by least squared error"},
 };
 
-enum { MODE_TENSOR, MODE_GROUP, MODE_CHANNEL };
-
 typedef struct {
     unsigned bits, sym, f32_scales, search;
-    int mode;
-    uint64_t numel, n_groups;
-    uint64_t row_len, group, groups_per_row; /* MODE_GROUP   */
-    uint64_t inner, channels;                /* MODE_CHANNEL */
+    tp_grouping G;
     size_t scale_bytes, payload;
 } int_layout;
 
@@ -48,9 +43,7 @@ static void int_resolve(tp_params *p, unsigned given)
 
 static size_t int_validate(const tp_params *p)
 {
-    if (tp_param_int(p, P_GROUP) > 0 && tp_param_int(p, P_AXIS) >= 0)
-        return tp_fail(TP_ERR_PARAM, "int: give group= or axis=, not both");
-    return 0;
+    return tp_grouping_validate("int", tp_param_int(p, P_GROUP), tp_param_int(p, P_AXIS));
 }
 
 static size_t make_layout(const tp_params *p, const tp_tensor *t, int_layout *L)
@@ -60,64 +53,15 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, int_layout *L)
     L->sym = (unsigned)tp_param_int(p, P_SYM);
     L->f32_scales = (unsigned)tp_param_int(p, P_SCALE);
     L->search = (unsigned)tp_param_int(p, P_SEARCH);
-    TP_TRY(tp_tensor_numel(t, &L->numel));
-    int axis = tp_param_int(p, P_AXIS);
-    uint64_t group = (uint64_t)tp_param_int(p, P_GROUP);
-    if (group > 0) {
-        L->mode = MODE_GROUP;
-        L->row_len = t->ndim ? t->shape[t->ndim - 1] : 1;
-        L->group = group;
-        L->groups_per_row = (L->row_len + group - 1) / group;
-        L->n_groups = L->row_len ? L->numel / L->row_len * L->groups_per_row : 0;
-    } else if (axis >= 0) {
-        if ((uint32_t)axis >= t->ndim)
-            return tp_fail(TP_ERR_PARAM, "int: axis=%d but the tensor has %u dimensions", axis, t->ndim);
-        L->mode = MODE_CHANNEL;
-        L->channels = t->shape[axis];
-        L->inner = 1;
-        for (uint32_t i = (uint32_t)axis + 1; i < t->ndim; i++) L->inner *= t->shape[i];
-        L->n_groups = L->channels;
-    } else {
-        L->mode = MODE_TENSOR;
-        L->n_groups = 1;
-    }
+    TP_TRY(tp_grouping_init(&L->G, "int", t, (uint64_t)tp_param_int(p, P_GROUP), tp_param_int(p, P_AXIS)));
     L->scale_bytes = L->f32_scales ? 4 : 2;
-    L->payload = (size_t)(L->n_groups * L->scale_bytes * (L->sym ? 1 : 2) + tp_packed_bytes(L->numel, L->bits));
+    L->payload = (size_t)(L->G.n_groups * L->scale_bytes * (L->sym ? 1 : 2) + tp_packed_bytes(L->G.numel, L->bits));
     return 0;
-}
-
-/* Iterates over the contiguous runs of values that share one group. */
-typedef struct {
-    uint64_t start, len, gid; /* current run                 */
-    uint64_t k;               /* index of the next run       */
-} run_iter;
-
-static int next_run(const int_layout *L, run_iter *it)
-{
-    uint64_t k = it->k++;
-    if (L->mode == MODE_TENSOR) {
-        it->start = 0; it->len = L->numel; it->gid = 0;
-        return k == 0 && L->numel > 0;
-    }
-    if (L->mode == MODE_GROUP) {
-        if (k >= L->n_groups) return 0;
-        uint64_t col = (k % L->groups_per_row) * L->group;
-        it->start = k / L->groups_per_row * L->row_len + col;
-        it->len = L->row_len - col < L->group ? L->row_len - col : L->group;
-        it->gid = k;
-        return 1;
-    }
-    if (!L->inner || k >= L->numel / L->inner) return 0;
-    it->start = k * L->inner; it->len = L->inner; it->gid = k % L->channels;
-    return 1;
 }
 
 typedef struct { float lo, hi, big; } group_stats; /* min, max, signed max-magnitude */
 
-static float store_round(const int_layout *L, float v)
-{
-    return L->f32_scales ? v : tp_half_to_float(tp_half_from_float(v));
-}
+static float store_round(const int_layout *L, float v) { return tp_scale_round((int)L->f32_scales, v); }
 
 /* Scale and offset for a group whose range is shrunk by ratio r. */
 static void group_params(const int_layout *L, const group_stats *st, float r, float *s, float *off)
@@ -181,16 +125,12 @@ static size_t int_bound(const tp_params *p, const tp_tensor *in, tp_tensor *out)
 
 static void put_scale(const int_layout *L, uint8_t *base, uint64_t i, float v)
 {
-    if (L->f32_scales) memcpy(base + 4 * i, &v, 4);
-    else { uint16_t h = tp_half_from_float(v); memcpy(base + 2 * i, &h, 2); }
+    tp_scale_put((int)L->f32_scales, base, i, v);
 }
 
 static float get_scale(const int_layout *L, const uint8_t *base, uint64_t i)
 {
-    if (L->f32_scales) { float v; memcpy(&v, base + 4 * i, 4); return v; }
-    uint16_t h;
-    memcpy(&h, base + 2 * i, 2);
-    return tp_half_to_float(h);
+    return tp_scale_get((int)L->f32_scales, base, i);
 }
 
 static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
@@ -199,21 +139,18 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     TP_TRY(make_layout(p, in, &L));
     if (cap < L.payload) return tp_fail(TP_ERR_DST_TOO_SMALL, "int needs %zu bytes", L.payload);
     const float *x = in->data;
-    for (uint64_t i = 0; i < L.numel; i++)
-        if (!isfinite(x[i]))
-            return tp_fail(TP_ERR_NONFINITE, "int: value %llu is %s; use a lossless codec for such tensors",
-                           (unsigned long long)i, isnan(x[i]) ? "NaN" : "Inf");
+    TP_TRY(tp_check_finite("int", x, L.G.numel));
 
-    group_stats *st = malloc((L.n_groups ? L.n_groups : 1) * sizeof *st);
-    float *ratio = malloc((L.n_groups ? L.n_groups : 1) * sizeof *ratio);
-    double *sse = L.search ? calloc((L.n_groups ? L.n_groups : 1) * SEARCH_STEPS, sizeof *sse) : NULL;
+    group_stats *st = malloc((L.G.n_groups ? L.G.n_groups : 1) * sizeof *st);
+    float *ratio = malloc((L.G.n_groups ? L.G.n_groups : 1) * sizeof *ratio);
+    double *sse = L.search ? calloc((L.G.n_groups ? L.G.n_groups : 1) * SEARCH_STEPS, sizeof *sse) : NULL;
     if (!st || !ratio || (L.search && !sse)) {
         free(st); free(ratio); free(sse);
         return tp_fail(TP_ERR_NOMEM, "int: group tables");
     }
-    for (uint64_t g = 0; g < L.n_groups; g++) { st[g].lo = INFINITY; st[g].hi = -INFINITY; st[g].big = 0; ratio[g] = 1.0f; }
-    run_iter it = {0};
-    while (next_run(&L, &it)) {
+    for (uint64_t g = 0; g < L.G.n_groups; g++) { st[g].lo = INFINITY; st[g].hi = -INFINITY; st[g].big = 0; ratio[g] = 1.0f; }
+    tp_run it = {0};
+    while (tp_grouping_next(&L.G, &it)) {
         group_stats *g = &st[it.gid];
         for (uint64_t i = it.start; i < it.start + it.len; i++) {
             float v = x[i];
@@ -228,15 +165,15 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
         if (st[g].lo > st[g].hi) st[g].lo = st[g].hi = 0;
     const unsigned qmax = (1u << L.bits) - 1;
     if (L.search) {
-        run_iter sit = {0};
-        while (next_run(&L, &sit)) {
+        tp_run sit = {0};
+        while (tp_grouping_next(&L.G, &sit)) {
             for (int k = 0; k < SEARCH_STEPS; k++) {
                 float s, off;
                 group_params(&L, &st[sit.gid], search_ratio(k), &s, &off);
                 sse[sit.gid * SEARCH_STEPS + k] += run_sse(x + sit.start, sit.len, s, off, qmax);
             }
         }
-        for (uint64_t g = 0; g < L.n_groups; g++) {
+        for (uint64_t g = 0; g < L.G.n_groups; g++) {
             int best = 0;
             for (int k = 1; k < SEARCH_STEPS; k++)
                 if (sse[g * SEARCH_STEPS + k] < sse[g * SEARCH_STEPS + best]) best = k;
@@ -244,11 +181,11 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
         }
     }
 
-    uint8_t *scales = dst, *offs = scales + L.n_groups * L.scale_bytes;
-    uint8_t *codes = offs + (L.sym ? 0 : L.n_groups * L.scale_bytes);
-    size_t code_bytes = (size_t)tp_packed_bytes(L.numel, L.bits);
+    uint8_t *scales = dst, *offs = scales + L.G.n_groups * L.scale_bytes;
+    uint8_t *codes = offs + (L.sym ? 0 : L.G.n_groups * L.scale_bytes);
+    size_t code_bytes = (size_t)tp_packed_bytes(L.G.numel, L.bits);
     memset(codes, 0, code_bytes);
-    for (uint64_t g = 0; g < L.n_groups; g++) {
+    for (uint64_t g = 0; g < L.G.n_groups; g++) {
         float s, off;
         group_params(&L, &st[g], ratio[g], &s, &off);
         /* The top code must decode to a finite value too: with sym and
@@ -263,21 +200,14 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
         if (!L.sym) put_scale(&L, offs, g, off);
     }
     uint8_t q[512];
-    run_iter qit = {0};
-    while (next_run(&L, &qit)) {
+    tp_run qit = {0};
+    while (tp_grouping_next(&L.G, &qit)) {
         float s = get_scale(&L, scales, qit.gid);
         float off = L.sym ? -(float)(1u << (L.bits - 1)) * s : get_scale(&L, offs, qit.gid);
         for (uint64_t i = 0; i < qit.len; i += sizeof q) {
             size_t m = qit.len - i < sizeof q ? (size_t)(qit.len - i) : sizeof q;
             quant_run(x + qit.start + i, m, s, off, qmax, q);
-            uint64_t k0 = qit.start + i;
-            size_t j = 0;
-            if (k0 % 8 == 0) {
-                size_t m8 = m & ~(size_t)7;
-                tp_pack8(codes + k0 / 8 * L.bits, q, m8, L.bits);
-                j = m8;
-            }
-            for (; j < m; j++) tp_bits_or(codes, k0 + j, L.bits, q[j]);
+            tp_codes_put(codes, qit.start + i, q, m, L.bits);
         }
     }
     free(st); free(ratio); free(sse);
@@ -292,32 +222,32 @@ static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp
     size_t r = make_layout(p, dst_desc, &L);
     if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "int stage: %s", tp_last_error_detail());
     if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "int payload is %zu bytes, expected %zu", n, L.payload);
-    const uint8_t *scales = src, *offs = scales + L.n_groups * L.scale_bytes;
-    const uint8_t *codes = offs + (L.sym ? 0 : L.n_groups * L.scale_bytes);
+    const uint8_t *scales = src, *offs = scales + L.G.n_groups * L.scale_bytes;
+    const uint8_t *codes = offs + (L.sym ? 0 : L.G.n_groups * L.scale_bytes);
     float *out = dst;
     const float half_range = (float)(1u << (L.bits - 1));
 
     /* Fast path: whole rows of byte-aligned groups, decoded in batches. */
-    if (L.mode == MODE_GROUP && L.group % 8 == 0 && L.row_len % L.group == 0) {
+    if (L.G.mode == TP_GROUPING_GROUP && L.G.group % 8 == 0 && L.G.row_len % L.G.group == 0) {
         tp_dequant_fn kernel = tp_dequant_best();
         float s[256], o[256];
-        for (uint64_t g0 = 0; g0 < L.n_groups; g0 += 256) {
-            size_t m = L.n_groups - g0 < 256 ? (size_t)(L.n_groups - g0) : 256;
+        for (uint64_t g0 = 0; g0 < L.G.n_groups; g0 += 256) {
+            size_t m = L.G.n_groups - g0 < 256 ? (size_t)(L.G.n_groups - g0) : 256;
             for (size_t j = 0; j < m; j++) {
                 s[j] = get_scale(&L, scales, g0 + j);
                 o[j] = L.sym ? -half_range * s[j] : get_scale(&L, offs, g0 + j);
             }
-            kernel(codes + g0 * L.group / 8 * L.bits, m, L.group, L.bits, s, o, out + g0 * L.group);
+            kernel(codes + g0 * L.G.group / 8 * L.bits, m, L.G.group, L.bits, s, o, out + g0 * L.G.group);
         }
-        return L.numel * sizeof(float);
+        return L.G.numel * sizeof(float);
     }
-    run_iter it = {0};
-    while (next_run(&L, &it)) {
+    tp_run it = {0};
+    while (tp_grouping_next(&L.G, &it)) {
         float s = get_scale(&L, scales, it.gid);
         float off = L.sym ? -half_range * s : get_scale(&L, offs, it.gid);
         for (uint64_t k = it.start; k < it.start + it.len; k++) out[k] = (float)tp_bits_get(codes, k, L.bits) * s + off;
     }
-    return L.numel * sizeof(float);
+    return L.G.numel * sizeof(float);
 }
 
 const tp_codec tp_codec_int = {

@@ -12,6 +12,10 @@ static const tp_codec *const registry[] = {
     &tp_codec_bf16, /* id 3 */
     &tp_codec_zstd, /* id 4 */
     &tp_codec_lossless, /* id 5 */
+    &tp_codec_kmeans, /* id 6 */
+    &tp_codec_nf,     /* id 7 */
+    &tp_codec_log,    /* id 8 */
+    &tp_codec_fp8,    /* id 9 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Quality and decode-speed benchmark of kmeans/nf/log/fp8 (bench/bench_quant.c).
+# Writes its tables into docs/BENCHMARKS.md between the quant markers.
+#   bench/quant.sh [BUILD_DIR] [bench_quant options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build}; shift || true
+make --no-print-directory BUILD="$B" "$B/libtpress.a" >/dev/null
+gcc -O3 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude bench/bench_quant.c "$B/libtpress.a" \
+    -o "$B/bench_quant" -lzstd -lxxhash -lcjson -lm -lpthread
+CMD="taskset -c 1 $B/bench_quant $*"
+OUT=$(mktemp)
+$CMD | tee "$OUT"
+DOC=docs/BENCHMARKS.md
+[ -f "$DOC" ] || printf '# Benchmarks\n\n<!-- BEGIN quant -->\n<!-- END quant -->\n' > "$DOC"
+grep -q '<!-- BEGIN quant -->' "$DOC" || printf '\n<!-- BEGIN quant -->\n<!-- END quant -->\n' >> "$DOC"
+SECTION=$(mktemp)
+{
+  echo "<!-- BEGIN quant -->"
+  echo "## Codebook quantizers: kmeans, nf, log, fp8"
+  echo
+  echo "- command: \`bench/quant.sh $B $*\` (runs \`$CMD\`)"
+  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), nproc: $(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (+ uncommitted changes)')"
+  echo "- bits/value counts every byte of the frame (header, scales, codebooks, codes, checksum)."
+  echo "- the machine is shared (2 cores, other jobs running): speeds are noisy, ratios are the claim."
+  echo
+  cat "$OUT"
+  echo "<!-- END quant -->"
+} > "$SECTION"
+python3 - "$DOC" "$SECTION" <<'PY'
+import sys
+doc, sec = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+a = doc.index('<!-- BEGIN quant -->'); b = doc.index('<!-- END quant -->') + len('<!-- END quant -->')
+open(sys.argv[1], 'w').write(doc[:a] + sec.rstrip('\n') + doc[b:])
+PY
+rm -f "$OUT" "$SECTION"
