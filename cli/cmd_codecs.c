@@ -8,6 +8,7 @@
 static void print_value(const tp_param_def *d, double v)
 {
     if (d->type == TP_PARAM_ENUM) printf("%s", d->choices[(int)v]);
+    else if (d->type == TP_PARAM_INT) printf("%.0f", v);
     else printf("%g", v);
 }
 
@@ -61,7 +62,8 @@ int cmd_codecs(int argc, char **argv)
             if (d->type == TP_PARAM_ENUM) {
                 printf(", one of ");
                 for (int k = 0; d->choices[k]; k++) printf("%s%s", k ? "|" : "", d->choices[k]);
-            } else printf(", %g..%g", d->min, d->max);
+            } else if (d->type == TP_PARAM_INT) printf(", %.0f..%.0f", d->min, d->max);
+            else printf(", %g..%g", d->min, d->max);
             printf("  %s\n", d->help);
         }
     }

@@ -49,10 +49,6 @@ typedef struct tp_codec {
      * nbytes(dst_desc). Returns nbytes(dst_desc) or an error. */
     size_t (*decode)(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                      const tp_tensor *dst_desc, void *dst);
-    /* Optional: adjusts defaults that depend on which keys the user gave
-     * (bit i of given = parameter i was in the spec), before validate.
-     * Frames store every parameter explicitly, so decode never depends on it. */
-    void (*resolve)(tp_params *p, unsigned given);
 } tp_codec;
 
 /* Registry lookups (registry.c). */

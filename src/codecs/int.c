@@ -24,7 +24,7 @@ static const tp_param_def int_params[N_PARAMS] = {
     [P_BITS] = {"bits", TP_PARAM_INT, 8, 1, 8, NULL, "bits per value"},
     [P_SYM] = {"sym", TP_PARAM_INT, 1, 0, 1, NULL, "1: symmetric (scale only), 0: asymmetric (scale + offset)"},
     [P_GROUP] = {"group", TP_PARAM_INT, 32, 0, 1 << 20, NULL, "values per group along the last axis (0: no groups)"},
-    [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "per-channel scales along this axis (needs group=0)"},
+    [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "per-channel scales along this axis (given alone, group becomes 0)"},
     [P_SCALE] = {"scale", TP_PARAM_ENUM, 0, 0, 1, scale_types, "storage of scales and offsets"},
     [P_SEARCH] = {"search", TP_PARAM_INT, 0, 0, 1, NULL, "1: pick each group's clipping range by least squared error"},
 };
@@ -34,12 +34,6 @@ typedef struct {
     tp_grouping G;
     size_t scale_bytes, payload;
 } int_layout;
-
-/* "int:axis=1" means per channel: the default group does not apply. */
-static void int_resolve(tp_params *p, unsigned given)
-{
-    if ((given & (1u << P_AXIS)) && !(given & (1u << P_GROUP))) p->v[P_GROUP] = 0;
-}
 
 static size_t int_validate(const tp_params *p)
 {
@@ -161,7 +155,7 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     }
     /* A group without values (empty tensor, or a channel of an empty
      * tensor) still stores a scale: make it 0, not the NaN of inf - inf. */
-    for (uint64_t g = 0; g < L.n_groups; g++)
+    for (uint64_t g = 0; g < L.G.n_groups; g++)
         if (st[g].lo > st[g].hi) st[g].lo = st[g].hi = 0;
     const unsigned qmax = (1u << L.bits) - 1;
     if (L.search) {
@@ -254,5 +248,5 @@ const tp_codec tp_codec_int = {
     .info = {.id = 1, .name = "int", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "uniform quantization, 1-8 bits, per tensor/channel/group, f16/f32 scales",
              .n_params = N_PARAMS, .params = int_params},
-    .validate = int_validate, .resolve = int_resolve, .bound = int_bound, .encode = int_encode, .decode = int_decode,
+    .validate = int_validate, .bound = int_bound, .encode = int_encode, .decode = int_decode,
 };

@@ -23,6 +23,13 @@ static size_t param_names(const tp_codec *c, char *dst, size_t cap)
     return off;
 }
 
+static int param_index(const tp_codec *c, const char *name)
+{
+    for (size_t i = 0; i < c->info.n_params; i++)
+        if (!strcmp(c->info.params[i].name, name)) return (int)i;
+    return -1;
+}
+
 static size_t parse_value(const tp_codec *c, const tp_param_def *d, const char *v, size_t vlen, double *out)
 {
     char buf[64];
@@ -86,11 +93,10 @@ size_t tp_params_parse(const tp_codec *c, const char *text, size_t len, tp_param
         text = comma + 1;
         if (!len) return tp_fail(TP_ERR_SPEC, "%s: trailing ','", c->info.name);
     }
-    if (c->resolve) {
-        unsigned given = 0;
-        for (size_t i = 0; i < c->info.n_params; i++) given |= seen[i] ? 1u << i : 0;
-        c->resolve(out, given);
-    }
+    /* Grouping convention shared by the quantizers: "axis=N" without
+     * "group=" asks for per-channel scales, so the default group yields. */
+    int g = param_index(c, "group"), a = param_index(c, "axis");
+    if (g >= 0 && a >= 0 && seen[a] && !seen[g]) out->v[g] = 0;
     return c->validate ? c->validate(out) : 0;
 }
 
