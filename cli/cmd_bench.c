@@ -28,7 +28,7 @@ static const char *const default_specs[] = {"int:bits=8,group=32", "int:bits=4,g
 typedef struct {
     const char *spec;
     uint64_t raw, frames, values;
-    size_t tensors;
+    size_t tensors, finite_snr;
     double err2, sig2, snr_sum, max_abs, enc_s, dec_s;
 } bench_row;
 
@@ -68,7 +68,7 @@ static int bench_tensor(bench_row *row, const tp_pipeline *p, const tp_tensor *t
     double e2 = m.mse * (double)(m.count - m.nonfinite);
     row->err2 += e2;
     row->sig2 += isfinite(m.snr_db) ? e2 * pow(10.0, m.snr_db / 10.0) : 0;
-    row->snr_sum += isfinite(m.snr_db) ? m.snr_db : 0;
+    if (isfinite(m.snr_db)) { row->snr_sum += m.snr_db; row->finite_snr++; }
     if (m.max_abs > row->max_abs) row->max_abs = m.max_abs;
     row->raw += nbytes;
     row->frames += fsz;
@@ -135,7 +135,7 @@ int cmd_bench(int argc, char **argv)
             double ratio = b->frames ? (double)b->raw / (double)b->frames : 0;
             double bpv = b->values ? 8.0 * (double)b->frames / (double)b->values : 0;
             double snr = b->err2 == 0 ? INFINITY : 10 * log10(b->sig2 / b->err2);
-            double mean = b->tensors ? b->snr_sum / (double)b->tensors : 0;
+            double mean = b->finite_snr ? b->snr_sum / (double)b->finite_snr : INFINITY; /* over lossy tensors */
             double enc = b->enc_s > 0 ? (double)b->raw / b->enc_s / 1e6 : 0, dec = b->dec_s > 0 ? (double)b->raw / b->dec_s / 1e6 : 0;
             if (csv) printf("\"%s\",%zu,%llu,%llu,%.4f,%.4f,%.3f,%.3f,%.6g,%.1f,%.1f\n", b->spec, b->tensors,
                             (unsigned long long)b->raw, (unsigned long long)b->frames, ratio, bpv, snr, mean, b->max_abs, enc, dec);
@@ -148,15 +148,17 @@ int cmd_bench(int argc, char **argv)
                 cJSON_AddNumberToObject(o, "ratio", ratio);
                 cJSON_AddNumberToObject(o, "bits_per_value", bpv);
                 if (isfinite(snr)) cJSON_AddNumberToObject(o, "snr_db", snr); else cJSON_AddStringToObject(o, "snr_db", "exact");
-                cJSON_AddNumberToObject(o, "mean_snr_db", mean);
+                if (isfinite(mean)) cJSON_AddNumberToObject(o, "mean_snr_db", mean);
+                else cJSON_AddStringToObject(o, "mean_snr_db", "exact");
                 cJSON_AddNumberToObject(o, "max_abs_error", b->max_abs);
                 cJSON_AddNumberToObject(o, "encode_MBps", enc);
                 cJSON_AddNumberToObject(o, "decode_MBps", dec);
                 cJSON_AddItemToArray(root, o);
             } else {
-                char snrs[32];
+                char snrs[32], means[32];
                 cli_snr_str(snr, snrs, sizeof snrs);
-                printf("%-40.40s %7.2fx %7.3f %9s %9.2f %10.3g %10.1f %10.1f\n", b->spec, ratio, bpv, snrs, mean, b->max_abs, enc, dec);
+                cli_snr_str(mean, means, sizeof means);
+                printf("%-40.40s %7.2fx %7.3f %9s %9s %10.3g %10.1f %10.1f\n", b->spec, ratio, bpv, snrs, means, b->max_abs, enc, dec);
             }
         }
         if (json) {
