@@ -122,7 +122,8 @@ uint16_t tp_f32_to_f16(float f);
 float tp_f16_to_f32(uint16_t h);
 uint16_t tp_f32_to_bf16(float f);
 float tp_bf16_to_f32(uint16_t h);
-/* Converts n values between float dtypes (f32/f16/bf16/f64). Returns 0 or
+/* Converts n values between float dtypes (f32/f16/bf16/f64); both buffers
+ * aligned to their element size. Returns 0 or
  * an error (TP_ERR_DTYPE if either side is not a float dtype). */
 size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt,
                   size_t n);
@@ -299,13 +300,17 @@ void tp_tensor_file_close(tp_tensor_file *f);
 size_t tp_tensor_file_count(const tp_tensor_file *f);
 /* Name of tensor i (a .npy's one tensor is named after the file's stem). */
 const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
-/* View of tensor i; t->data points into the mapping (valid until close). */
+/* View of tensor i; t->data points into the mapping (valid until close).
+ * It may be unaligned (safetensors packs tensors back to back): memcpy
+ * before typed access; tp_frame_encode and tp_metrics_compute accept it as
+ * is. Errors: TP_ERR_NOT_FOUND when i >= count. */
 size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
 
 /* Starts writing n tensors to path; the format follows the extension
- * (".npy" takes exactly one tensor, otherwise safetensors). descs give
+ * (".npy" takes exactly one tensor and ignores names, which may be NULL;
+ * bf16 cannot go to .npy: TP_ERR_DTYPE; otherwise safetensors). descs give
  * dtype and shape (their data is ignored); names are copied. Output goes
  * to a temporary file renamed by tp_tensor_writer_finish. */
 size_t tp_tensor_writer_open(const char *path, const char *const *names,

@@ -5,13 +5,15 @@
 #include "core/error.h"
 #include "core/half.h"
 
+/* memcpy loads: tensors mapped from safetensors files need not be aligned. */
 static double load(const void *p, tp_dtype dt, size_t i)
 {
+    const unsigned char *b = p;
     switch (dt) {
-    case TP_F32: return ((const float *)p)[i];
-    case TP_F16: return tp_half_to_float(((const uint16_t *)p)[i]);
-    case TP_BF16: return tp_bf16_to_float(((const uint16_t *)p)[i]);
-    default: return ((const double *)p)[i];
+    case TP_F32: { float v; memcpy(&v, b + 4 * i, 4); return v; }
+    case TP_F16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return tp_half_to_float(h); }
+    case TP_BF16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return tp_bf16_to_float(h); }
+    default: { double v; memcpy(&v, b + 8 * i, 8); return v; }
     }
 }
 

@@ -2,19 +2,15 @@
  * an index of named entries, and a 32-byte footer that points to the index.
  * Written to a temporary file and renamed into place (never half-written);
  * read through mmap, one frame at a time. Layout in docs/FORMAT.md. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "core/bytes.h"
 #include "core/error.h"
 #include "format/atomic_file.h"
+#include "format/mapped_file.h"
 
 #define TPZ_MAGIC 0x415A5054u        /* "TPZA" */
 #define TPZ_FOOTER_MAGIC 0x455A5054u /* "TPZE" */
@@ -174,7 +170,8 @@ void tp_archive_writer_abort(tp_archive_writer *w)
 /* ---- reader ---------------------------------------------------------- */
 
 struct tp_archive {
-    const uint8_t *map;
+    tp_mapped_file file;
+    const uint8_t *map; /* file.bytes */
     size_t size;
     size_t n;
     tp_archive_entry *entries;
@@ -294,23 +291,13 @@ size_t tp_archive_open(const char *path, tp_archive **out)
 {
     if (!path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return tp_fail(TP_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return tp_fail(TP_ERR_IO, "%s: not a regular file", path);
-    }
     tp_archive *a = calloc(1, sizeof *a);
-    if (!a) { close(fd); return tp_fail(TP_ERR_NOMEM, "archive"); }
-    a->size = (size_t)st.st_size;
-    if (a->size) {
-        void *m = mmap(NULL, a->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) { close(fd); free(a); return tp_fail(TP_ERR_IO, "%s: mmap: %s", path, strerror(errno)); }
-        a->map = m;
-    }
-    close(fd);
-    size_t r = open_mapped(a);
+    if (!a) return tp_fail(TP_ERR_NOMEM, "archive");
+    size_t r = tp_mapped_open(&a->file, path);
+    if (tp_is_error(r)) { free(a); return r; }
+    a->map = a->file.bytes;
+    a->size = a->file.size;
+    r = open_mapped(a);
     if (tp_is_error(r)) {
         char detail[512];
         snprintf(detail, sizeof detail, "%s", tp_last_error_detail());
@@ -324,7 +311,7 @@ size_t tp_archive_open(const char *path, tp_archive **out)
 void tp_archive_close(tp_archive *a)
 {
     if (!a) return;
-    if (a->map) munmap((void *)a->map, a->size);
+    tp_mapped_close(&a->file);
     free(a->entries);
     free(a->by_name);
     free(a->strings);

@@ -74,16 +74,33 @@ static void plan_free(encode_plan *e)
 }
 
 /* Gives in to codec c as it wants it: converted to f32 into a new buffer
- * (stored in *owned) when the codec needs float32. */
+ * (stored in *owned) when the codec needs float32, or copied when its data
+ * is not aligned to its element size (safetensors does not align tensors;
+ * codecs read typed pointers). */
 static size_t prepare_input(const tp_codec *c, tp_tensor *in, void **owned)
 {
     *owned = NULL;
-    if (!needs_f32(c, in->dtype)) return 0;
     uint64_t numel;
     TP_TRY(tp_tensor_numel(in, &numel));
+    size_t esize = tp_dtype_size(in->dtype);
+    void *aligned = NULL;
+    if ((uintptr_t)in->data % esize) {
+        aligned = malloc(numel ? numel * esize : 1);
+        if (!aligned) return tp_fail(TP_ERR_NOMEM, "aligned copy of %llu values", (unsigned long long)numel);
+        memcpy(aligned, in->data, numel * esize);
+        in->data = aligned;
+    }
+    if (!needs_f32(c, in->dtype)) {
+        *owned = aligned;
+        return 0;
+    }
     float *f = malloc(numel ? numel * sizeof(float) : 1);
-    if (!f) return tp_fail(TP_ERR_NOMEM, "converting %llu values to f32", (unsigned long long)numel);
+    if (!f) {
+        free(aligned);
+        return tp_fail(TP_ERR_NOMEM, "converting %llu values to f32", (unsigned long long)numel);
+    }
     tp_convert(f, TP_F32, in->data, in->dtype, numel);
+    free(aligned);
     in->dtype = TP_F32;
     in->data = f;
     *owned = f;

@@ -318,7 +318,7 @@ static size_t check_names(const char *const *names, size_t n)
     }
     const char **sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!sorted) return tp_fail(TP_ERR_NOMEM, "name table of %zu entries", n);
-    memcpy(sorted, names, n * sizeof *sorted);
+    if (n) memcpy(sorted, names, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_name);
     size_t r = 0;
     for (size_t i = 1; i < n && !r; i++)

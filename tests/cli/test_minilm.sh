@@ -30,3 +30,7 @@ assert report["total"]["file_bytes"] == os.path.getsize(sys.argv[4])
 ratio = report["total"]["bytes_in"] / report["total"]["file_bytes"]
 assert 3.5 < ratio < 4.0, ratio
 PY
+# The archive does not depend on the thread count.
+"$TPRESS" compress "$model" -o "$WORK/m1.tpz" --codec "int:bits=4,group=32,sym=0" --threads 1 -q
+"$TPRESS" compress "$model" -o "$WORK/m2.tpz" --codec "int:bits=4,group=32,sym=0" --threads 2 -q
+cmp "$WORK/m1.tpz" "$WORK/m2.tpz" || fail "archive differs between 1 and 2 threads"
