@@ -214,7 +214,7 @@ def main():
     P('')
 
     # Speed: single core, against libjpeg-turbo in the same process.
-    P('### Speed (one core, `taskset -c 1`, minimum of 10 runs after a warm-up)\n')
+    P('### Speed (one core, `taskset -c 1`, minimum of 40 runs after a warm-up)\n')
     P('MPixel/s = pixels / (encode + decode time). Baseline in the same process: libjpeg-turbo compress '
       '(optimized Huffman, quality 75) + decompress of the same image.\n')
     P('| image | spec | bpp | dct2d enc+dec MPixel/s | libjpeg-turbo enc+dec MPixel/s | ratio |')
@@ -226,7 +226,7 @@ def main():
         raw = os.path.join(work, 'img.raw')
         (np.ascontiguousarray(img.transpose(2, 0, 1)) if ch == 3 else img).tofile(raw)
         for spec in ['dct2d:quality=30,matrix=flat', 'dct2d:quality=75,matrix=flat', 'dct2d:quality=90,matrix=flat']:
-            lines = run(['taskset', '-c', '1', speed, raw, str(ch), str(h), str(w), '10', spec]).split('\n')
+            lines = run(['taskset', '-c', '1', speed, raw, str(ch), str(h), str(w), '40', spec]).split('\n')
             d = lines[0].split()
             j = lines[1].split()
             mp = h * w / (float(d[2]) + float(d[3])) / 1e6

@@ -17,7 +17,7 @@
 
 #include "cli.h"
 
-#define IMAGE_DEFAULT_SPEC "dct2d:quality=75,matrix=flat"
+#define IMAGE_DEFAULT_SPEC "dct2d:quality=75"
 
 static const char help[] =
     "usage: tpress image compress IN.(png|jpg) -o OUT.tpz [options]\n"

@@ -43,7 +43,7 @@ static const tp_param_def dct2d_params[N_PARAMS] = {
     [P_BLOCK] = {"block", TP_PARAM_INT, 14, 2, TP_DCT_MAX_B, NULL, "block size B (B x B DCT; 14 as in seed 004, 8 as in JPEG)"},
     [P_KEEP] = {"keep", TP_PARAM_FLOAT, 1.0, 0.0, 1.0, NULL, "fraction of coefficients kept per block by magnitude (DC always kept)"},
     [P_QUALITY] = {"quality", TP_PARAM_INT, 75, 0, 100, NULL, "1-100: JPEG-like quantization (IJG scale); 0: no quantization (f32 coefficients)"},
-    [P_MATRIX] = {"matrix", TP_PARAM_ENUM, 0, 0, 1, matrix_names, "quantization weights: jpeg (Annex K, perceptual) or flat (best PSNR)"},
+    [P_MATRIX] = {"matrix", TP_PARAM_ENUM, 1, 0, 1, matrix_names, "quantization weights: jpeg (Annex K, perceptual) or flat (best PSNR)"},
     [P_COLOR] = {"color", TP_PARAM_ENUM, 0, 0, 3, color_names, "[...,3,H,W] colour: auto (ycbcr420 for u8, none for floats), none, ycbcr, ycbcr420"},
 };
 
