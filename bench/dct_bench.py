@@ -277,7 +277,7 @@ def main():
   about the raw size for colour (the seed's "2x" counts coefficients, not
   bytes). With quantization (`quality=90`) the same keep=0.5 setting gives
   3-10x at about the same PSNR.
-- Speed misses the 50 MPixel/s bar except near 0.5 bpp: the binary range
+- Speed misses the 50 MPixel/s bar (48 at 0.5 bpp grey, 9-20 above): the binary range
   coder makes one adaptive decision per coefficient up to the last non-zero
   one, so time grows with the rate, while libjpeg-turbo's SIMD Huffman coder
   stays flat. The machine is shared (2 cores, other jobs running): timings
