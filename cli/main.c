@@ -14,6 +14,7 @@ static const struct {
     {"info", cmd_info, "list the tensors of a .tpz archive with specs, sizes and errors"},
     {"codecs", cmd_codecs, "list every codec with its parameters, defaults and ranges"},
     {"bench", cmd_bench, "measure ratio, error and speed of pipelines on a tensor file"},
+    {"image", cmd_image, "compress a PNG/JPEG image into a .tpz (dct2d) and back to PNG"},
 };
 
 static void usage(FILE *f)

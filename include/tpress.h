@@ -211,6 +211,14 @@ size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
  * count or an error. Never reads beyond src+n or writes beyond dst+cap. */
 size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
 
+/* Token positions kept by the tokdct stage of a frame made with prune=k
+ * (decode returns zeros for the other tokens): writes, for each leading
+ * index b of the [..., T, C] tensor, its k token indices in ascending order
+ * to pos[b*k .. b*k+k-1], and returns the number of positions written.
+ * Errors: TP_ERR_NOT_FOUND when the frame has no tokdct stage or it did not
+ * prune, TP_ERR_DST_TOO_SMALL when cap is short, frame errors as in decode. */
+size_t tp_frame_tokdct_kept(const void *src, size_t n, uint32_t *pos, size_t cap);
+
 /* ------------------------------------------------------------------------
  * Metrics: error of a reconstruction, computed in float64
  * ---------------------------------------------------------------------- */

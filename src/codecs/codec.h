@@ -77,5 +77,7 @@ extern const tp_codec tp_codec_kmeans;
 extern const tp_codec tp_codec_nf;
 extern const tp_codec tp_codec_log;
 extern const tp_codec tp_codec_fp8;
+extern const tp_codec tp_codec_dct2d;
+extern const tp_codec tp_codec_tokdct;
 
 #endif

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include "codecs/pipeline.h"
+#include "codecs/tokdct.h"
 #include "core/bytes.h"
 
 #define FRAME_MAGIC 0x52465054u /* "TPFR" */
@@ -367,4 +368,31 @@ size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap)
         cur = target;
     }
     return out_bytes;
+}
+
+size_t tp_frame_tokdct_kept(const void *src, size_t n, uint32_t *pos, size_t cap)
+{
+    frame_header h;
+    TP_TRY(parse_header(src, n, &h, NULL));
+    size_t s = h.n_stages;
+    while (s-- > 0)
+        if (h.codec[s] == &tp_codec_tokdct) break;
+    if (s == (size_t)-1) return tp_fail(TP_ERR_NOT_FOUND, "frame has no tokdct stage");
+    if (cap && !pos) return tp_fail(TP_ERR_ARG, "NULL positions buffer");
+    /* Decode the stages after tokdct to get its payload. */
+    const void *cur = h.payload;
+    void *owned = NULL;
+    for (size_t t = h.n_stages; t-- > s + 1;) {
+        size_t sz = tp_tensor_nbytes(&h.desc[t]);
+        void *target = malloc(sz ? sz : 1);
+        if (!target) { free(owned); return tp_fail(TP_ERR_NOMEM, "stage buffer of %zu bytes", sz); }
+        size_t r = decode_stage(&h, t, cur, target);
+        free(owned);
+        owned = target;
+        if (tp_is_error(r)) { free(owned); return r; }
+        cur = target;
+    }
+    size_t r = tp_tokdct_positions(&h.params[s], cur, tp_tensor_nbytes(&h.desc[s + 1]), &h.desc[s], pos, cap);
+    free(owned);
+    return r;
 }

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Rate-distortion and speed of dct2d/tokdct against JPEG (libjpeg-turbo cjpeg
+-optimize) and WebP (cwebp -m 6) on real images. Writes a markdown section
+(stdout) and docs/dct_rd.png. Run through bench/dct.sh."""
+import argparse, json, os, re, subprocess, sys, tempfile
+import numpy as np
+from PIL import Image
+
+SK = '/usr/share/skimage-data'
+for d in ['/usr/lib/python3/dist-packages/skimage/data', SK]:
+    if os.path.isdir(d):
+        SK = d
+        break
+GRAY = ['camera', 'page', 'text']
+RGB = ['astronaut', 'coffee', 'chelsea']
+QS = [10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
+DQ = [10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 95]
+RATES = [0.5, 0.75, 1.0, 1.5, 2.0]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def psnr(a, b):
+    e = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float('inf') if e == 0 else 10 * np.log10(255.0 ** 2 / e)
+
+
+def _blur(x):
+    g = np.exp(-0.5 * (np.arange(-5, 6) / 1.5) ** 2)
+    g /= g.sum()
+    out = np.zeros_like(x)
+    for i, w in enumerate(g):
+        out += w * np.roll(x, i - 5, axis=0)
+    x2 = np.zeros_like(x)
+    for i, w in enumerate(g):
+        x2 += w * np.roll(out, i - 5, axis=1)
+    return x2[5:-5, 5:-5]
+
+
+def ssim(a, b):
+    """Wang et al. 2004: 11x11 Gaussian window (sigma 1.5), K1=.01, K2=.03,
+    valid region only; colour = mean over channels."""
+    if a.ndim == 3:
+        return float(np.mean([ssim(a[..., k], b[..., k]) for k in range(a.shape[2])]))
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = _blur(x), _blur(y)
+    sxx, syy, sxy = _blur(x * x) - mx * mx, _blur(y * y) - my * my, _blur(x * y) - mx * my
+    m = ((2 * mx * my + C1) * (2 * sxy + C2)) / ((mx * mx + my * my + C1) * (sxx + syy + C2))
+    return float(m.mean())
+
+
+def load(name, work):
+    if name == 'rendered':
+        p = os.path.join(work, 'rendered.png')
+        txt = ("User: Where did we leave the keys to the lab?\nAssistant: In the second drawer of the desk by the window, "
+               "under the blue notebook.\nUser: And the badge for the server room, number 4417?\nAssistant: Maria has it "
+               "until Friday; ask her before 17:00.\n") * 3
+        run(['pango-view', '--font=DejaVu Sans 11', '--width=520', '--margin=8', '-q', '-o', p, '--text', txt])
+        return np.asarray(Image.open(p).convert('L'))
+    im = Image.open(os.path.join(SK, name + '.png'))
+    return np.asarray(im.convert('L' if name in GRAY else 'RGB'))
+
+
+def curve_jpeg(img, work):
+    pnm = os.path.join(work, 'in.pnm')
+    Image.fromarray(img).save(pnm)
+    pts = []
+    for q in QS:
+        jp = os.path.join(work, 'o.jpg')
+        run(['cjpeg', '-optimize', '-quality', str(q), '-outfile', jp, pnm])
+        dec = np.asarray(Image.open(jp).convert('L' if img.ndim == 2 else 'RGB'))
+        pts.append((8 * os.path.getsize(jp) / (img.shape[0] * img.shape[1]), psnr(img, dec), ssim(img, dec), f'q{q}'))
+    return pts
+
+
+def curve_webp(img, work):
+    png = os.path.join(work, 'in.png')
+    Image.fromarray(img).save(png)
+    pts = []
+    for q in QS:
+        wp, out = os.path.join(work, 'o.webp'), os.path.join(work, 'o_webp.png')
+        run(['cwebp', '-quiet', '-m', '6', '-q', str(q), png, '-o', wp])
+        run(['dwebp', '-quiet', wp, '-o', out])
+        dec = np.asarray(Image.open(out).convert('L' if img.ndim == 2 else 'RGB'))
+        pts.append((8 * os.path.getsize(wp) / (img.shape[0] * img.shape[1]), psnr(img, dec), ssim(img, dec), f'q{q}'))
+    return pts
+
+
+def dct_point(img, spec, tpress, work):
+    png, tpz, out = (os.path.join(work, f) for f in ('in.png', 'o.tpz', 'o_dct.png'))
+    Image.fromarray(img).save(png)
+    rep = run([tpress, 'image', 'compress', png, '-o', tpz, '-f', '--codec', spec])
+    frame = int(re.search(r'frame (\d+) bytes', rep).group(1))
+    run([tpress, 'image', 'decompress', tpz, '-o', out, '-f', '-q'])
+    dec = np.asarray(Image.open(out).convert('L' if img.ndim == 2 else 'RGB'))
+    return (8 * frame / (img.shape[0] * img.shape[1]), psnr(img, dec), ssim(img, dec), spec, frame)
+
+
+def interp(pts, rate, k=1):
+    pts = sorted(pts, key=lambda p: p[0])
+    for a, b in zip(pts, pts[1:]):
+        if a[0] <= rate <= b[0]:
+            t = (rate - a[0]) / (b[0] - a[0]) if b[0] > a[0] else 0
+            return a[k] + t * (b[k] - a[k])
+    return None
+
+
+def fmt(v, d=2):
+    return 'n/a' if v is None else f'{v:.{d}f}'
+
+
+def tokens(work, tpress):
+    """Visual tokens: images resized to 168x168, cut into 12x12 patches of
+    14x14x3 -> [4, 144, 588], normalised to [-1, 1] like a ViT input."""
+    toks = []
+    for name in ['astronaut', 'coffee', 'chelsea', 'camera']:
+        im = Image.open(os.path.join(SK, name + '.png')).convert('RGB').resize((168, 168), Image.BICUBIC)
+        a = np.asarray(im).astype(np.float32) / 127.5 - 1
+        t = a.reshape(12, 14, 12, 14, 3).transpose(0, 2, 1, 3, 4).reshape(144, 588)
+        toks.append(t)
+    x = np.stack(toks).astype(np.float32)
+    src = os.path.join(work, 'tok.npy')
+    np.save(src, x)
+    rows = []
+
+    def measure(spec):
+        tpz, out = os.path.join(work, 'tok.tpz'), os.path.join(work, 'tok_out.npy')
+        rep = json.loads(run([tpress, 'compress', src, '-o', tpz, '-f', '--codec', spec, '--json']))
+        run([tpress, 'decompress', tpz, '-o', out, '-f', '-q'])
+        y = np.load(out)
+        t = rep['tensors'][0]
+        err = lambda m: 10 * np.log10(np.sum(x[m] ** 2) / np.sum((x[m] - y[m]) ** 2))
+        kept = np.any(y != 0, axis=2)
+        return dict(spec=spec, bytes=t['bytes_out'], ratio=x.nbytes / t['bytes_out'], snr=err(np.ones_like(kept)),
+                    snr_kept=err(kept), kept=int(kept.sum() // x.shape[0]))
+
+    ints = [measure(f'int:bits={b},group={g}') for b in (2, 3, 4, 5, 6, 8) for g in (32, 128, 0)]
+    for prof in ['mild', 'aggressive', 'extreme']:
+        for prune in [0, 72]:
+            r = measure(f'tokdct:profile={prof}' + (f',prune={prune}' if prune else ''))
+            peer = min(ints, key=lambda i: abs(i['bytes'] - r['bytes']))
+            rows.append((r, peer))
+    return x.shape, rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default='build')
+    ap.add_argument('--plot', default='docs/dct_rd.png')
+    args = ap.parse_args()
+    tpress = os.path.abspath(os.path.join(args.build, 'tpress'))
+    speed = os.path.abspath(os.path.join(args.build, 'dct_speed'))
+    work = tempfile.mkdtemp(prefix='dctbench')
+    out = []
+    P = out.append
+    curves = {}
+    method1 = []
+    for name in GRAY + ['rendered'] + RGB:
+        img = load(name, work)
+        c = {'JPEG': curve_jpeg(img, work), 'WebP': curve_webp(img, work)}
+        c['dct2d flat'] = [dct_point(img, f'dct2d:quality={q},matrix=flat', tpress, work) for q in DQ]
+        c['dct2d jpeg'] = [dct_point(img, f'dct2d:quality={q},matrix=jpeg', tpress, work) for q in DQ]
+        c['dct2d flat B8'] = [dct_point(img, f'dct2d:block=8,quality={q},matrix=flat', tpress, work) for q in DQ]
+        if img.ndim == 3:
+            c['dct2d flat 4:4:4'] = [dct_point(img, f'dct2d:quality={q},matrix=flat,color=ycbcr', tpress, work) for q in DQ]
+        curves[name] = (img.shape, c)
+        m1 = dct_point(img, 'dct2d:block=14,keep=0.5,quality=0', tpress, work)
+        m1q = dct_point(img, 'dct2d:block=14,keep=0.5,quality=90,matrix=flat', tpress, work)
+        method1.append((name, img.shape, m1, m1q))
+        print(f'done {name}', file=sys.stderr)
+
+    P('### dct2d vs JPEG and WebP: PSNR (dB) at equal bits per pixel\n')
+    P('Bits per pixel = 8 x file bytes / (H x W): the whole JPEG/WebP file, the whole tensorpress frame (header, '
+      'parameters, checksum). PSNR over all channels; values interpolated linearly between the measured '
+      'quality points of each codec. dct2d best = best of its flat-matrix settings at that rate (block 14 or 8; '
+      '4:2:0 or 4:4:4 for colour), named in the last column.\n')
+    P('| image | size | bpp | JPEG | WebP | dct2d best | dct2d B14 jpeg-matrix | dct2d - JPEG | best dct2d setting |')
+    P('|---|---|---|---|---|---|---|---|---|')
+    verdict = []
+    for name, (shape, c) in curves.items():
+        for r in RATES:
+            j, w, f, jm = (interp(c[k], r) for k in ('JPEG', 'WebP', 'dct2d flat', 'dct2d jpeg'))
+            best, which = f, 'B14' + (' 4:2:0' if len(shape) == 3 else '')
+            for key, label in (('dct2d flat 4:4:4', 'B14 4:4:4'), ('dct2d flat B8', 'B8' + (' 4:2:0' if len(shape) == 3 else ''))):
+                v = interp(c[key], r) if key in c else None
+                if v is not None and (best is None or v > best):
+                    best, which = v, label
+            d = None if best is None or j is None else best - j
+            if d is not None:
+                verdict.append((name, len(shape) == 3, r, d))
+            P(f'| {name} | {"x".join(map(str, shape))} | {r} | {fmt(j)} | {fmt(w)} | {fmt(best)} | {fmt(jm)} | '
+              f'{"n/a" if d is None else f"{d:+.2f}"} | {which} |')
+    P('')
+    P('### SSIM at equal bits per pixel\n')
+    P('| image | bpp | JPEG | WebP | dct2d flat | dct2d jpeg-matrix |')
+    P('|---|---|---|---|---|---|')
+    for name, (shape, c) in curves.items():
+        for r in [0.5, 1.0, 2.0]:
+            P(f'| {name} | {r} | ' + ' | '.join(fmt(interp(c[k], r, 2), 4) for k in ('JPEG', 'WebP', 'dct2d flat', 'dct2d jpeg')) + ' |')
+    P('')
+    P('### Raw rate-distortion points (bpp / PSNR dB)\n')
+    for name, (shape, c) in curves.items():
+        P(f'- **{name}**: ' + '; '.join(f'{k}: ' + ', '.join(f'{p[0]:.2f}/{p[1]:.1f}' for p in sorted(v)) for k, v in c.items()))
+    P('')
+    P('### Seed 004 Method 1 (block 14, keep 0.5) in real bytes\n')
+    P('The seed keeps the top 50 % of DCT coefficients per 14x14 block and claims "2x storage"; stored as f32 '
+      'coefficients plus a significance map (`quality=0`) the bytes are:\n')
+    P('| image | raw bytes | Method 1 `keep=0.5,quality=0` bytes | ratio | PSNR | `keep=0.5,quality=90,matrix=flat` bytes | ratio | PSNR |')
+    P('|---|---|---|---|---|---|---|---|')
+    for name, shape, m1, m1q in method1:
+        raw = int(np.prod(shape))
+        P(f'| {name} | {raw} | {m1[4]} | {raw / m1[4]:.2f}x | {m1[1]:.2f} | {m1q[4]} | {raw / m1q[4]:.2f}x | {m1q[1]:.2f} |')
+    P('')
+
+    # Speed: single core, against libjpeg-turbo in the same process.
+    P('### Speed (one core, `taskset -c 1`, minimum of 40 runs after a warm-up)\n')
+    P('MPixel/s = pixels / (encode + decode time). Baseline in the same process: libjpeg-turbo compress '
+      '(optimized Huffman, quality 75) + decompress of the same image.\n')
+    P('| image | spec | bpp | dct2d enc+dec MPixel/s | libjpeg-turbo enc+dec MPixel/s | ratio |')
+    P('|---|---|---|---|---|---|')
+    for name in ['camera', 'astronaut']:
+        img = load(name, work)
+        h, w = img.shape[:2]
+        ch = 3 if img.ndim == 3 else 1
+        raw = os.path.join(work, 'img.raw')
+        (np.ascontiguousarray(img.transpose(2, 0, 1)) if ch == 3 else img).tofile(raw)
+        for spec in ['dct2d:quality=30,matrix=flat', 'dct2d:quality=75,matrix=flat', 'dct2d:quality=90,matrix=flat']:
+            lines = run(['taskset', '-c', '1', speed, raw, str(ch), str(h), str(w), '40', spec]).split('\n')
+            d = lines[0].split()
+            j = lines[1].split()
+            mp = h * w / (float(d[2]) + float(d[3])) / 1e6
+            mj = h * w / (float(j[2]) + float(j[3])) / 1e6
+            P(f'| {name} | `{spec}` | {8 * int(d[1]) / (h * w):.2f} | {mp:.1f} | {mj:.1f} | {mp / mj:.2f} |')
+    P('')
+
+    shape, rows = tokens(work, tpress)
+    P(f'### tokdct on visual tokens {list(shape)} (f32; 4 images at 168x168 cut into 12x12 patches of 14x14x3)\n')
+    P('SNR over all tokens (pruned tokens decode as zeros and count as error) and over the kept tokens only; the '
+      '`int` row is the `int:bits=b,group=g` setting whose bytes are closest.\n')
+    P('| spec | bytes | ratio | SNR dB | SNR kept dB | tokens kept | int peer | int bytes | int SNR dB |')
+    P('|---|---|---|---|---|---|---|---|---|')
+    for r, i in rows:
+        P(f'| `{r["spec"]}` | {r["bytes"]} | {r["ratio"]:.2f}x | {r["snr"]:.2f} | {r["snr_kept"]:.2f} | {r["kept"]} | '
+          f'`{i["spec"]}` | {i["bytes"]} | {i["snr"]:.2f} |')
+    P('')
+
+    # Verdict lines.
+    g = [v for v in verdict if not v[1] and 0.5 <= v[2] <= 2.0]
+    cc = [v for v in verdict if v[1] and 0.5 <= v[2] <= 2.0]
+    P('### Bars\n')
+    if g:
+        worst = min(g, key=lambda v: v[3])
+        P(f'- grey, 0.5-2 bpp, dct2d PSNR >= JPEG: {"PASS" if worst[3] >= 0 else "MISS"} '
+          f'(worst {worst[3]:+.2f} dB: {worst[0]} at {worst[2]} bpp; {sum(v[3] >= 0 for v in g)}/{len(g)} points)')
+    if cc:
+        worst = min(cc, key=lambda v: v[3])
+        P(f'- colour, 0.5-2 bpp, dct2d within 0.5 dB of JPEG: {"PASS" if worst[3] >= -0.5 else "MISS"} '
+          f'(worst {worst[3]:+.2f} dB: {worst[0]} at {worst[2]} bpp)')
+    P('''
+### Notes
+
+- dct2d's gain over JPEG at equal bytes comes from three things: the flat
+  matrix (JPEG's perceptual matrix costs 1.5-3.5 dB PSNR: compare the
+  `jpeg-matrix` column), the context-adaptive binary range coder instead of
+  Huffman, and the dead-zone quantizer. WebP (VP8 intra prediction + boolean
+  coder) is ahead of dct2d at low rates on most images and far ahead on the
+  rendered text, where block transforms ring around glyph edges.
+- Block size matters per image: 8x8 wins on the grey images (page.png carries
+  an 8x8 grid from an earlier JPEG life, hence also JPEG's jump above
+  1.5 bpp), 14x14 on the colour photographs. With block 14 alone, page falls
+  below JPEG above 1.5 bpp (raw points above).
+- Seed 004 Method 1 stores nothing in the seed; stored for real with f32
+  coefficients (`quality=0`) it is 2.2x *larger* than the u8 grey image, and
+  about the raw size for colour (the seed's "2x" counts coefficients, not
+  bytes). With quantization (`quality=90`) the same keep=0.5 setting gives
+  3-10x at about the same PSNR.
+- Speed misses the 50 MPixel/s bar (48 at 0.5 bpp grey, 9-20 above): the binary range
+  coder makes one adaptive decision per coefficient up to the last non-zero
+  one, so time grows with the rate, while libjpeg-turbo's SIMD Huffman coder
+  stays flat. The machine is shared (2 cores, other jobs running): timings
+  vary by up to 3x between runs; the ratio column is the figure to keep.
+- tokdct at the seed's profiles loses to plain `int` quantization at equal
+  bytes by 5-12 dB on these tokens: raw 14x14-pixel patches are not smooth
+  across the 12x12 grid, so the dropped or 2-4-bit high band carries much of
+  the signal. Pruning 144 -> 72 tokens halves what a consumer keeps but not
+  the stored bytes (the grid DCT still describes every token).
+''')
+    print('\n'.join(out))
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = list(curves)
+    fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(4.2 * ((len(names) + 1) // 2), 7.5))
+    for ax, name in zip(axes.flat, names):
+        for k, v in curves[name][1].items():
+            v = sorted(v)
+            ax.plot([p[0] for p in v], [p[1] for p in v], marker='.', label=k)
+        ax.set_xlim(0, 3)
+        ax.set_title(name)
+        ax.set_xlabel('bits per pixel')
+        ax.set_ylabel('PSNR dB')
+        ax.grid(alpha=.3)
+    axes.flat[0].legend(fontsize=7)
+    axes.flat[len(GRAY) + 1].legend(fontsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(args.plot, dpi=90)
+
+
+if __name__ == '__main__':
+    main()

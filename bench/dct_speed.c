@@ -1,0 +1,113 @@
+/* Speed of dct2d encode+decode on one u8 image against libjpeg-turbo
+ * (compress with optimized Huffman + decompress) in the same process.
+ * usage: dct_speed RAW C H W REPS SPEC [JPEG_QUALITY]
+ * RAW holds C*H*W bytes, planar (C = 1 or 3). Prints one line per codec:
+ * name, bytes, encode s, decode s (minimum over REPS after one warm-up). */
+#include <stddef.h>
+#include <stdio.h>
+#include <jpeglib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tpress.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t jpeg_enc(const uint8_t *px, int c, int h, int w, int q, unsigned char **out, unsigned long *n)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    *out = NULL;
+    *n = 0;
+    jpeg_mem_dest(&ci, out, n);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = c;
+    ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, q, TRUE);
+    ci.optimize_coding = TRUE;
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = (JSAMPROW)(px + (size_t)ci.next_scanline * w * c);
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    return *n;
+}
+
+static void jpeg_dec(const unsigned char *buf, unsigned long n, uint8_t *px)
+{
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&ci);
+    jpeg_mem_src(&ci, buf, n);
+    jpeg_read_header(&ci, TRUE);
+    jpeg_start_decompress(&ci);
+    size_t stride = (size_t)ci.output_width * ci.output_components;
+    while (ci.output_scanline < ci.output_height) {
+        JSAMPROW row = px + stride * ci.output_scanline;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 7) { fprintf(stderr, "usage: dct_speed RAW C H W REPS SPEC [JPEG_QUALITY]\n"); return 2; }
+    int c = atoi(argv[2]), h = atoi(argv[3]), w = atoi(argv[4]), reps = atoi(argv[5]);
+    int jq = argc > 7 ? atoi(argv[7]) : 75;
+    size_t n = (size_t)c * h * w;
+    uint8_t *img = malloc(n), *back = malloc(n), *inter = malloc(n);
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fread(img, 1, n, f) != n) { fprintf(stderr, "cannot read %s\n", argv[1]); return 2; }
+    fclose(f);
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        for (int k = 0; k < c; k++) inter[i * c + k] = img[(size_t)k * h * w + i];
+    tp_pipeline *p;
+    if (tp_is_error(tp_pipeline_parse(argv[6], &p))) { fprintf(stderr, "bad spec: %s\n", tp_last_error_detail()); return 2; }
+    tp_tensor t = {TP_U8, c == 3 ? 3u : 2u, {0}, img};
+    if (c == 3) { t.shape[0] = 3; t.shape[1] = (uint64_t)h; t.shape[2] = (uint64_t)w; }
+    else { t.shape[0] = (uint64_t)h; t.shape[1] = (uint64_t)w; }
+    size_t cap = tp_frame_bound(p, &t);
+    void *frame = malloc(cap);
+    double best_e = 1e9, best_d = 1e9, jbest_e = 1e9, jbest_d = 1e9;
+    size_t fsize = 0;
+    unsigned long jsize = 0;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = now();
+        fsize = tp_frame_encode(p, &t, frame, cap);
+        double t1 = now();
+        size_t d = tp_frame_decode(frame, fsize, back, n);
+        double t2 = now();
+        if (tp_is_error(fsize) || tp_is_error(d)) { fprintf(stderr, "dct2d failed: %s\n", tp_last_error_detail()); return 2; }
+        unsigned char *jb;
+        double t3 = now();
+        jpeg_enc(inter, c, h, w, jq, &jb, &jsize);
+        double t4 = now();
+        jpeg_dec(jb, jsize, back);
+        double t5 = now();
+        free(jb);
+        if (r == 0) continue; /* warm-up */
+        if (t1 - t0 < best_e) best_e = t1 - t0;
+        if (t2 - t1 < best_d) best_d = t2 - t1;
+        if (t4 - t3 < jbest_e) jbest_e = t4 - t3;
+        if (t5 - t4 < jbest_d) jbest_d = t5 - t4;
+    }
+    printf("dct2d %zu %.6f %.6f\n", fsize, best_e, best_d);
+    printf("jpeg %lu %.6f %.6f\n", jsize, jbest_e, jbest_d);
+    tp_pipeline_free(p);
+    free(frame); free(img); free(back); free(inter);
+    return 0;
+}

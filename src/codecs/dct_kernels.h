@@ -1,0 +1,31 @@
+/* Orthonormal DCT-II kernels on B x B blocks (2 <= B <= TP_DCT_MAX_B),
+ * separable, with precomputed cosines. A scalar reference and an AVX2+FMA
+ * version (eight blocks at a time, one block per vector lane) chosen at run
+ * time through tp_cpu_features(); tests compare them.
+ *
+ * A strip is B rows of a plane (row stride `stride` floats) holding
+ * nblocks blocks side by side. Coefficients of block k are stored at
+ * coef[k*B*B + u*B + v], u the vertical and v the horizontal frequency:
+ *   X[u][v] = a(u) a(v) sum_ij x[i][j] cos(pi(2i+1)u/2B) cos(pi(2j+1)v/2B),
+ *   a(0) = sqrt(1/B), a(k>0) = sqrt(2/B). */
+#ifndef TP_CODECS_DCT_KERNELS_H
+#define TP_CODECS_DCT_KERNELS_H
+
+#include <stddef.h>
+
+#define TP_DCT_MAX_B 32
+
+/* Cosine matrix C[u*B + i] for size B (cached, thread-safe after first
+ * use of each size; B must be in 2..TP_DCT_MAX_B). */
+const float *tp_dct_matrix(int B);
+
+typedef void (*tp_dct_strip_fn)(const float *strip, size_t stride, float *coef, int B, size_t nblocks);
+
+/* Forward: strip -> coef. Inverse: coef -> strip. */
+void tp_dct_fwd_scalar(const float *strip, size_t stride, float *coef, int B, size_t nblocks);
+void tp_dct_inv_scalar(float *strip, size_t stride, const float *coef, int B, size_t nblocks);
+/* Best available versions for this CPU. */
+void tp_dct_fwd(const float *strip, size_t stride, float *coef, int B, size_t nblocks);
+void tp_dct_inv(float *strip, size_t stride, const float *coef, int B, size_t nblocks);
+
+#endif
