@@ -76,5 +76,8 @@ extern const tp_codec tp_codec_int;
 extern const tp_codec tp_codec_fp16;
 extern const tp_codec tp_codec_bf16;
 extern const tp_codec tp_codec_zstd;
+extern const tp_codec tp_codec_svd;
+extern const tp_codec tp_codec_pca;
+extern const tp_codec tp_codec_sparse;
 
 #endif

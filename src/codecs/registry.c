@@ -11,6 +11,9 @@ static const tp_codec *const registry[] = {
     &tp_codec_fp16, /* id 2 */
     &tp_codec_bf16, /* id 3 */
     &tp_codec_zstd, /* id 4 */
+    &tp_codec_svd,  /* id 16 */
+    &tp_codec_pca,  /* id 17 */
+    &tp_codec_sparse, /* id 18 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
