@@ -503,3 +503,32 @@ TEST(struct_sparse_malformed_payloads)
     }
     free(x);
 }
+
+TEST(struct_choose_pipeline)
+{
+    char spec[160];
+    tp_choice_report w;
+    float *x = lowrank(144, 300, 5, 0, 71);
+    tp_tensor t = mat(x, 144, 300);
+    CHECK_OK(tp_choose_pipeline(&t, 30, spec, sizeof spec, &w));
+    CHECK(!strncmp(spec, "svd", 3) || !strncmp(spec, "pca", 3));
+    CHECK(w.chosen >= 0 && w.n_candidates > 7 && w.spectrum_exact == 1);
+    CHECK(w.rank99 > 0 && w.rank99 <= 5.0 / 144 + 1e-9);
+    void *back;
+    CHECK_OK(roundtrip(spec, &t, &back, NULL));
+    CHECK(snr_of(x, back, 144 * 300) >= 30);
+    free(back);
+    /* Gaussian noise: quantization */
+    th_gaussian(x, 144 * 300, 72);
+    CHECK_OK(tp_choose_pipeline(&t, 30, spec, sizeof spec, NULL));
+    CHECK(!strncmp(spec, "int:", 4));
+    CHECK_ERR(tp_choose_pipeline(&t, 30, spec, 4, NULL), TP_ERR_DST_TOO_SMALL);
+    x[3] = NAN;
+    CHECK_OK(tp_choose_pipeline(&t, 30, spec, sizeof spec, &w));
+    CHECK(!strncmp(spec, "zstd", 4) && w.chosen == -1);
+    int32_t ids[4] = {1, 2, 3, 4};
+    tp_tensor ti = {.dtype = TP_I32, .ndim = 1, .shape = {4}, .data = ids};
+    CHECK_OK(tp_choose_pipeline(&ti, 30, spec, sizeof spec, NULL));
+    CHECK(!strncmp(spec, "zstd", 4));
+    free(x);
+}
