@@ -20,7 +20,11 @@ static const char help[] =
     "options:\n"
     "  -o, --output PATH   output archive (required)\n"
     "  -c, --codec SPEC    pipeline spec (default \"" CLI_DEFAULT_SPEC "\"), e.g.\n"
-    "                      \"int:bits=4,group=32|zstd\"; see `tpress codecs`\n"
+    "                      \"int:bits=4,group=32|zstd\"; see `tpress codecs`;\n"
+    "                      \"auto\": measure each tensor and pick the pipeline with\n"
+    "                      the fewest estimated bits at --min-snr (tp_choose_pipeline)\n"
+    "      --min-snr DB    error bound of --codec auto (default 30)\n"
+    "  -v, --verbose       with --codec auto: print each tensor's measurements\n"
     "  -t, --threads N     encode N tensors at a time (default: all cores)\n"
     "  -f, --force         overwrite OUT if it exists\n"
     "      --json          print the report as JSON instead of a table\n"
@@ -29,7 +33,7 @@ static const char help[] =
 
 typedef struct {
     tp_archive_writer *w;
-    int json, quiet;
+    int json, quiet, verbose;
     cJSON *rows;
     uint64_t raw, frames, values;
     double snr_sum;
@@ -63,6 +67,20 @@ static size_t sink(void *arg, const encode_result *r)
         cJSON_AddNumberToObject(o, "bytes_out", (double)r->frame_size);
         cJSON_AddNumberToObject(o, "ratio", r->frame_size ? (double)raw / (double)r->frame_size : 0);
         cJSON_AddNumberToObject(o, "bits_per_value", bpv);
+        if (r->chosen) {
+            const tp_choice_report *w = &r->choice;
+            cJSON *ch = cJSON_AddObjectToObject(o, "choice");
+            cJSON_AddNumberToObject(ch, "zero_fraction", w->zero_fraction);
+            cJSON_AddNumberToObject(ch, "variance", w->variance);
+            cJSON_AddNumberToObject(ch, "kurtosis", w->kurtosis);
+            cJSON_AddNumberToObject(ch, "rank90", w->rank90);
+            cJSON_AddNumberToObject(ch, "rank99", w->rank99);
+            cJSON_AddStringToObject(ch, "reason", w->reason);
+            if (w->chosen >= 0) {
+                cJSON_AddNumberToObject(ch, "est_bits", w->candidates[w->chosen].bits);
+                if (isfinite(w->candidates[w->chosen].snr_db)) cJSON_AddNumberToObject(ch, "est_snr_db", w->candidates[w->chosen].snr_db);
+            }
+        }
         if (isfinite(r->metrics.snr_db)) cJSON_AddNumberToObject(o, "snr_db", r->metrics.snr_db);
         else cJSON_AddStringToObject(o, "snr_db", snr);
         cJSON_AddNumberToObject(o, "max_abs_error", isfinite(r->metrics.max_abs) ? r->metrics.max_abs : -1);
@@ -73,6 +91,13 @@ static size_t sink(void *arg, const encode_result *r)
         printf("%-*.*s %-14s %-5s %-26.26s %10llu %10zu %7.2f %6.2f %8s\n", c->name_w, c->name_w, r->name, shape,
                tp_dtype_name(r->tensor.dtype), spec, (unsigned long long)raw, r->frame_size,
                r->frame_size ? (double)raw / (double)r->frame_size : 0.0, bpv, snr);
+        if (c->verbose && r->chosen) {
+            const tp_choice_report *w = &r->choice;
+            printf("    auto: %s\n    auto: chose %s; candidates:", w->reason, r->spec);
+            for (size_t i = 0; i < w->n_candidates; i++)
+                printf("%s %s (%.2f b, %.1f dB)", i ? ";" : "", w->candidates[i].spec, w->candidates[i].bits, w->candidates[i].snr_db);
+            printf("\n");
+        }
         if (isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO))
             fprintf(stderr, "\r[%zu/%zu] %s\x1b[K", r->index + 1, c->n_total, r->name);
     }
@@ -83,13 +108,22 @@ int cmd_compress(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *spec = CLI_DEFAULT_SPEC, *v;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int force = 0, json = 0, quiet = 0, k;
+    int force = 0, json = 0, quiet = 0, verbose = 0, k;
+    const char *min_snr = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
         if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
+        else if ((k = cli_opt(argc, argv, &i, "--min-snr", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            char *end;
+            double d = strtod(v, &end);
+            if (*end || end == v || !(d >= -100 && d <= 200)) return cli_fail("--min-snr: '%s' is not a number of dB in -100..200", v);
+            min_snr = v;
+        }
         else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             out = v;
@@ -106,15 +140,23 @@ int cmd_compress(int argc, char **argv)
     if (threads < 1) threads = 1;
     if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
-    tp_pipeline *check;
-    size_t r = tp_pipeline_parse(spec, &check);
-    if (tp_is_error(r)) return cli_fail_result("--codec", r);
-    tp_pipeline_free(check);
+    char auto_spec[64];
+    size_t r;
+    if (!strcmp(spec, "auto")) {
+        snprintf(auto_spec, sizeof auto_spec, "auto:%s", min_snr ? min_snr : "30");
+        spec = auto_spec;
+    } else {
+        if (min_snr) return cli_fail("--min-snr needs --codec auto");
+        tp_pipeline *check;
+        r = tp_pipeline_parse(spec, &check);
+        if (tp_is_error(r)) return cli_fail_result("--codec", r);
+        tp_pipeline_free(check);
+    }
 
     tp_tensor_file *f;
     r = tp_tensor_file_open(in, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
-    compress_ctx c = {.json = json, .quiet = quiet, .n_total = tp_tensor_file_count(f)};
+    compress_ctx c = {.json = json, .quiet = quiet, .verbose = verbose, .n_total = tp_tensor_file_count(f)};
     r = tp_archive_writer_open(out, &c.w);
     if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail_result(out, r); }
     c.name_w = 6;

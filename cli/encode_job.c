@@ -10,6 +10,8 @@ typedef struct {
     const tp_tensor_file *in;
     tp_pipeline *pipe, *fallback;
     const char *spec, *fallback_spec;
+    int auto_mode;
+    double min_snr;
     encode_sink sink;
     void *ctx;
     size_t n, next_job, next_write;
@@ -48,7 +50,16 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
     size_t r = tp_tensor_file_get(J->in, i, &res->tensor);
     if (tp_is_error(r)) return r;
     res->spec = J->spec;
-    tp_pipeline *p = J->pipe;
+    tp_pipeline *p = J->pipe, *chosen = NULL;
+    if (J->auto_mode) {
+        r = tp_choose_pipeline(&res->tensor, J->min_snr, res->spec_buf, sizeof res->spec_buf, &res->choice);
+        if (tp_is_error(r)) return r;
+        r = tp_pipeline_parse(res->spec_buf, &chosen);
+        if (tp_is_error(r)) return r;
+        res->chosen = 1;
+        res->spec = res->spec_buf;
+        p = chosen;
+    }
     if (!tp_dtype_is_float(res->tensor.dtype) && tp_pipeline_is_lossy(p)) {
         res->fallback_why = "integer tensor";
         p = J->fallback;
@@ -59,6 +70,7 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
         p = J->fallback;
         r = tp_frame_encode_alloc(p, &res->tensor, frame);
     }
+    tp_pipeline_free(chosen);
     if (tp_is_error(r)) return r;
     if (p == J->fallback) res->spec = J->fallback_spec;
     res->frame = *frame;
@@ -112,7 +124,13 @@ size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallb
     J.sink = sink;
     J.ctx = ctx;
     J.n = tp_tensor_file_count(in);
-    size_t r = tp_pipeline_parse(spec, &J.pipe);
+    size_t r;
+    if (!strncmp(spec, "auto", 4) && (spec[4] == 0 || spec[4] == ':')) {
+        J.auto_mode = 1;
+        J.min_snr = spec[4] ? strtod(spec + 5, NULL) : 30.0;
+        spec = "int:bits=8,group=32"; /* placeholder pipeline, unused */
+    }
+    r = tp_pipeline_parse(spec, &J.pipe);
     if (!tp_is_error(r)) r = tp_pipeline_parse(fallback_spec, &J.fallback);
     if (tp_is_error(r)) {
         snprintf(detail, detail_cap, "%s", tp_last_error_detail());

@@ -16,13 +16,17 @@ typedef struct {
     tp_metrics metrics;      /* float tensors; exact ones have snr +inf */
     const char *spec;        /* pipeline used (user's, or the fallback)  */
     const char *fallback_why;/* NULL, or why the fallback was used       */
+    int chosen;              /* 1: spec picked by tp_choose_pipeline     */
+    tp_choice_report choice; /* its measurements, when chosen            */
+    char spec_buf[160];      /* storage of a chosen spec                 */
 } encode_result;
 
 /* Return 0 to continue, or an error result to stop the job. */
 typedef size_t (*encode_sink)(void *ctx, const encode_result *r);
 
 /* Runs the job; returns 0 or the first error, whose description (naming
- * the tensor) goes to detail. */
+ * the tensor) goes to detail. spec "auto" or "auto:DB" picks a pipeline per
+ * tensor with tp_choose_pipeline at a minimum SNR of DB (default 30). */
 size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallback_spec, int threads,
                    encode_sink sink, void *ctx, char *detail, size_t detail_cap);
 

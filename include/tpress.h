@@ -328,6 +328,41 @@ size_t tp_tensor_writer_finish(tp_tensor_writer *w);
 /* Removes the temporary file and frees w. */
 void tp_tensor_writer_abort(tp_tensor_writer *w);
 
+
+/* ------------------------------------------------------------------------
+ * Pipeline choice: measure a tensor, pick a pipeline for an error bound
+ * ---------------------------------------------------------------------- */
+
+#define TP_CHOICE_MAX_CANDIDATES 16
+
+/* What tp_choose_pipeline measured and estimated (all plain data). */
+typedef struct {
+    uint64_t numel, rows, cols;  /* matrix view: leading dims x last dim     */
+    double zero_fraction;        /* share of elements that are exactly 0     */
+    double mean, variance, kurtosis; /* kurtosis = m4 / m2^2 (3 for Gaussian) */
+    int spectrum_exact;          /* 1: all singular values, 0: a sketch     */
+    double rank90, rank99;       /* rank share (of min(rows, cols)) reaching
+                                    90 % / 99 % of the squared singular values;
+                                    -1 when not measured                    */
+    size_t n_candidates;
+    struct {
+        char spec[128];
+        double bits;             /* estimated bits per value                */
+        double snr_db;           /* estimated SNR (inf: lossless)           */
+    } candidates[TP_CHOICE_MAX_CANDIDATES];
+    int chosen;                  /* index into candidates, -1 if a fallback */
+    char reason[256];            /* one line: why this pipeline             */
+} tp_choice_report;
+
+/* Measures t (any dtype) and writes into spec_out (cap bytes, NUL-
+ * terminated) the pipeline with the fewest estimated bits per value whose
+ * estimated SNR is at least min_snr_db, among: int (2-8 bits, group 32,
+ * clip search), svd (f16 factors, or int8 factors), pca, sparse (exact and
+ * f16 values). Integer tensors and tensors with NaN/Inf get a lossless
+ * pipeline. why (may be NULL) receives the measured features and every
+ * candidate's estimate. Returns the spec length or an error. */
+size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out, size_t cap, tp_choice_report *why);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,5 +79,8 @@ extern const tp_codec tp_codec_log;
 extern const tp_codec tp_codec_fp8;
 extern const tp_codec tp_codec_dct2d;
 extern const tp_codec tp_codec_tokdct;
+extern const tp_codec tp_codec_svd;
+extern const tp_codec tp_codec_pca;
+extern const tp_codec tp_codec_sparse;
 
 #endif

@@ -18,6 +18,9 @@ static const tp_codec *const registry[] = {
     &tp_codec_fp8,    /* id 9 */
     &tp_codec_dct2d, /* id 14 */
     &tp_codec_tokdct, /* id 15 */
+    &tp_codec_svd,  /* id 16 */
+    &tp_codec_pca,  /* id 17 */
+    &tp_codec_sparse, /* id 18 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])

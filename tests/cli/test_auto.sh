@@ -1,0 +1,26 @@
+# --codec auto: a low-rank tensor gets a low-rank pipeline, an integer
+# tensor the lossless one; every tensor meets --min-snr, the archive
+# records each chosen spec, and -v prints the measurements.
+. "$(dirname "$0")/lib.sh"
+python3 - "$WORK" <<'PY'
+import numpy as np, sys
+from safetensors.numpy import save_file
+rng = np.random.default_rng(2)
+low = (rng.standard_normal((144, 6)) @ rng.standard_normal((6, 300))).astype(np.float32)
+sp = rng.standard_normal((200, 100)).astype(np.float32); sp[rng.random(sp.shape) < 0.97] = 0
+save_file({"low": low, "sparse": sp, "ids": np.arange(64, dtype=np.int64)}, sys.argv[1] + "/t.safetensors")
+PY
+"$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/t.tpz" --codec auto --min-snr 35 -v >"$WORK/out.txt"
+grep -q "    auto: .*zeros" "$WORK/out.txt" || fail "no measurements printed"
+"$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/t.tpz" --codec auto --min-snr 35 --json -f >"$WORK/out.json"
+python3 - "$WORK/out.json" <<'PY'
+import json, sys
+rows = {r["name"]: r for r in json.load(open(sys.argv[1]))["tensors"]}
+assert rows["low"]["spec"].startswith(("svd", "pca")), rows["low"]["spec"]
+assert rows["ids"]["spec"].startswith("zstd"), rows["ids"]["spec"]
+assert rows["sparse"]["spec"].startswith("sparse"), rows["sparse"]["spec"]
+for r in rows.values():
+    assert r["snr_db"] == "exact" or r["snr_db"] >= 35, r
+PY
+"$TPRESS" info "$WORK/t.tpz" | grep -q "svd\|pca" || fail "archive index lacks the chosen spec"
+expect_bad "$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/u.tpz" --min-snr 20
