@@ -145,6 +145,10 @@ typedef struct {
     double min, max;         /* inclusive range (enum: 0..count-1)        */
     const char *const *choices; /* enum names, NULL-terminated; else NULL */
     const char *help;
+    /* Comma-separated names of alternative parameters, or NULL: when a spec
+     * gives one of them and not this one, this one is set to 0 instead of
+     * its default (e.g. int's group yields to axis, svd's energy to rank). */
+    const char *yields_to;
 } tp_param_def;
 
 typedef struct {

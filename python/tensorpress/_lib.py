@@ -37,7 +37,8 @@ class ArchiveEntry(ctypes.Structure):
 class ParamDef(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("type", ctypes.c_int), ("default", ctypes.c_double),
                 ("min", ctypes.c_double), ("max", ctypes.c_double),
-                ("choices", ctypes.POINTER(ctypes.c_char_p)), ("help", ctypes.c_char_p)]
+                ("choices", ctypes.POINTER(ctypes.c_char_p)), ("help", ctypes.c_char_p),
+                ("yields_to", ctypes.c_char_p)]
 
 
 class CodecInfo(ctypes.Structure):

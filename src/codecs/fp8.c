@@ -24,7 +24,7 @@ static const char *const scale_types[] = {"f16", "f32", NULL};
 
 static const tp_param_def fp8_params[N_PARAMS] = {
     [P_FORMAT] = {"format", TP_PARAM_ENUM, 0, 0, 1, formats, "e4m3 (max 448, no Inf) or e5m2 (max 57344, IEEE-like)"},
-    [P_GROUP] = {"group", TP_PARAM_INT, 0, 0, 1 << 20, NULL, "values per scale group along the last axis (0: per tensor)"},
+    [P_GROUP] = {"group", TP_PARAM_INT, 0, 0, 1 << 20, NULL, "values per scale group along the last axis (0: per tensor)", "axis"},
     [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "per-channel scales along this axis (given alone, group becomes 0)"},
     [P_SCALE] = {"scale", TP_PARAM_ENUM, 1, 0, 1, scale_types, "storage of the scales"},
 };

@@ -36,7 +36,7 @@ static const char *const weight_types[] = {"none", "abs", "sq", NULL};
 
 static const tp_param_def kmeans_params[N_PARAMS] = {
     [P_BITS] = {"bits", TP_PARAM_INT, 4, 1, 8, NULL, "bits per value (2^bits centroids)"},
-    [P_GROUP] = {"group", TP_PARAM_INT, 0, 0, 1 << 20, NULL, "values per codebook along the last axis (0: no groups)"},
+    [P_GROUP] = {"group", TP_PARAM_INT, 0, 0, 1 << 20, NULL, "values per codebook along the last axis (0: no groups)", "axis"},
     [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "one codebook per channel along this axis (given alone, group becomes 0)"},
     [P_SCALE] = {"scale", TP_PARAM_ENUM, 0, 0, 1, scale_types, "storage of the centroids"},
     [P_ITERS] = {"iters", TP_PARAM_INT, 100, 0, 10000, NULL, "most Lloyd iterations per codebook"},

@@ -25,7 +25,7 @@ static const char *const scale_types[] = {"f16", "f32", NULL};
 
 static const tp_param_def log_params[N_PARAMS] = {
     [P_BITS] = {"bits", TP_PARAM_INT, 4, 2, 8, NULL, "bits per value: 1 sign bit + bits-1 log-magnitude bits"},
-    [P_GROUP] = {"group", TP_PARAM_INT, 64, 0, 1 << 20, NULL, "values per group along the last axis (0: no groups)"},
+    [P_GROUP] = {"group", TP_PARAM_INT, 64, 0, 1 << 20, NULL, "values per group along the last axis (0: no groups)", "axis"},
     [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "per-channel scales along this axis (given alone, group becomes 0)"},
     [P_SCALE] = {"scale", TP_PARAM_ENUM, 0, 0, 1, scale_types, "storage of the group maxima"},
     [P_STEP] = {"step", TP_PARAM_FLOAT, 0, 0, 16, NULL, "log2 ratio between adjacent levels (0: fitted per tensor)"},

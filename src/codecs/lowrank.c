@@ -47,7 +47,8 @@ static const tp_param_def svd_params[N_PARAMS] = {
     [P_RANK] = {"rank", TP_PARAM_INT, 0, 0, 1 << 30, NULL, "keep this many singular triplets (0: use ratio= or energy=)"},
     [P_RATIO] = {"ratio", TP_PARAM_FLOAT, 0, 0, 1, NULL, "keep ceil(ratio * min(rows, cols)) triplets (0: unused)"},
     [P_ENERGY] = {"energy", TP_PARAM_FLOAT, 0.99, 0, 1, NULL,
-                  "keep the smallest rank whose squared singular values reach this share (default when rank/ratio absent)"},
+                  "keep the smallest rank whose squared singular values reach this share (default when rank/ratio absent)",
+                  "rank,ratio"},
     [P_FACTOR] = {"factor", TP_PARAM_ENUM, 0, 0, 2, factor_types, "factor storage: f16, f32, or pass (f32 tensor to the next stage)"},
     [P_METHOD] = {"method", TP_PARAM_ENUM, 0, 0, 2, methods, "full: LAPACK dgesdd; random: Halko et al. sketch; auto: random when the rank is small"},
     [P_SEED] = {"seed", TP_PARAM_INT, 1, 0, 2147483647, NULL, "seed of the randomized sketch"},
@@ -57,17 +58,12 @@ static const tp_param_def pca_params[N_PARAMS] = {
     [P_RANK] = {"components", TP_PARAM_INT, 0, 0, 1 << 30, NULL, "keep this many principal components (0: use ratio= or energy=)"},
     [P_RATIO] = {"ratio", TP_PARAM_FLOAT, 0, 0, 1, NULL, "keep ceil(ratio * min(rows, cols)) components (0: unused)"},
     [P_ENERGY] = {"energy", TP_PARAM_FLOAT, 0.99, 0, 1, NULL,
-                  "keep the fewest components explaining this share of the variance (default when components/ratio absent)"},
+                  "keep the fewest components explaining this share of the variance (default when components/ratio absent)",
+                  "components,ratio"},
     [P_FACTOR] = {"factor", TP_PARAM_ENUM, 0, 0, 2, factor_types, "storage: f16, f32, or pass (f32 tensor to the next stage)"},
     [P_METHOD] = {"method", TP_PARAM_ENUM, 0, 0, 2, methods, "full: LAPACK dgesdd; random: Halko et al. sketch; auto: random when the rank is small"},
     [P_SEED] = {"seed", TP_PARAM_INT, 1, 0, 2147483647, NULL, "seed of the randomized sketch"},
 };
-
-/* rank= or ratio= alone means that one: the default energy does not apply. */
-static void lowrank_resolve(tp_params *p, unsigned given)
-{
-    if ((given & (1u << P_RANK | 1u << P_RATIO)) && !(given & (1u << P_ENERGY))) p->v[P_ENERGY] = 0;
-}
 
 static size_t lowrank_validate_named(const tp_params *p, const char *name, const char *rank_name)
 {
@@ -429,12 +425,12 @@ const tp_codec tp_codec_svd = {
     .info = {.id = 16, .name = "svd", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "truncated SVD (rank, ratio or energy), balanced factors as f16/f32 or to the next stage",
              .n_params = N_PARAMS, .params = svd_params},
-    .validate = svd_validate, .resolve = lowrank_resolve, .bound = svd_bound, .encode = svd_encode, .decode = svd_decode,
+    .validate = svd_validate, .bound = svd_bound, .encode = svd_encode, .decode = svd_decode,
 };
 
 const tp_codec tp_codec_pca = {
     .info = {.id = 17, .name = "pca", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "PCA over rows: mean + top components + per-row coefficients",
              .n_params = N_PARAMS, .params = pca_params},
-    .validate = pca_validate, .resolve = lowrank_resolve, .bound = pca_bound, .encode = pca_encode, .decode = pca_decode,
+    .validate = pca_validate, .bound = pca_bound, .encode = pca_encode, .decode = pca_decode,
 };

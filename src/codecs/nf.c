@@ -23,7 +23,7 @@ static const char *const scale_types[] = {"f16", "f32", NULL};
 
 static const tp_param_def nf_params[N_PARAMS] = {
     [P_BITS] = {"bits", TP_PARAM_INT, 4, 2, 8, NULL, "bits per value (2^bits normal-quantile levels)"},
-    [P_GROUP] = {"group", TP_PARAM_INT, 64, 0, 1 << 20, NULL, "values per absmax group along the last axis (0: no groups)"},
+    [P_GROUP] = {"group", TP_PARAM_INT, 64, 0, 1 << 20, NULL, "values per absmax group along the last axis (0: no groups)", "axis"},
     [P_AXIS] = {"axis", TP_PARAM_INT, -1, -1, TP_MAX_DIMS - 1, NULL, "per-channel scales along this axis (given alone, group becomes 0)"},
     [P_SCALE] = {"scale", TP_PARAM_ENUM, 0, 0, 1, scale_types, "storage of the group scales"},
     [P_SEARCH] = {"search", TP_PARAM_INT, 1, 0, 1, NULL, "1: shrink each group's scale by the least-squared-error ratio in 0.5..1 (0: plain absmax)"},

@@ -23,11 +23,26 @@ static size_t param_names(const tp_codec *c, char *dst, size_t cap)
     return off;
 }
 
-static int param_index(const tp_codec *c, const char *name)
+static int param_given(const tp_codec *c, const int *seen, const char *name, size_t len)
 {
     for (size_t i = 0; i < c->info.n_params; i++)
-        if (!strcmp(c->info.params[i].name, name)) return (int)i;
-    return -1;
+        if (strlen(c->info.params[i].name) == len && !memcmp(c->info.params[i].name, name, len)) return seen[i];
+    return 0;
+}
+
+/* A parameter not given whose alternative was given becomes 0 (see
+ * tp_param_def.yields_to): "int:axis=1" is per channel, not group 32. */
+static void apply_yields(const tp_codec *c, const int *seen, tp_params *out)
+{
+    for (size_t i = 0; i < c->info.n_params; i++) {
+        const char *y = c->info.params[i].yields_to;
+        if (!y || seen[i]) continue;
+        while (*y) {
+            size_t len = strcspn(y, ",");
+            if (param_given(c, seen, y, len)) { out->v[i] = 0; break; }
+            y += len + (y[len] == ',');
+        }
+    }
 }
 
 static size_t parse_value(const tp_codec *c, const tp_param_def *d, const char *v, size_t vlen, double *out)
@@ -93,10 +108,7 @@ size_t tp_params_parse(const tp_codec *c, const char *text, size_t len, tp_param
         text = comma + 1;
         if (!len) return tp_fail(TP_ERR_SPEC, "%s: trailing ','", c->info.name);
     }
-    /* Grouping convention shared by the quantizers: "axis=N" without
-     * "group=" asks for per-channel scales, so the default group yields. */
-    int g = param_index(c, "group"), a = param_index(c, "axis");
-    if (g >= 0 && a >= 0 && seen[a] && !seen[g]) out->v[g] = 0;
+    apply_yields(c, seen, out);
     return c->validate ? c->validate(out) : 0;
 }
 
