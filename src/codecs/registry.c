@@ -11,6 +11,9 @@ static const tp_codec *const registry[] = {
     &tp_codec_fp16, /* id 2 */
     &tp_codec_bf16, /* id 3 */
     &tp_codec_zstd, /* id 4 */
+    /* ids 5-9: reserved for codecs landing on other branches (issue 4) */
+    &tp_codec_ternary, /* id 10 */
+    &tp_codec_kq,      /* id 11 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
