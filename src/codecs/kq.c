@@ -451,10 +451,17 @@ static size_t kq_decode(const tp_params *p, const void *src, size_t n, const tp_
         if (!L.sym) { dmin = tp_half_to_float(tp_get_u16(q)) * G; q += 2; }
         if (!isfinite(d) || !isfinite(dmin))
             return tp_fail(TP_ERR_CORRUPT, "kq super-block %llu has a non-finite scale", (unsigned long long)b);
-        const uint8_t *mp = q + L.sc_bytes;
-        for (unsigned j = 0; j < L.nsub; j++)
-            sub_params(&L, d, dmin, tp_bits_get(q, j, L.sbits), L.sym ? 0 : tp_bits_get(mp, j, L.sbits), &s[j],
-                       &off[j]);
+        /* same arithmetic as sub_params(), unrolled over the sub-blocks */
+        uint8_t scq[16], mq[16];
+        tp_unpack8(scq, q, L.nsub, L.sbits);
+        if (L.sym) {
+            const int hs = 1 << (L.sbits - 1);
+            const float hb = (float)(1u << (L.bits - 1));
+            for (unsigned j = 0; j < L.nsub; j++) { s[j] = d * (float)((int)scq[j] - hs); off[j] = -hb * s[j]; }
+        } else {
+            tp_unpack8(mq, q + L.sc_bytes, L.nsub, L.sbits);
+            for (unsigned j = 0; j < L.nsub; j++) { s[j] = d * (float)scq[j]; off[j] = -(dmin * (float)mq[j]); }
+        }
         const uint8_t *codes = q + L.sc_bytes * (L.sym ? 1 : 2);
         uint64_t start = b * SUPER;
         if (L.numel - start >= SUPER) {

@@ -76,54 +76,62 @@ void tp_scale_i8_ref(const int8_t *q, size_t n, float s, float *out)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* One sub-block: 8 codes (b bytes) per step. Each 32-bit lane k gathers the
- * two bytes holding code k (pshufb), shifts it down by (k*b) mod 8 and masks
- * it. b is a compile-time constant in every caller (see the switch below). */
-__attribute__((target("avx2"), always_inline)) static inline void kq_sub_avx2(const uint8_t *codes, size_t sub,
-                                                                          const unsigned b, float s, float o,
+/* 8 codes (b bytes) per step. Each 32-bit lane k gathers the two bytes
+ * holding code k (pshufb), shifts it down by (k*b) mod 8 and masks it. b is
+ * a compile-time constant in every caller (see the switch below), so the
+ * constants fold; loads are 8 bytes wide except near the end of the codes,
+ * where exactly b bytes are read. */
+__attribute__((target("avx2"), always_inline)) static inline void kq_all_avx2(const uint8_t *codes, size_t n_sub,
+                                                                          size_t sub, const unsigned b,
+                                                                          const float *s, const float *off,
                                                                           float *out)
 {
     int8_t ctl[32];
     int32_t sh[8];
     for (int k = 0; k < 8; k++) {
         int byte = (int)((unsigned)k * b / 8);
-        for (int lane = 0; lane < 2; lane++) {
-            int8_t *c = ctl + 16 * lane + 4 * (k & 3);
-            if ((k >> 2) != lane) continue;
-            c[0] = (int8_t)byte; c[1] = (int8_t)(byte + 1); c[2] = c[3] = (int8_t)0x80;
-        }
+        int8_t *c = ctl + 16 * (k >> 2) + 4 * (k & 3);
+        c[0] = (int8_t)byte; c[1] = (int8_t)(byte + 1); c[2] = c[3] = (int8_t)0x80;
         sh[k] = (int32_t)((unsigned)k * b % 8);
     }
     const __m256i vctl = _mm256_loadu_si256((const __m256i *)ctl);
     const __m256i vsh = _mm256_loadu_si256((const __m256i *)sh);
     const __m256i mask = _mm256_set1_epi32((1 << b) - 1);
-    const __m256 vs = _mm256_set1_ps(s), vo = _mm256_set1_ps(o);
-    for (size_t i = 0; i < sub; i += 8, codes += b, out += 8) {
-        uint64_t w = 0;
-        memcpy(&w, codes, b);
-        __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)w), vctl);
-        v = _mm256_and_si256(_mm256_srlv_epi32(v, vsh), mask);
-        __m256 f = _mm256_cvtepi32_ps(v);
-        _mm256_storeu_ps(out, _mm256_add_ps(_mm256_mul_ps(f, vs), vo));
+    const size_t total = n_sub * sub * b / 8;
+    const uint8_t *safe_end = total >= 8 ? codes + total - 8 : codes; /* last start of an 8-byte load */
+    for (size_t j = 0; j < n_sub; j++) {
+        const __m256 vs = _mm256_set1_ps(s[j]), vo = _mm256_set1_ps(off[j]);
+        for (size_t i = 0; i < sub; i += 8, codes += b, out += 8) {
+            uint64_t w = 0;
+            if (codes <= safe_end && total >= 8) memcpy(&w, codes, 8);
+            else memcpy(&w, codes, b);
+            __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)w), vctl);
+            v = _mm256_and_si256(_mm256_srlv_epi32(v, vsh), mask);
+            __m256 f = _mm256_cvtepi32_ps(v);
+            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_mul_ps(f, vs), vo));
+        }
     }
 }
+
+#define KQ_CASES(SUB)                                                           \
+    switch (bits) {                                                             \
+    case 2: kq_all_avx2(codes, n_sub, SUB, 2, s, off, out); break;              \
+    case 3: kq_all_avx2(codes, n_sub, SUB, 3, s, off, out); break;              \
+    case 4: kq_all_avx2(codes, n_sub, SUB, 4, s, off, out); break;              \
+    case 5: kq_all_avx2(codes, n_sub, SUB, 5, s, off, out); break;              \
+    case 6: kq_all_avx2(codes, n_sub, SUB, 6, s, off, out); break;              \
+    case 7: kq_all_avx2(codes, n_sub, SUB, 7, s, off, out); break;              \
+    default: kq_all_avx2(codes, n_sub, SUB, 8, s, off, out); break;             \
+    }
 
 __attribute__((target("avx2"))) static void kq_dequant_avx2(const uint8_t *codes, size_t n_sub, size_t sub,
                                                              unsigned bits, const float *s, const float *off,
                                                              float *out)
 {
-    size_t step = sub * bits / 8;
-    for (size_t j = 0; j < n_sub; j++, codes += step, out += sub) {
-        switch (bits) {
-        case 2: kq_sub_avx2(codes, sub, 2, s[j], off[j], out); break;
-        case 3: kq_sub_avx2(codes, sub, 3, s[j], off[j], out); break;
-        case 4: kq_sub_avx2(codes, sub, 4, s[j], off[j], out); break;
-        case 5: kq_sub_avx2(codes, sub, 5, s[j], off[j], out); break;
-        case 6: kq_sub_avx2(codes, sub, 6, s[j], off[j], out); break;
-        case 7: kq_sub_avx2(codes, sub, 7, s[j], off[j], out); break;
-        default: kq_sub_avx2(codes, sub, 8, s[j], off[j], out); break;
-        }
-    }
+    /* the sub-block sizes kq uses get their own unrolled copies */
+    if (sub == 16) { KQ_CASES(16) }
+    else if (sub == 32) { KQ_CASES(32) }
+    else { KQ_CASES(sub) }
 }
 
 __attribute__((target("avx2"))) static void scale_i8_avx2(const int8_t *q, size_t n, float s, float *out)
