@@ -82,5 +82,7 @@ extern const tp_codec tp_codec_tokdct;
 extern const tp_codec tp_codec_svd;
 extern const tp_codec tp_codec_pca;
 extern const tp_codec tp_codec_sparse;
+extern const tp_codec tp_codec_ternary;
+extern const tp_codec tp_codec_kq;
 
 #endif
