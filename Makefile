@@ -8,7 +8,7 @@ CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
 ALLFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
-LIBS     = -lzstd -lxxhash -lcjson -lm -lpthread
+LIBS     = -lzstd -lxxhash -lcjson -lopenblas -lm -lpthread
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))
