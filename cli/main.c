@@ -14,6 +14,8 @@ static const struct {
     {"info", cmd_info, "list the tensors of a .tpz archive with specs, sizes and errors"},
     {"codecs", cmd_codecs, "list every codec with its parameters, defaults and ranges"},
     {"bench", cmd_bench, "measure ratio, error and speed of pipelines on a tensor file"},
+    {"eval", cmd_eval, "compare what a model does with original vs compressed weights"},
+    {"dump", cmd_dump, "write a model's real activations (hidden states) as .npy"},
 };
 
 static void usage(FILE *f)
