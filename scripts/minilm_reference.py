@@ -76,7 +76,7 @@ def main():
         cos = (got.astype(np.float64) * emb.astype(np.float64)).sum(1) / (
             np.linalg.norm(got.astype(np.float64), axis=1) * np.linalg.norm(emb.astype(np.float64), axis=1))
         print(f"{len(lines)} sentences: token ids identical for {len(lines) - len(bad_ids)}; "
-              f"embedding cosine min {cos.min():.7f} mean {cos.mean():.7f} (bar 0.9999)")
+              f"embedding cosine min {cos.min():.9f} (1 - min = {1 - cos.min():.2e}) mean {cos.mean():.9f} (bar 0.9999)")
         for i in bad_ids[:10]:
             print(f"  ids differ for line {i}: {lines[i][:60]!r}")
         if bad_ids or cos.min() < 0.9999:
