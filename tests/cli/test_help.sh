@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 "$TPRESS" --help | grep -q '^usage: tpress'
 "$TPRESS" --version | grep -q '^tpress '
-for c in compress decompress info codecs bench; do
+for c in compress decompress info codecs bench eval dump; do
   "$TPRESS" "$c" --help | grep -q "usage: tpress $c" || fail "$c --help"
 done
 expect_bad "$TPRESS" frobnicate
