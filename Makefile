@@ -23,7 +23,7 @@ SHARED   = $(BUILD)/libtpress.so
 CLI      = $(BUILD)/tpress
 UNIT     = $(BUILD)/unit_tests
 
-.PHONY: all lib deps demo test asan bench fuzz clean format
+.PHONY: all lib deps demo test asan bench fuzz clean format validate
 
 all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
 lib: $(STATIC) $(SHARED)
@@ -75,6 +75,12 @@ bench: deps
 
 fuzz: deps
 	@fuzz/build.sh
+
+# Model-level checks against independent implementations (installs torch and
+# transformers once into a separate virtual environment; not part of test).
+validate: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/validate.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -16,6 +16,8 @@ int cmd_info(int argc, char **argv);
 int cmd_codecs(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 /* Prints "tpress: <what>: <error name>: <detail>" to stderr; returns EXIT_BAD. */
 int cli_fail_result(const char *what, size_t result);

@@ -15,6 +15,8 @@ static const struct {
     {"codecs", cmd_codecs, "list every codec with its parameters, defaults and ranges"},
     {"bench", cmd_bench, "measure ratio, error and speed of pipelines on a tensor file"},
     {"image", cmd_image, "compress a PNG/JPEG image into a .tpz (dct2d) and back to PNG"},
+    {"eval", cmd_eval, "compare what a model does with original vs compressed weights"},
+    {"dump", cmd_dump, "write a model's real activations (hidden states) as .npy"},
 };
 
 static void usage(FILE *f)

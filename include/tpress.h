@@ -367,6 +367,74 @@ typedef struct {
  * candidate's estimate. Returns the spec length or an error. */
 size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out, size_t cap, tp_choice_report *why);
 
+/* ------------------------------------------------------------------------
+ * Model-level evaluation (src/eval/): what a compressed model does, not
+ * only how far its tensors moved. No Python or torch at run time.
+ * ---------------------------------------------------------------------- */
+
+/* Metrics on vectors and logits, computed in float64. */
+/* Cosine of a and b (n values); 1 exactly when a == b; 0 if either is 0. */
+double tp_eval_cosine(const float *a, const float *b, size_t n);
+/* KL(P || Q) in nats of the softmax distributions of two logit vectors. */
+double tp_eval_kl_logits(const float *ref_logits, const float *cand_logits, size_t n);
+/* Index of the largest value (the first one on ties); 0 when n == 0. */
+size_t tp_eval_argmax(const float *x, size_t n);
+/* Negative log-likelihood -log softmax(logits)[target] in nats; the
+ * perplexity of a text is exp(mean NLL over its positions). */
+double tp_eval_nll(const float *logits, size_t n, size_t target);
+
+/* all-MiniLM-L6-v2 sentence embeddings: BERT encoder (WordPiece tokenizer,
+ * post-LN layers, head count from config.json beside the vocabulary (default 12), exact-erf GELU), mean pooling over the
+ * tokens and L2 normalisation, as sentence-transformers computes them. */
+typedef struct tp_minilm tp_minilm;
+
+/* Loads weights from .safetensors or a .tpz archive (every tensor decoded to
+ * f32) and the vocabulary from vocab_path (NULL: vocab.txt in the directory
+ * of weights_path). The layer count and sizes come from the tensor shapes.
+ * Errors: TP_ERR_NOT_FOUND / TP_ERR_SHAPE for missing or odd tensors,
+ * TP_ERR_IO for files. */
+size_t tp_minilm_load(const char *weights_path, const char *vocab_path, tp_minilm **out);
+void tp_minilm_free(tp_minilm *m);
+/* Embedding width (384) and number of layers (6). */
+size_t tp_minilm_dim(const tp_minilm *m);
+size_t tp_minilm_layers(const tp_minilm *m);
+/* Longest token sequence per sentence, [CLS] and [SEP] included (default
+ * 256, as sentence-transformers uses for this model; 2..max positions). */
+size_t tp_minilm_set_max_tokens(tp_minilm *m, size_t max_tokens);
+/* Token ids of text ([CLS] ... [SEP], truncated to max tokens); writes at
+ * most cap ids and returns the count, or TP_ERR_DST_TOO_SMALL. */
+size_t tp_minilm_tokenize(const tp_minilm *m, const char *text, int32_t *ids, size_t cap);
+/* Embeds n NUL-terminated texts into out[n * dim]. Deterministic for a
+ * given build and thread count. */
+size_t tp_minilm_embed(const tp_minilm *m, const char *const *texts, size_t n, float *out);
+/* Runs n texts and returns, in new malloc'd arrays (caller frees), the
+ * token ids of all texts back to back (*ids, *n_tokens of them), where text
+ * i starts (*starts, n + 1 offsets) and the hidden states
+ * (*hidden: (layers + 1) x n_tokens x dim floats; state 0 is the embedding
+ * layer's output, state l the output of layer l). */
+size_t tp_minilm_hidden(const tp_minilm *m, const char *const *texts, size_t n, int32_t **ids, uint64_t **starts,
+                        size_t *n_tokens, float **hidden);
+
+/* Reads a text file of sentences, one per line (blank lines skipped), into
+ * *lines (array and strings in one malloc'd block, caller frees *lines). */
+size_t tp_eval_read_lines(const char *path, char ***lines, size_t *n);
+
+typedef struct {
+    size_t n_sentences;
+    uint64_t n_tokens;         /* tokens the model saw, [CLS]/[SEP] included */
+    double mean_cosine;        /* reference vs candidate embedding          */
+    double min_cosine;
+    size_t min_index;          /* sentence with the lowest cosine           */
+    double top1_agreement;     /* fraction of sentences whose nearest other
+                                  sentence is the same under both models    */
+    double ref_seconds, cand_seconds; /* forward wall time of each model    */
+} tp_eval_result;
+
+/* Evaluates CANDIDATE weights (.tpz or tensor file) against REF on the
+ * sentences of text_path, with the vocabulary beside ref_path (else beside
+ * cand_path). A model against itself gives cosine 1 and agreement 1 exactly. */
+size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 "$TPRESS" --help | grep -q '^usage: tpress'
 "$TPRESS" --version | grep -q '^tpress '
-for c in compress decompress info codecs bench; do
+for c in compress decompress info codecs bench eval dump; do
   "$TPRESS" "$c" --help >"$WORK/help.txt"
   grep -q "usage: tpress $c" "$WORK/help.txt" || fail "$c --help"
 done

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make validate: checks tensorpress's MiniLM (tokenizer + forward pass) against
+# an independent implementation, HF transformers + torch, on the fixture
+# sentences and on data/eval_sentences.txt (bar: identical token ids, cosine
+# >= 0.9999 per sentence). torch and transformers are large: they go into a
+# separate virtual environment (it sees the system packages, so an installed
+# torch is reused), installed once, never by `make test`.
+set -euo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+VENV=${TP_VALIDATE_VENV:-$HOME/.cache/tpress-validate-venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv --system-site-packages "$VENV"
+if ! "$VENV/bin/python" -c "import torch, transformers" 2>/dev/null; then
+  echo "validate: pip install torch transformers (once, into $VENV)" >&2
+  "$VENV/bin/pip" install -q torch transformers
+fi
+model=$(scripts/minilm_path.sh)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+status=0
+for text in tests/data/minilm_fixture.txt data/eval_sentences.txt; do
+  echo "== $text"
+  "$BUILD/tpress" dump "$model" --what embedding --text "$text" -o "$out/$(basename "$text" .txt)" -q
+  "$VENV/bin/python" scripts/minilm_reference.py --check "$out/$(basename "$text" .txt)" "$text" 2>&1 \
+    | grep -v -e "Loading weights" -e "^Warning" || status=1
+done
+exit $status

@@ -1,0 +1,22 @@
+/* Named f32 weights from a .tpz archive (each tensor decoded, then converted
+ * from its original float dtype) or from a .npy/.safetensors file: a model
+ * loader reads a compressed model exactly as it reads the original. */
+#ifndef TP_EVAL_WEIGHTS_H
+#define TP_EVAL_WEIGHTS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "tpress.h"
+
+typedef struct tp_weights tp_weights;
+
+/* Opens path, chosen by its first bytes ("TPZA" = archive). */
+size_t tp_weights_open(const char *path, tp_weights **out);
+void tp_weights_close(tp_weights *w);
+/* 1 if a tensor of that name exists. */
+int tp_weights_has(const tp_weights *w, const char *name);
+/* Dtype and shape of a tensor (t->data is NULL), or TP_ERR_NOT_FOUND. */
+size_t tp_weights_desc(const tp_weights *w, const char *name, tp_tensor *t);
+/* Reads a float tensor as a new malloc'd f32 array (caller frees). When
+ * ndim > 0 the tensor must have exactly that shape (TP_ERR_SHAPE). */
+size_t tp_weights_f32(const tp_weights *w, const char *name, uint32_t ndim, const uint64_t *shape, float **out);
+#endif
