@@ -42,8 +42,8 @@ void cli_snr_str(double snr, char *buf, size_t cap);
 
 /* Default pipeline when --codec is not given. */
 #define CLI_DEFAULT_SPEC "int:bits=8,group=32"
-/* Pipeline used for tensors the requested one cannot take (integers,
- * NaN/Inf values): lossless. */
-#define CLI_FALLBACK_SPEC "zstd:level=3"
+/* Pipeline used for tensors a lossy one should not or cannot take
+ * (integers, NaN/Inf values, 1-D norms and biases). */
+#define CLI_FALLBACK_SPEC "lossless"
 
 #endif

@@ -14,8 +14,9 @@ static const char help[] =
     "\n"
     "Compresses every tensor of IN (.npy or .safetensors) through a pipeline\n"
     "into a .tpz archive, decodes each one again and reports the measured error.\n"
-    "Integer tensors, and tensors with NaN/Inf that a lossy pipeline cannot keep,\n"
-    "use the lossless fallback (" CLI_FALLBACK_SPEC "); the table says so.\n"
+    "With a lossy pipeline, integer tensors, tensors with NaN/Inf, and 1-D\n"
+    "tensors (norms, biases: few bytes, much sensitivity) use the lossless\n"
+    "fallback (" CLI_FALLBACK_SPEC "); the table marks them with '*'.\n"
     "\n"
     "options:\n"
     "  -o, --output PATH   output archive (required)\n"
@@ -25,6 +26,7 @@ static const char help[] =
     "                      the fewest estimated bits at --min-snr (tp_choose_pipeline)\n"
     "      --min-snr DB    error bound of --codec auto (default 30)\n"
     "  -v, --verbose       with --codec auto: print each tensor's measurements\n"
+    "      --quantize-1d   put 1-D tensors through the lossy pipeline too\n"
     "  -t, --threads N     encode N tensors at a time (default: all cores)\n"
     "  -f, --force         overwrite OUT if it exists\n"
     "      --json          print the report as JSON instead of a table\n"
@@ -108,7 +110,7 @@ int cmd_compress(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *spec = CLI_DEFAULT_SPEC, *v;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int force = 0, json = 0, quiet = 0, verbose = 0, k;
+    int force = 0, json = 0, quiet = 0, verbose = 0, quantize_1d = 0, k;
     const char *min_snr = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -117,6 +119,7 @@ int cmd_compress(int argc, char **argv)
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
+        else if (!strcmp(a, "--quantize-1d")) quantize_1d = 1;
         else if ((k = cli_opt(argc, argv, &i, "--min-snr", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             char *end;
@@ -140,12 +143,11 @@ int cmd_compress(int argc, char **argv)
     if (threads < 1) threads = 1;
     if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
-    char auto_spec[64];
+    encode_options opt = {.spec = spec, .min_snr = min_snr ? strtod(min_snr, NULL) : 30.0,
+                          .fallback_spec = CLI_FALLBACK_SPEC, .threads = (int)threads, .quantize_1d = quantize_1d};
     size_t r;
-    if (!strcmp(spec, "auto")) {
-        snprintf(auto_spec, sizeof auto_spec, "auto:%s", min_snr ? min_snr : "30");
-        spec = auto_spec;
-    } else {
+    if (!strcmp(spec, "auto")) opt.spec = NULL;
+    else {
         if (min_snr) return cli_fail("--min-snr needs --codec auto");
         tp_pipeline *check;
         r = tp_pipeline_parse(spec, &check);
@@ -169,7 +171,7 @@ int cmd_compress(int argc, char **argv)
         printf("%-*s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", c.name_w, "tensor", "shape", "dtype", "codec", "bytes in",
                "bytes out", "ratio", "bits", "SNR dB");
     char detail[600];
-    r = encode_file(f, spec, CLI_FALLBACK_SPEC, (int)threads, sink, &c, detail, sizeof detail);
+    r = encode_file(f, &opt, sink, &c, detail, sizeof detail);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
     tp_tensor_file_close(f);
     if (tp_is_error(r)) {
@@ -211,7 +213,9 @@ int cmd_compress(int argc, char **argv)
         cli_snr_str(mean_snr, snr, sizeof snr);
         printf("total: %zu tensors, %s -> %s (whole file, index included), ratio %.2fx, %.3f bits/value, mean SNR %s dB\n",
                c.n_total, a, b, ratio, bpv, snr);
-        if (c.fallbacks) printf("* %zu tensor(s) used the lossless fallback %s (integer or NaN/Inf data)\n", c.fallbacks, CLI_FALLBACK_SPEC);
+        if (c.fallbacks)
+            printf("* %zu tensor(s) stored with the lossless fallback %s: integer, NaN/Inf, or 1-D (norms and biases; "
+                   "--quantize-1d to quantize them too)\n", c.fallbacks, CLI_FALLBACK_SPEC);
     }
     return 0;
 }

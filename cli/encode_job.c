@@ -8,10 +8,8 @@
 
 typedef struct {
     const tp_tensor_file *in;
-    tp_pipeline *pipe, *fallback;
-    const char *spec, *fallback_spec;
-    int auto_mode;
-    double min_snr;
+    tp_pipeline *pipe, *fallback; /* pipe is NULL for a per-tensor choice */
+    encode_options opt;
     encode_sink sink;
     void *ctx;
     size_t n, next_job, next_write;
@@ -49,10 +47,10 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
     res->name = tp_tensor_file_name(J->in, i);
     size_t r = tp_tensor_file_get(J->in, i, &res->tensor);
     if (tp_is_error(r)) return r;
-    res->spec = J->spec;
+    res->spec = J->opt.spec;
     tp_pipeline *p = J->pipe, *chosen = NULL;
-    if (J->auto_mode) {
-        r = tp_choose_pipeline(&res->tensor, J->min_snr, res->spec_buf, sizeof res->spec_buf, &res->choice);
+    if (!p) {
+        r = tp_choose_pipeline(&res->tensor, J->opt.min_snr, res->spec_buf, sizeof res->spec_buf, &res->choice);
         if (tp_is_error(r)) return r;
         r = tp_pipeline_parse(res->spec_buf, &chosen);
         if (tp_is_error(r)) return r;
@@ -60,9 +58,12 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
         res->spec = res->spec_buf;
         p = chosen;
     }
-    if (!tp_dtype_is_float(res->tensor.dtype) && tp_pipeline_is_lossy(p)) {
-        res->fallback_why = "integer tensor";
-        p = J->fallback;
+    if (tp_pipeline_is_lossy(p)) {
+        /* llama.cpp keeps norms and biases in full precision too: they are a
+         * sliver of the bytes and a large share of the model's sensitivity. */
+        if (!tp_dtype_is_float(res->tensor.dtype)) res->fallback_why = "integer tensor";
+        else if (res->tensor.ndim <= 1 && !J->opt.quantize_1d) res->fallback_why = "1-D tensor (norm/bias) kept lossless";
+        if (res->fallback_why) p = J->fallback;
     }
     r = tp_frame_encode_alloc(p, &res->tensor, frame);
     if (tp_error_code(r) == TP_ERR_NONFINITE && p != J->fallback) {
@@ -72,7 +73,7 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
     }
     tp_pipeline_free(chosen);
     if (tp_is_error(r)) return r;
-    if (p == J->fallback) res->spec = J->fallback_spec;
+    if (p == J->fallback) res->spec = J->opt.fallback_spec;
     res->frame = *frame;
     res->frame_size = r;
     return verify(&res->tensor, *frame, r, &res->metrics);
@@ -113,25 +114,18 @@ static void *worker(void *arg)
     }
 }
 
-size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallback_spec, int threads,
-                   encode_sink sink, void *ctx, char *detail, size_t detail_cap)
+size_t encode_file(const tp_tensor_file *in, const encode_options *opt, encode_sink sink, void *ctx, char *detail,
+                   size_t detail_cap)
 {
     job J;
     memset(&J, 0, sizeof J);
     J.in = in;
-    J.spec = spec;
-    J.fallback_spec = fallback_spec;
+    J.opt = *opt;
     J.sink = sink;
     J.ctx = ctx;
     J.n = tp_tensor_file_count(in);
-    size_t r;
-    if (!strncmp(spec, "auto", 4) && (spec[4] == 0 || spec[4] == ':')) {
-        J.auto_mode = 1;
-        J.min_snr = spec[4] ? strtod(spec + 5, NULL) : 30.0;
-        spec = "int:bits=8,group=32"; /* placeholder pipeline, unused */
-    }
-    r = tp_pipeline_parse(spec, &J.pipe);
-    if (!tp_is_error(r)) r = tp_pipeline_parse(fallback_spec, &J.fallback);
+    size_t r = opt->spec ? tp_pipeline_parse(opt->spec, &J.pipe) : 0;
+    if (!tp_is_error(r)) r = tp_pipeline_parse(opt->fallback_spec, &J.fallback);
     if (tp_is_error(r)) {
         snprintf(detail, detail_cap, "%s", tp_last_error_detail());
         tp_pipeline_free(J.pipe);
@@ -142,7 +136,7 @@ size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallb
     enum { MAX_THREADS = 64 };
     pthread_t tid[MAX_THREADS];
     int started = 0;
-    for (; started < threads && started < MAX_THREADS; started++)
+    for (; started < opt->threads && started < MAX_THREADS; started++)
         if (pthread_create(&tid[started], NULL, worker, &J)) break;
     if (started == 0) worker(&J);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);

@@ -24,10 +24,17 @@ typedef struct {
 /* Return 0 to continue, or an error result to stop the job. */
 typedef size_t (*encode_sink)(void *ctx, const encode_result *r);
 
+typedef struct {
+    const char *spec;          /* pipeline, or NULL for a per-tensor choice   */
+    double min_snr;            /* bound of the per-tensor choice (spec NULL)  */
+    const char *fallback_spec; /* lossless pipeline for what spec cannot take */
+    int threads;
+    int quantize_1d;           /* 0: 1-D tensors (norms, biases) stay lossless */
+} encode_options;
+
 /* Runs the job; returns 0 or the first error, whose description (naming
- * the tensor) goes to detail. spec "auto" or "auto:DB" picks a pipeline per
- * tensor with tp_choose_pipeline at a minimum SNR of DB (default 30). */
-size_t encode_file(const tp_tensor_file *in, const char *spec, const char *fallback_spec, int threads,
-                   encode_sink sink, void *ctx, char *detail, size_t detail_cap);
+ * the tensor) goes to detail. */
+size_t encode_file(const tp_tensor_file *in, const encode_options *opt, encode_sink sink, void *ctx, char *detail,
+                   size_t detail_cap);
 
 #endif

@@ -15,7 +15,7 @@ failures=()
 unit_log=$(mktemp)
 "$BUILD/unit_tests" >"$unit_log" 2>&1
 unit_rc=$?
-grep -E '^(FAIL|  )' "$unit_log"
+grep -E '^FAIL|CHECK failed' "$unit_log"
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$unit_log" | tail -n 1)
 if [ -n "$line" ]; then
   p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
