@@ -72,5 +72,7 @@ extern const tp_codec tp_codec_int;
 extern const tp_codec tp_codec_fp16;
 extern const tp_codec tp_codec_bf16;
 extern const tp_codec tp_codec_zstd;
+extern const tp_codec tp_codec_vq;
+extern const tp_codec tp_codec_seedlm;
 
 #endif

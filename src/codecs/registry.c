@@ -11,6 +11,8 @@ static const tp_codec *const registry[] = {
     &tp_codec_fp16, /* id 2 */
     &tp_codec_bf16, /* id 3 */
     &tp_codec_zstd, /* id 4 */
+    &tp_codec_vq,     /* id 12 */
+    &tp_codec_seedlm, /* id 13 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
