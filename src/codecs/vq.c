@@ -505,19 +505,15 @@ static size_t vq_decode(const tp_params *p, const void *src, size_t n, const tp_
     }
     tp_vq_gather_fn gather = tp_vq_gather_best();
     const int partial = L.row_len % dim != 0;
-    /* Segments: runs of full vectors that share one scale. */
-    uint64_t seg = L.scale_mode == SCALE_NONE ? (partial ? L.vpr - 1 : L.n_vec)
-                   : L.scale_mode == SCALE_ROW ? (partial ? L.vpr - 1 : L.vpr)
-                                               : L.group / dim;
+    /* Segments: runs of full vectors that share one scale (and, when rows
+     * have a partial last vector, end before it); that vector goes alone. */
+    const uint64_t seg = L.group / dim;
     uint64_t v = 0;
     while (v < L.n_vec) {
         uint64_t col = v % L.vpr;
-        uint64_t len;
-        if (L.scale_mode == SCALE_GROUP) len = seg - (col % seg);
-        else if (L.scale_mode == SCALE_ROW || partial) len = seg - col;
-        else len = L.n_vec - v;
-        if (v + len > L.n_vec) len = L.n_vec - v;
-        if (partial && col + len > L.vpr - 1) len = L.vpr - 1 - col;
+        uint64_t len = L.n_vec - v;
+        if (partial || L.scale_mode != SCALE_NONE) len = L.vpr - col - (partial ? 1 : 0);
+        if (L.scale_mode == SCALE_GROUP && len > seg - col % seg) len = seg - col % seg;
         if (len == 0) len = 1; /* the partial last vector of a row */
         if (len > CHUNK) len = CHUNK;
         for (unsigned st = 0; st < S; st++)
