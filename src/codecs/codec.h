@@ -84,5 +84,7 @@ extern const tp_codec tp_codec_pca;
 extern const tp_codec tp_codec_sparse;
 extern const tp_codec tp_codec_ternary;
 extern const tp_codec tp_codec_kq;
+extern const tp_codec tp_codec_vq;
+extern const tp_codec tp_codec_seedlm;
 
 #endif

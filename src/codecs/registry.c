@@ -18,6 +18,8 @@ static const tp_codec *const registry[] = {
     &tp_codec_fp8,    /* id 9 */
     &tp_codec_ternary, /* id 10 */
     &tp_codec_kq,      /* id 11 */
+    &tp_codec_vq,     /* id 12 */
+    &tp_codec_seedlm, /* id 13 */
     &tp_codec_dct2d, /* id 14 */
     &tp_codec_tokdct, /* id 15 */
     &tp_codec_svd,  /* id 16 */
