@@ -114,6 +114,27 @@ TEST(int_kernel_dequant_close_to_reference)
         }
 }
 
+TEST(int_kernel_dequant_streaming_stores_match)
+{
+    static const size_t groups[] = {8, 32, 40, 64};
+    static uint8_t codes[8 * 64];
+    static float buf[8 * 64 + 16] __attribute__((aligned(64))), want[8 * 64];
+    const float s[8] = {0.01f, -0.5f, 3.0f, 0.0f, 1.0f, 2.0f, -1.0f, 0.25f};
+    const float off[8] = {-1.28f, 64.0f, 0.0f, 2.0f, -8.0f, 1.0f, 0.5f, -0.5f};
+    for (size_t i = 0; i < sizeof codes; i++) codes[i] = (uint8_t)next_u32();
+    for (unsigned bits = 1; bits <= 8; bits++)
+        for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
+            for (size_t k = 0; k < 3; k++) { /* out 32-, 16- and only 4-byte aligned */
+                static const size_t shift[3] = {0, 4, 3};
+                size_t group = groups[gi], n = 8 * group;
+                float *out = buf + shift[k];
+                tp_dequant_best()(codes, 8, group, bits, s, off, want);
+                /* a huge out_bytes asks for streaming stores where alignment allows */
+                tp_dequant_for(out, (size_t)1 << 40)(codes, 8, group, bits, s, off, out);
+                CHECK(!memcmp(out, want, n * sizeof(float)));
+            }
+}
+
 TEST(frame_checksum_matches_portable_xxh3)
 {
     static uint8_t buf[70000];

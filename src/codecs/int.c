@@ -346,7 +346,7 @@ static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp
 
     /* Fast path: whole rows of byte-aligned groups, decoded in batches. */
     if (L.mode == MODE_GROUP && L.group % 8 == 0 && L.row_len % L.group == 0) {
-        tp_dequant_fn kernel = tp_dequant_best();
+        tp_dequant_fn kernel = tp_dequant_for(out, L.numel * sizeof(float));
         float s[256], o[256];
         for (uint64_t g0 = 0; g0 < L.n_groups; g0 += 256) {
             size_t m = L.n_groups - g0 < 256 ? (size_t)(L.n_groups - g0) : 256;

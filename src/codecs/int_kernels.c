@@ -83,74 +83,114 @@ void tp_quant_groups_ref(const float *x, size_t n_groups, size_t group, unsigned
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* Decode. */
+/* Decode. Stores are ordinary, or non-temporal for outputs too large to
+ * stay in the last-level cache (they skip the read-for-ownership of every
+ * destination line and do not evict the codes); 256-bit streaming stores
+ * need 32-byte aligned addresses, 128-bit ones 16-byte aligned. */
+enum { ST_PLAIN, ST_STREAM256, ST_STREAM128 };
 
-__attribute__((target("avx2,fma"))) static inline void store8(float *out, __m128i bytes8, __m256 s, __m256 o)
+__attribute__((target("avx2,fma"), always_inline)) static inline void store8(float *out, __m128i bytes8, __m256 s,
+                                                                            __m256 o, int mode)
 {
-    __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes8));
-    _mm256_storeu_ps(out, _mm256_fmadd_ps(f, s, o));
+    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes8)), s, o);
+    if (mode == ST_STREAM256) _mm256_stream_ps(out, v);
+    else if (mode == ST_STREAM128) {
+        _mm_stream_ps(out, _mm256_castps256_ps128(v));
+        _mm_stream_ps(out + 4, _mm256_extractf128_ps(v, 1));
+    } else _mm256_storeu_ps(out, v);
 }
 
 /* 8 codes of 8 bits at c -> 8 floats. */
-__attribute__((target("avx2,fma"))) static inline void dq8x8(float *out, const uint8_t *c, __m256 s, __m256 o)
+__attribute__((target("avx2,fma"), always_inline)) static inline void dq8x8(float *out, const uint8_t *c, __m256 s,
+                                                                           __m256 o, int mode)
 {
-    store8(out, _mm_loadl_epi64((const __m128i *)c), s, o);
+    store8(out, _mm_loadl_epi64((const __m128i *)c), s, o, mode);
 }
 
 /* 32 codes of 4 bits (16 bytes) at c -> 32 floats. */
-__attribute__((target("avx2,fma"))) static inline void dq4x32(float *out, const uint8_t *c, __m256 s, __m256 o)
+__attribute__((target("avx2,fma"), always_inline)) static inline void dq4x32(float *out, const uint8_t *c, __m256 s,
+                                                                            __m256 o, int mode)
 {
     const __m128i lo_mask = _mm_set1_epi8(0x0f);
     __m128i b = _mm_loadu_si128((const __m128i *)c);
     __m128i lo = _mm_and_si128(b, lo_mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), lo_mask);
     __m128i a = _mm_unpacklo_epi8(lo, hi), d = _mm_unpackhi_epi8(lo, hi);
-    store8(out, a, s, o);
-    store8(out + 8, _mm_srli_si128(a, 8), s, o);
-    store8(out + 16, d, s, o);
-    store8(out + 24, _mm_srli_si128(d, 8), s, o);
+    store8(out, a, s, o, mode);
+    store8(out + 8, _mm_srli_si128(a, 8), s, o, mode);
+    store8(out + 16, d, s, o, mode);
+    store8(out + 24, _mm_srli_si128(d, 8), s, o, mode);
 }
 
 /* 8 codes of 4 bits (4 bytes) at c -> 8 floats. */
-__attribute__((target("avx2,fma"))) static inline void dq4x8(float *out, const uint8_t *c, __m256 s, __m256 o)
+__attribute__((target("avx2,fma"), always_inline)) static inline void dq4x8(float *out, const uint8_t *c, __m256 s,
+                                                                           __m256 o, int mode)
 {
     const __m128i lo_mask = _mm_set1_epi8(0x0f);
     uint32_t w;
     __builtin_memcpy(&w, c, 4);
     __m128i b = _mm_cvtsi32_si128((int)w);
     __m128i lo = _mm_and_si128(b, lo_mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), lo_mask);
-    store8(out, _mm_unpacklo_epi8(lo, hi), s, o);
+    store8(out, _mm_unpacklo_epi8(lo, hi), s, o, mode);
+}
+
+/* Returns 0 if bits has no AVX2 path (the caller uses the reference). */
+__attribute__((target("avx2,fma"), always_inline)) static inline int dequant_avx2_body(
+    const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *s, const float *off, float *out,
+    int mode)
+{
+    if (bits == 8 && group == 32) { /* the common case, unrolled */
+        for (size_t g = 0; g < n_groups; g++, codes += 32, out += 32) {
+            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
+            dq8x8(out, codes, vs, vo, mode);
+            dq8x8(out + 8, codes + 8, vs, vo, mode);
+            dq8x8(out + 16, codes + 16, vs, vo, mode);
+            dq8x8(out + 24, codes + 24, vs, vo, mode);
+        }
+    } else if (bits == 4 && group == 32) {
+        for (size_t g = 0; g < n_groups; g++, codes += 16, out += 32)
+            dq4x32(out, codes, _mm256_broadcast_ss(s + g), _mm256_broadcast_ss(off + g), mode);
+    } else if (bits == 8) {
+        for (size_t g = 0; g < n_groups; g++) {
+            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
+            for (size_t i = 0; i < group; i += 8, codes += 8, out += 8) dq8x8(out, codes, vs, vo, mode);
+        }
+    } else if (bits == 4) {
+        for (size_t g = 0; g < n_groups; g++) {
+            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
+            size_t i = 0;
+            for (; i + 32 <= group; i += 32, codes += 16, out += 32) dq4x32(out, codes, vs, vo, mode);
+            for (; i < group; i += 8, codes += 4, out += 8) dq4x8(out, codes, vs, vo, mode);
+        }
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 __attribute__((target("avx2,fma"))) static void dequant_avx2(const uint8_t *codes, size_t n_groups, size_t group,
                                                            unsigned bits, const float *s, const float *off,
                                                            float *out)
 {
-    if (bits == 8 && group == 32) { /* the common case, unrolled */
-        for (size_t g = 0; g < n_groups; g++, codes += 32, out += 32) {
-            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
-            dq8x8(out, codes, vs, vo);
-            dq8x8(out + 8, codes + 8, vs, vo);
-            dq8x8(out + 16, codes + 16, vs, vo);
-            dq8x8(out + 24, codes + 24, vs, vo);
-        }
-    } else if (bits == 4 && group == 32) {
-        for (size_t g = 0; g < n_groups; g++, codes += 16, out += 32)
-            dq4x32(out, codes, _mm256_broadcast_ss(s + g), _mm256_broadcast_ss(off + g));
-    } else if (bits == 8) {
-        for (size_t g = 0; g < n_groups; g++) {
-            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
-            for (size_t i = 0; i < group; i += 8, codes += 8, out += 8) dq8x8(out, codes, vs, vo);
-        }
-    } else if (bits == 4) {
-        for (size_t g = 0; g < n_groups; g++) {
-            __m256 vs = _mm256_broadcast_ss(s + g), vo = _mm256_broadcast_ss(off + g);
-            size_t i = 0;
-            for (; i + 32 <= group; i += 32, codes += 16, out += 32) dq4x32(out, codes, vs, vo);
-            for (; i < group; i += 8, codes += 4, out += 8) dq4x8(out, codes, vs, vo);
-        }
-    } else {
+    if (!dequant_avx2_body(codes, n_groups, group, bits, s, off, out, ST_PLAIN))
         tp_dequant_ref(codes, n_groups, group, bits, s, off, out);
-    }
+}
+
+__attribute__((target("avx2,fma"))) static void dequant_avx2_stream256(const uint8_t *codes, size_t n_groups,
+                                                                     size_t group, unsigned bits, const float *s,
+                                                                     const float *off, float *out)
+{
+    if (!dequant_avx2_body(codes, n_groups, group, bits, s, off, out, ST_STREAM256))
+        tp_dequant_ref(codes, n_groups, group, bits, s, off, out);
+    _mm_sfence(); /* order the streaming stores before whatever follows */
+}
+
+__attribute__((target("avx2,fma"))) static void dequant_avx2_stream128(const uint8_t *codes, size_t n_groups,
+                                                                     size_t group, unsigned bits, const float *s,
+                                                                     const float *off, float *out)
+{
+    if (!dequant_avx2_body(codes, n_groups, group, bits, s, off, out, ST_STREAM128))
+        tp_dequant_ref(codes, n_groups, group, bits, s, off, out);
+    _mm_sfence();
 }
 
 /* Encode: statistics. Only min/max/abs, compares and loads: exact. */
@@ -267,6 +307,20 @@ tp_dequant_fn tp_dequant_best(void)
     if ((tp_cpu_features() & need) == need) return dequant_avx2;
 #endif
     return tp_dequant_ref;
+}
+
+tp_dequant_fn tp_dequant_for(const float *out, size_t out_bytes)
+{
+#if defined(__x86_64__)
+    unsigned need = TP_CPU_AVX2 | TP_CPU_FMA;
+    if ((tp_cpu_features() & need) == need && out_bytes >= tp_cpu_cache_bytes()) {
+        if ((uintptr_t)out % 32 == 0) return dequant_avx2_stream256;
+        if ((uintptr_t)out % 16 == 0) return dequant_avx2_stream128;
+    }
+#endif
+    (void)out;
+    (void)out_bytes;
+    return tp_dequant_best();
 }
 
 tp_group_stats_fn tp_group_stats_best(void)
