@@ -7,7 +7,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
-ALLFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
+ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
 LIBS     = -lzstd -lxxhash -lcjson -lm -lpthread
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))

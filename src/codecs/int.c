@@ -135,7 +135,7 @@ static double run_sse(const float *x, size_t n, float s, float off, unsigned qma
     double e = 0;
     for (size_t i = 0; i < n; i++) {
         float v = (x[i] - off) * inv;
-        v = v < 0.0f ? 0.0f : (v > (float)qmax ? (float)qmax : v);
+        v = !(v >= 0.0f) ? 0.0f : (v > (float)qmax ? (float)qmax : v); /* NaN -> 0, see tp_quant_run */
         float d = x[i] - ((float)(unsigned)(v + 0.5f) * s + off);
         e += (double)d * d;
     }

@@ -26,7 +26,11 @@ void tp_quant_run(const float *x, size_t n, float inv, float off, unsigned qmax,
     const float top = (float)qmax;
     for (size_t i = 0; i < n; i++) {
         float v = (x[i] - off) * inv;
-        v = v < 0.0f ? 0.0f : (v > top ? top : v);
+        /* NaN (inv = Inf for a subnormal f32 scale, times 0) must become
+         * code 0 explicitly: converting NaN to an integer is undefined, and
+         * gave 0 with SSE but 0xFF with AVX-512's unsigned conversions,
+         * so frames depended on -march. */
+        v = !(v >= 0.0f) ? 0.0f : (v > top ? top : v);
         codes[i] = (uint8_t)(v + 0.5f);
     }
 }
