@@ -7,23 +7,26 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
-ALLFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
+ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
 LIBS     = -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/*.c))
+BENCH_SRC = $(sort $(wildcard bench/*.c))
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 STATIC   = $(BUILD)/libtpress.a
 SHARED   = $(BUILD)/libtpress.so
 CLI      = $(BUILD)/tpress
 UNIT     = $(BUILD)/unit_tests
 
-.PHONY: all lib deps demo test asan bench fuzz clean format validate
+.PHONY: all lib deps demo test asan bench bench-build fuzz clean format validate
 
 all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
 lib: $(STATIC) $(SHARED)
@@ -51,6 +54,14 @@ $(UNIT): $(TEST_OBJ) $(STATIC)
 	@$(if $(V),,echo "  LD  $@")
 	$(Q)$(CC) $(ALLFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIBS)
 
+# Benchmark programs: one per bench/*.c, same flags as the library.
+bench-build: $(BENCH_BIN)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(STATIC)
+	$(CC) $(ALLFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+.SECONDARY: $(BENCH_OBJ)
+
 # Installs what is missing (apt -dev packages, pip packages); idempotent.
 deps:
 	@scripts/deps.sh
@@ -69,8 +80,9 @@ asan: deps
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
+# Needs only the library; bench/run.sh builds the bench programs itself.
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lib
 	@bench/run.sh $(BUILD)
 
 fuzz: deps
@@ -85,4 +97,4 @@ validate: deps
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

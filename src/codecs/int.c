@@ -16,6 +16,7 @@
 #include "codecs/groups.h"
 #include "codecs/int_kernels.h"
 #include "core/bitpack.h"
+#include "core/half.h"
 
 enum { P_BITS, P_SYM, P_GROUP, P_AXIS, P_SCALE, P_SEARCH, N_PARAMS };
 static const char *const scale_types[] = {"f16", "f32", NULL};
@@ -99,7 +100,7 @@ static double run_sse(const float *x, size_t n, float s, float off, unsigned qma
     double e = 0;
     for (size_t i = 0; i < n; i++) {
         float v = divide ? (x[i] - off) / s : (x[i] - off) * inv;
-        v = v < 0.0f ? 0.0f : (v > (float)qmax ? (float)qmax : v);
+        v = !(v >= 0.0f) ? 0.0f : (v > (float)qmax ? (float)qmax : v); /* NaN -> 0, see tp_quant_run */
         float d = x[i] - ((float)(unsigned)(v + 0.5f) * s + off);
         e += (double)d * d;
     }
@@ -127,11 +128,78 @@ static float get_scale(const int_layout *L, const uint8_t *base, uint64_t i)
     return tp_scale_get((int)L->f32_scales, base, i);
 }
 
-static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+/* get_scale of entries i .. i+m-1 (m <= 256), converted as a batch. */
+static void get_scales(const int_layout *L, const uint8_t *base, uint64_t i, size_t m, float *v)
 {
-    int_layout L;
-    TP_TRY(make_layout(p, in, &L));
-    if (cap < L.payload) return tp_fail(TP_ERR_DST_TOO_SMALL, "int needs %zu bytes", L.payload);
+    if (L->f32_scales) { memcpy(v, base + 4 * i, 4 * m); return; }
+    uint16_t h[256]; /* the payload may sit at any byte offset: copy before reading as u16 */
+    memcpy(h, base + 2 * i, 2 * m);
+    tp_half_to_float_n(v, h, m);
+}
+
+/* The scale and offset of one group as the quantizer uses them (read back
+ * from their stored form), after choosing the clipping ratio when
+ * search=1. Writes them to the payload; returns 0, or 1 if they overflow. */
+static int group_setup(const int_layout *L, const group_stats *st, const float *x, size_t n, uint64_t g,
+                       uint8_t *scales, uint8_t *offs, float *inv, float *off)
+{
+    const unsigned qmax = (1u << L->bits) - 1;
+    float ratio = 1.0f, s, o;
+    if (L->search) {
+        /* first ratio of least error, as the multi-pass loop of int_encode_ref picks it */
+        double best_e = 0;
+        for (int k = 0; k < SEARCH_STEPS; k++) {
+            group_params(L, st, search_ratio(k), &s, &o);
+            double e = run_sse(x, n, s, o, qmax);
+            if (k == 0 || e < best_e) { best_e = e; ratio = search_ratio(k); }
+        }
+    }
+    group_params(L, st, ratio, &s, &o);
+    if (!isfinite(s) || !isfinite(o)) return 1;
+    put_scale(L, scales, g, s);
+    if (!L->sym) put_scale(L, offs, g, o);
+    s = get_scale(L, scales, g);
+    *off = L->sym ? -(float)(1u << (L->bits - 1)) * s : get_scale(L, offs, g);
+    *inv = s != 0.0f ? 1.0f / s : 0.0f;
+    return 0;
+}
+
+/* Fast path for whole rows of byte-aligned groups (group % 8 == 0 and
+ * row_len % group == 0: group g is x[g*group ...]): statistics, scales and
+ * codes of a batch of groups in one pass over data that stays in cache,
+ * with the kernels of int_kernels.c. Writes the same bytes as
+ * int_encode_ref. Returns 0, or 1 when the input has a NaN/Inf or a scale
+ * overflows: the caller then runs int_encode_ref, which reports the error
+ * exactly as it always has. */
+#define BATCH_GROUPS 128
+#define BATCH_VALUES 4096
+static int int_encode_groups(const int_layout *L, const float *x, uint8_t *dst)
+{
+    tp_group_stats_fn stats = tp_group_stats_best();
+    tp_quant_fn quant = tp_quant_best();
+    const size_t group = (size_t)L->G.group;
+    uint8_t *scales = dst, *offs = scales + L->G.n_groups * L->scale_bytes;
+    uint8_t *codes = offs + (L->sym ? 0 : L->G.n_groups * L->scale_bytes);
+    size_t batch = BATCH_VALUES / group;
+    batch = batch < 1 ? 1 : batch > BATCH_GROUPS ? BATCH_GROUPS : batch;
+    float lo[BATCH_GROUPS], hi[BATCH_GROUPS], big[BATCH_GROUPS], inv[BATCH_GROUPS], off[BATCH_GROUPS];
+    for (uint64_t g0 = 0; g0 < L->G.n_groups; g0 += batch) {
+        size_t m = L->G.n_groups - g0 < batch ? (size_t)(L->G.n_groups - g0) : batch;
+        const float *xb = x + g0 * group;
+        if (stats(xb, m, group, lo, hi, big)) return 1;
+        for (size_t j = 0; j < m; j++) {
+            group_stats st = {lo[j], hi[j], big[j]};
+            if (group_setup(L, &st, xb + j * group, group, g0 + j, scales, offs, &inv[j], &off[j])) return 1;
+        }
+        quant(xb, m, group, L->bits, inv, off, codes + g0 * group / 8 * L->bits);
+    }
+    return 0;
+}
+
+/* The reference: one pass per step over the whole tensor, any layout. */
+static size_t int_encode_ref(const int_layout *layout, const tp_tensor *in, void *dst, tp_tensor *out)
+{
+    int_layout L = *layout;
     const float *x = in->data;
     TP_TRY(tp_check_finite("int", x, L.G.numel));
 
@@ -209,6 +277,19 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     return L.payload;
 }
 
+static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+{
+    int_layout L;
+    TP_TRY(make_layout(p, in, &L));
+    if (cap < L.payload) return tp_fail(TP_ERR_DST_TOO_SMALL, "int needs %zu bytes", L.payload);
+    if (L.G.mode == TP_GROUPING_GROUP && L.G.group % 8 == 0 && L.G.row_len % L.G.group == 0 && L.G.n_groups > 0 &&
+        !int_encode_groups(&L, in->data, dst)) {
+        tp_desc_bytes(out, L.payload);
+        return L.payload;
+    }
+    return int_encode_ref(&L, in, dst, out);
+}
+
 static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                          const tp_tensor *dst_desc, void *dst)
 {
@@ -223,14 +304,15 @@ static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp
 
     /* Fast path: whole rows of byte-aligned groups, decoded in batches. */
     if (L.G.mode == TP_GROUPING_GROUP && L.G.group % 8 == 0 && L.G.row_len % L.G.group == 0) {
-        tp_dequant_fn kernel = tp_dequant_best();
+        tp_dequant_fn kernel = tp_dequant_for(out, L.G.numel * sizeof(float));
         float s[256], o[256];
         for (uint64_t g0 = 0; g0 < L.G.n_groups; g0 += 256) {
             size_t m = L.G.n_groups - g0 < 256 ? (size_t)(L.G.n_groups - g0) : 256;
-            for (size_t j = 0; j < m; j++) {
-                s[j] = get_scale(&L, scales, g0 + j);
-                o[j] = L.sym ? -half_range * s[j] : get_scale(&L, offs, g0 + j);
-            }
+            get_scales(&L, scales, g0, m, s);
+            if (L.sym)
+                for (size_t j = 0; j < m; j++) o[j] = -half_range * s[j];
+            else
+                get_scales(&L, offs, g0, m, o);
             kernel(codes + g0 * L.G.group / 8 * L.bits, m, L.G.group, L.bits, s, o, out + g0 * L.G.group);
         }
         return L.G.numel * sizeof(float);

@@ -1,0 +1,81 @@
+/* Helpers shared by the bench programs (header-only: each bench program is one
+ * program). Not part of the library. */
+#ifndef TP_BENCH_UTIL_H
+#define TP_BENCH_UTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tpress.h"
+
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Deterministic standard normal values (xorshift64 + Box-Muller), the same
+ * generator as the tests' th_gaussian, so figures are reproducible. */
+static inline void bench_gaussian(float *x, size_t n, unsigned seed)
+{
+    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
+    for (size_t i = 0; i < n; i += 2) {
+        double u[2];
+        for (int j = 0; j < 2; j++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            u[j] = ((double)(s >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+        }
+        double r = sqrt(-2.0 * log(u[0])), t = 6.283185307179586 * u[1];
+        x[i] = (float)(r * cos(t));
+        if (i + 1 < n) x[i + 1] = (float)(r * sin(t));
+    }
+}
+
+typedef struct { double min, med, max; } bench_summary;
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* min / median / max of n samples (sorts v). */
+static inline bench_summary bench_summarize(double *v, size_t n)
+{
+    bench_summary s = {0, 0, 0};
+    if (!n) return s;
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    s.min = v[0];
+    s.max = v[n - 1];
+    s.med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return s;
+}
+
+/* Stops the program on a library error: a benchmark of a failing call
+ * would measure nothing. */
+static inline size_t bench_check(size_t r, const char *what)
+{
+    if (tp_is_error(r)) {
+        fprintf(stderr, "bench: %s failed: %s: %s\n", what, tp_error_name(r), tp_last_error_detail());
+        exit(1);
+    }
+    return r;
+}
+
+static inline void *bench_alloc(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n ? n : 1)) {
+        fprintf(stderr, "bench: out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    memset(p, 0, n); /* fault the pages in before any timing */
+    return p;
+}
+
+#endif
