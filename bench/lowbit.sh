@@ -11,10 +11,8 @@ PRINT=${2:-}
 GAUSS_N=${GAUSS_N:-16777216}
 SEEDLM_N=${SEEDLM_N:-1048576}
 SEEDLM_MAXW=${SEEDLM_MAXW:-1700000}
-make --no-print-directory -s "$BUILD/libtpress.a"
-${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude bench/bench_lowbit.c "$BUILD/libtpress.a" \
-  -lzstd -lxxhash -lcjson -lm -lpthread -o "$BUILD/bench_lowbit"
-B="$BUILD/bench_lowbit"
+make --no-print-directory -s BUILD="$BUILD" "$BUILD/libtpress.a" "$BUILD/bench/bench_lowbit"
+B="$BUILD/bench/bench_lowbit"
 PIN="taskset -c 1"
 command -v taskset >/dev/null || PIN=""
 MINILM=$(scripts/minilm_path.sh)

@@ -5,10 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}; shift || true
-make --no-print-directory BUILD="$B" "$B/libtpress.a" >/dev/null
-gcc -O3 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude bench/bench_quant.c "$B/libtpress.a" \
-    -o "$B/bench_quant" -lzstd -lxxhash -lcjson -lm -lpthread
-CMD="taskset -c 1 $B/bench_quant $*"
+make --no-print-directory BUILD="$B" "$B/libtpress.a" "$B/bench/bench_quant" >/dev/null
+CMD="taskset -c 1 $B/bench/bench_quant $*"
 OUT=$(mktemp)
 $CMD | tee "$OUT"
 DOC=docs/BENCHMARKS.md

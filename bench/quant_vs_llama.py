@@ -19,7 +19,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
-TPQ = os.path.join(ROOT, "build", "tpq")
+TPQ = os.path.join(ROOT, "build", "bench", "tpq")
 QUICK = "--quick" in sys.argv
 
 # Published Gaussian figures (issue 4; llama.cpp reference quantizers).
@@ -38,9 +38,7 @@ def sh(cmd, **kw):
 
 
 def build():
-    sh(["make", "-j2", "build/libtpress.a"], cwd=ROOT)
-    sh(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Iinclude", "bench/tpq.c", "build/libtpress.a",
-        "-lzstd", "-lxxhash", "-lcjson", "-lm", "-lpthread", "-o", TPQ], cwd=ROOT)
+    sh(["make", "-j2", "lib", TPQ.replace(ROOT + "/", "")], cwd=ROOT)
 
 
 def load_safetensors(path):

@@ -6,7 +6,6 @@
  *       single-thread decode of NVALUES Gaussian values (after one warm-up),
  *       next to a plain write loop over the same output bytes; prints
  *       "write_gbs=.. decode_gbs=.. ratio=.." (medians; output bytes/s). */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
