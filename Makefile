@@ -71,7 +71,7 @@ asan: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@bench/run.sh $(BUILD)
+	@if [ -x bench/run.sh ]; then bench/run.sh $(BUILD); else bench/dct.sh $(BUILD); fi
 
 fuzz: deps
 	@fuzz/build.sh

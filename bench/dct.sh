@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 make -s --no-print-directory BUILD="$BUILD" all
 gcc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Werror -o "$BUILD/dct_speed" bench/dct_speed.c \
-  "$BUILD/libtpress.a" -lzstd -lxxhash -lcjson -lpng -ljpeg -lm -lpthread
+  "$BUILD/libtpress.a" -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
 body=$(mktemp)
 python3 bench/dct_bench.py --build "$BUILD" --plot docs/dct_rd.png >"$body"
 {

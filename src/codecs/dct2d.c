@@ -17,12 +17,13 @@
  * floats, so a quality means the same for both. quality=0 does not quantize:
  * kept coefficients are stored as f32 (exact up to float rounding).
  *
- * Levels are coded with an adaptive binary range coder (dct_entropy.h):
- * DC as a difference from the previous block's DC, then the position of the
- * last non-zero AC in diagonal scan order, then for each earlier position a
- * significance flag, >1 and >2 flags and an Exp-Golomb remainder, with
- * contexts from the frequency band and the two already-coded neighbours
- * (u-1,v) and (u,v-1). The byte layout is in docs/CODECS.md. */
+ * Levels are coded as tokens (dct_entropy.h): the DC difference's magnitude
+ * category, then per non-zero AC its zero run (ZRL, EOB as in JPEG) and
+ * magnitude category, each a symbol of a static rANS table chosen by plane
+ * kind and frequency band; mantissas and signs go to a raw bit stream. One
+ * table look-up per token keeps the speed flat in the rate, where the
+ * adaptive binary coder this replaced made one decision per coefficient.
+ * The byte layout is in docs/CODECS.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -814,7 +815,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
 
 const tp_codec tp_codec_dct2d = {
     .info = {.id = 14, .name = "dct2d", .flags = TP_CODEC_LOSSY,
-             .summary = "block DCT of the last two axes (images, feature maps), JPEG-like, range-coded",
+             .summary = "block DCT of the last two axes (images, feature maps), JPEG-like, rANS-coded tokens",
              .n_params = N_PARAMS, .params = dct2d_params},
     .validate = dct2d_validate, .bound = dct2d_bound, .encode = dct2d_encode, .decode = dct2d_decode,
 };
