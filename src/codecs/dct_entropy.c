@@ -94,23 +94,23 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap)
         e->nacc -= 8;
     }
     e->nacc = 0;
-    uint32_t(*cnt)[TP_TOK_NSYM] = calloc((size_t)nctx, sizeof *cnt);
+    uint32_t *cnt = calloc((size_t)nctx * TP_TOK_NSYM, sizeof *cnt); /* [ctx * TP_TOK_NSYM + sym] */
     uint32_t *enc = malloc((size_t)nctx * TP_TOK_NSYM * sizeof *enc); /* freq | start << 16 */
     uint8_t *rb = malloc(2 * e->ntok + 16);
     size_t r = 0;
     if (!cnt || !enc || !rb) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
-    for (size_t i = 0; i < e->ntok; i++) cnt[0][e->tok[i]]++;
+    for (size_t i = 0; i < e->ntok; i++) cnt[e->tok[i]]++;
     bitw w = {dst, dst + cap, 0, 0};
     for (int c = 0; c < nctx; c++) {
         int n = 0;
         uint32_t mx = 0;
         for (int s = 0; s < TP_TOK_NSYM; s++)
-            if (cnt[c][s]) { n = s + 1; if (cnt[c][s] > mx) mx = cnt[c][s]; }
+            if (cnt[c * TP_TOK_NSYM + s]) { n = s + 1; if (cnt[c * TP_TOK_NSYM + s] > mx) mx = cnt[c * TP_TOK_NSYM + s]; }
         bw_put(&w, (uint32_t)n, 6);
         uint8_t code[TP_TOK_NSYM] = {0};
         for (int s = 0; s < n; s++) {
-            if (cnt[c][s]) {
-                int k = 31 + (int)lrint(2.0 * log2((double)cnt[c][s] / mx));
+            if (cnt[c * TP_TOK_NSYM + s]) {
+                int k = 31 + (int)lrint(2.0 * log2((double)cnt[c * TP_TOK_NSYM + s] / mx));
                 code[s] = (uint8_t)(k < 1 ? 1 : k);
             }
             bw_put(&w, code[s], 5);
