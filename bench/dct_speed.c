@@ -2,7 +2,10 @@
  * (compress with optimized Huffman + decompress) in the same process.
  * usage: dct_speed RAW C H W REPS SPEC [JPEG_QUALITY]
  * RAW holds C*H*W bytes, planar (C = 1 or 3). Prints one line per codec:
- * name, bytes, encode s, decode s (minimum over REPS after one warm-up). */
+ * name, bytes, encode s, decode s (minimum over REPS after one warm-up),
+ * then a line "ratio MIN MEDIAN MAX": the speed of dct2d encode+decode over
+ * that of libjpeg-turbo encode+decode, per repetition (the two run seconds
+ * apart in the same loop, so the ratio survives load changes). */
 #include <stddef.h>
 #include <stdio.h>
 #include <jpeglib.h>
@@ -17,6 +20,12 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static size_t jpeg_enc(const uint8_t *px, int c, int h, int w, int q, unsigned char **out, unsigned long *n)
@@ -84,6 +93,7 @@ int main(int argc, char **argv)
     void *frame = malloc(cap);
     double best_e = 1e9, best_d = 1e9, jbest_e = 1e9, jbest_d = 1e9;
     size_t fsize = 0;
+    double *ratio = malloc((size_t)(reps > 0 ? reps : 1) * sizeof(double));
     unsigned long jsize = 0;
     for (int r = 0; r <= reps; r++) {
         double t0 = now();
@@ -100,6 +110,7 @@ int main(int argc, char **argv)
         double t5 = now();
         free(jb);
         if (r == 0) continue; /* warm-up */
+        ratio[r - 1] = (t5 - t3) / (t2 - t0);
         if (t1 - t0 < best_e) best_e = t1 - t0;
         if (t2 - t1 < best_d) best_d = t2 - t1;
         if (t4 - t3 < jbest_e) jbest_e = t4 - t3;
@@ -107,6 +118,11 @@ int main(int argc, char **argv)
     }
     printf("dct2d %zu %.6f %.6f\n", fsize, best_e, best_d);
     printf("jpeg %lu %.6f %.6f\n", jsize, jbest_e, jbest_d);
+    if (reps > 0) {
+        qsort(ratio, (size_t)reps, sizeof(double), cmp_double);
+        printf("ratio %.4f %.4f %.4f\n", ratio[0], ratio[reps / 2], ratio[reps - 1]);
+    }
+    free(ratio);
     tp_pipeline_free(p);
     free(frame); free(img); free(back); free(inter);
     return 0;

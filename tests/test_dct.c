@@ -95,7 +95,7 @@ TEST(dct_inverse_of_forward)
     }
 }
 
-TEST(dct_range_coder_roundtrip)
+TEST(dct_token_coder_roundtrip)
 {
     enum { N = 20000 };
     uint8_t *buf = malloc(N * 8);
@@ -107,33 +107,37 @@ TEST(dct_range_coder_roundtrip)
         bits[i] = ((s >> 16) % 10) < 2;
         vals[i] = (s >> 8) % 7 == 0 ? (s >> 4) % 100000 : (s >> 12) % 4;
     }
-    tp_bitctx ce[4], cg[TP_EG_CTX];
-    tp_bitctx_init(ce, 4);
-    tp_bitctx_init(cg, TP_EG_CTX);
-    tp_rc_enc e;
-    tp_rc_enc_init(&e, buf, N * 8);
+    /* tokens in 5 contexts (one unused), raw fields of 1..24 bits */
+    tp_tok_enc e;
+    tp_tok_enc_init(&e, 16); /* small: exercises growth */
     for (int i = 0; i < N; i++) {
-        tp_rc_put(&e, &ce[i & 3], bits[i]);
-        tp_rc_put_eg(&e, cg, vals[i]);
-        tp_rc_put_bypass(&e, (int)(vals[i] & 1));
+        tp_tok_put(&e, i % 4 == 3 ? 4 : i % 4, bits[i] ? 31 : (int)(vals[i] & 7));
+        int nb = 1 + i % 24;
+        tp_tok_bits(&e, vals[i] & ((1u << nb) - 1), nb);
     }
-    size_t n = tp_rc_enc_finish(&e);
-    CHECK(!e.overflow);
-    tp_bitctx_init(ce, 4);
-    tp_bitctx_init(cg, TP_EG_CTX);
-    tp_rc_dec d;
-    tp_rc_dec_init(&d, buf, n);
+    size_t n = tp_tok_enc_finish(&e, 5, buf, N * 8);
+    CHECK(!tp_is_error(n) && n > 0 && n < (size_t)N * 4);
+    tp_tok_dec d;
+    CHECK(tp_tok_dec_init(&d, 5, buf, n) == 0);
     for (int i = 0; i < N; i++) {
-        CHECK(tp_rc_get(&d, &ce[i & 3]) == bits[i]);
-        CHECK(tp_rc_get_eg(&d, cg) == (int64_t)vals[i]);
-        CHECK(tp_rc_get_bypass(&d) == (int)(vals[i] & 1));
+        CHECK(tp_tok_get(&d, i % 4 == 3 ? 4 : i % 4) == (bits[i] ? 31 : (int)(vals[i] & 7)));
+        int nb = 1 + i % 24;
+        CHECK(tp_tok_get_bits(&d, nb) == (vals[i] & ((1u << nb) - 1)));
     }
-    CHECK(!d.overrun);
-    /* A small output buffer is reported, never overrun. */
-    tp_rc_enc_init(&e, buf, 10);
-    for (int i = 0; i < 1000; i++) tp_rc_put_bypass(&e, i & 1);
-    tp_rc_enc_finish(&e);
-    CHECK(e.overflow);
+    CHECK(tp_tok_dec_finish(&d) == 0);
+    tp_tok_dec_free(&d);
+    /* truncation is detected: by the parser or by the final checks */
+    for (size_t cut = 1; cut < 40; cut++) {
+        int ok = tp_tok_dec_init(&d, 5, buf, n - cut) == 0;
+        if (ok) {
+            for (int i = 0; i < N; i++) { tp_tok_get(&d, i % 4 == 3 ? 4 : i % 4); tp_tok_get_bits(&d, 1 + i % 24); }
+            CHECK(tp_tok_dec_finish(&d) != 0);
+        }
+        tp_tok_dec_free(&d);
+    }
+    /* a destination that is too small is reported (0), never overrun */
+    CHECK(tp_tok_enc_finish(&e, 5, buf, 10) == 0);
+    tp_tok_enc_free(&e);
     free(buf); free(vals); free(bits);
 }
 

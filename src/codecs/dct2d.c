@@ -17,12 +17,13 @@
  * floats, so a quality means the same for both. quality=0 does not quantize:
  * kept coefficients are stored as f32 (exact up to float rounding).
  *
- * Levels are coded with an adaptive binary range coder (dct_entropy.h):
- * DC as a difference from the previous block's DC, then the position of the
- * last non-zero AC in diagonal scan order, then for each earlier position a
- * significance flag, >1 and >2 flags and an Exp-Golomb remainder, with
- * contexts from the frequency band and the two already-coded neighbours
- * (u-1,v) and (u,v-1). The byte layout is in docs/CODECS.md. */
+ * Levels are coded as tokens (dct_entropy.h): the DC difference's magnitude
+ * category, then per non-zero AC its zero run (ZRL, EOB as in JPEG) and
+ * magnitude category, each a symbol of a static rANS table chosen by plane
+ * kind and frequency band; mantissas and signs go to a raw bit stream. One
+ * table look-up per token keeps the speed flat in the rate, where the
+ * adaptive binary coder this replaced made one decision per coefficient.
+ * The byte layout is in docs/CODECS.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "codecs/codec.h"
 #include "codecs/dct_entropy.h"
 #include "codecs/dct_kernels.h"
+#include "core/cpu.h"
 #include "core/bytes.h"
 #include "core/half.h"
 
@@ -153,21 +155,18 @@ static void make_steps(const layout *L, int chroma, float *step)
         }
 }
 
-/* ---- scan order and contexts ------------------------------------------ */
+/* ---- scan order, contexts, tokens ------------------------------------ */
 
 typedef struct {
-    int B, BB, last_bits;
+    int B, BB;
     uint16_t scan[TP_DCT_MAX_B * TP_DCT_MAX_B];   /* scan position -> natural index */
     uint8_t bucket[TP_DCT_MAX_B * TP_DCT_MAX_B];  /* by scan position               */
-    int16_t up[TP_DCT_MAX_B * TP_DCT_MAX_B], left[TP_DCT_MAX_B * TP_DCT_MAX_B];
 } scan_tab;
 
 static void make_scan(int B, scan_tab *s)
 {
     s->B = B;
     s->BB = B * B;
-    s->last_bits = 0;
-    while ((1 << s->last_bits) < s->BB) s->last_bits++;
     int k = 0;
     for (int d = 0; d <= 2 * (B - 1); d++)
         for (int u = 0; u < B; u++) {
@@ -176,59 +175,50 @@ static void make_scan(int B, scan_tab *s)
             s->scan[k] = (uint16_t)(u * B + v);
             int d8 = d * 8 / B; /* diagonal in 8x8 terms */
             s->bucket[k] = (uint8_t)(d8 <= 1 ? 0 : d8 == 2 ? 1 : d8 == 3 ? 2 : d8 <= 5 ? 3 : d8 <= 7 ? 4 : d8 <= 10 ? 5 : 6);
-            s->up[k] = (int16_t)(u ? (u - 1) * B + v : -1);
-            s->left[k] = (int16_t)(v ? u * B + v - 1 : -1);
             k++;
         }
 }
 
-typedef struct {
-    tp_bitctx dc_zero[3], dc_eg[TP_EG_CTX];
-    tp_bitctx last[1 << 10];
-    tp_bitctx sig[NBUCKET][5], gt1[NBUCKET][5], gt2[NBUCKET][3], rem[NBUCKET][TP_EG_CTX];
-} ctx_set;
-
-static void ctx_init(ctx_set *c) { tp_bitctx_init((tp_bitctx *)c, sizeof *c / sizeof(tp_bitctx)); }
+/* Token contexts (kind 0 = luma or plain plane, 1 = chroma):
+ *   DC category      kind*3 + class of the previous DC difference (0, 1-2, 3+)
+ *   zero run         6 + kind*7 + bucket of the run's first position
+ *   AC category      20 + kind*14 + bucket*2 + (previous AC of the block > 1) */
+#define CTX_DC(kind, m) ((kind) * 3 + (m))
+#define CTX_RUN(kind, b) (6 + (kind) * NBUCKET + (b))
+#define CTX_CAT(kind, b, big) (6 + 2 * NBUCKET + (kind) * 2 * NBUCKET + (b) * 2 + (big))
+#define NCTX (6 + 6 * NBUCKET)
+#define SYM_ZRL 16 /* 16 zeros, more to come */
+#define SYM_EOB 17 /* no more non-zero ACs    */
 
 /* Per-plane running state: DC predictor. */
 typedef struct {
     int32_t dc_pred, row_dc, last_dc_mag;
 } dc_state;
 
-static inline int nbr_ctx(const uint8_t *A, const scan_tab *s, int k)
-{
-    int n = 0;
-    if (s->up[k] >= 0) n += A[s->up[k]];
-    if (s->left[k] >= 0) n += A[s->left[k]];
-    return n;
-}
+static inline int dc_class(uint32_t a) { return a == 0 ? 0 : a < 3 ? 1 : 2; }
 
-static void put_dc(tp_rc_enc *e, ctx_set *c, dc_state *ds, int32_t dc)
+static void put_dc(tp_tok_enc *e, int kind, dc_state *ds, int32_t dc)
 {
     int32_t d = dc - ds->dc_pred;
     ds->dc_pred = dc;
-    int zc = ds->last_dc_mag;
-    tp_rc_put(e, &c->dc_zero[zc], d != 0);
     uint32_t a = (uint32_t)(d < 0 ? -d : d);
-    ds->last_dc_mag = a == 0 ? 0 : a < 3 ? 1 : 2;
-    if (!d) return;
-    tp_rc_put_bypass(e, d < 0);
-    tp_rc_put_eg(e, c->dc_eg, a - 1);
+    int cat = a ? tp_tok_cat(a) : 0;
+    tp_tok_put(e, CTX_DC(kind, ds->last_dc_mag), cat);
+    if (cat) tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(d < 0), cat);
+    ds->last_dc_mag = dc_class(a);
 }
 
-static int get_dc(tp_rc_dec *dd, ctx_set *c, dc_state *ds, int32_t *dc)
+static int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc)
 {
-    int zc = ds->last_dc_mag;
+    int cat = tp_tok_get(dd, CTX_DC(kind, ds->last_dc_mag));
     int32_t d = 0;
-    if (tp_rc_get(dd, &c->dc_zero[zc])) {
-        int neg = tp_rc_get_bypass(dd);
-        int64_t a = tp_rc_get_eg(dd, c->dc_eg);
-        if (a < 0 || a >= MAX_LEVEL) return -1;
-        d = (int32_t)(a + 1);
-        if (neg) d = -d;
+    if (cat > 16) return -1;
+    if (cat) {
+        uint32_t b = tp_tok_get_bits(dd, cat);
+        d = (int32_t)((1u << (cat - 1)) + (b >> 1));
+        if (b & 1) d = -d;
     }
-    uint32_t a = (uint32_t)(d < 0 ? -d : d);
-    ds->last_dc_mag = a == 0 ? 0 : a < 3 ? 1 : 2;
+    ds->last_dc_mag = dc_class((uint32_t)(d < 0 ? -d : d));
     int64_t v = (int64_t)ds->dc_pred + d;
     if (v > MAX_LEVEL || v < -MAX_LEVEL) return -1;
     ds->dc_pred = (int32_t)v;
@@ -236,79 +226,63 @@ static int get_dc(tp_rc_dec *dd, ctx_set *c, dc_state *ds, int32_t *dc)
     return 0;
 }
 
-static void put_last(tp_rc_enc *e, ctx_set *c, const scan_tab *s, int last)
+/* Codes the AC levels of one block, lq in scan order (lq[0], the DC, is
+ * not looked at): per non-zero level its zero run (ZRL for each 16), then
+ * its category and raw mantissa + sign bits; EOB after the last one unless
+ * it sits at the last position. With sig_only, runs only. */
+static void put_ac(tp_tok_enc *e, int kind, const scan_tab *s, const int32_t *lq, int sig_only)
 {
-    unsigned node = 1;
-    for (int i = s->last_bits - 1; i >= 0; i--) {
-        int bit = (last >> i) & 1;
-        tp_rc_put(e, &c->last[node], bit);
-        node = node * 2 + (unsigned)bit;
-    }
-}
-
-static int get_last(tp_rc_dec *d, ctx_set *c, const scan_tab *s)
-{
-    unsigned node = 1;
-    for (int i = 0; i < s->last_bits; i++) node = node * 2 + (unsigned)tp_rc_get(d, &c->last[node]);
-    int last = (int)(node - (1u << s->last_bits));
-    return last < s->BB ? last : -1;
-}
-
-/* Codes the AC levels of one block (natural order); with sig_only, only
- * which ones are non-zero. */
-static void put_ac(tp_rc_enc *e, ctx_set *c, const scan_tab *s, const int32_t *lv, int sig_only)
-{
-    int last = 0;
-    for (int k = s->BB - 1; k > 0; k--)
-        if (lv[s->scan[k]]) { last = k; break; }
-    put_last(e, c, s, last);
-    if (!last) return;
-    uint8_t A[TP_DCT_MAX_B * TP_DCT_MAX_B];
-    A[0] = 0;
-    for (int k = 1; k <= last; k++) {
-        int n = s->scan[k], b = s->bucket[k], nb = nbr_ctx(A, s, k);
-        int32_t l = lv[n];
-        uint32_t a = (uint32_t)(l < 0 ? -l : l);
-        if (sig_only && a) a = 1;
-        A[n] = (uint8_t)(a > 2 ? 2 : a);
-        if (k < last) tp_rc_put(e, &c->sig[b][nb], a != 0);
-        if (!a || sig_only) continue;
-        tp_rc_put(e, &c->gt1[b][nb], a > 1);
-        if (a > 1) {
-            tp_rc_put(e, &c->gt2[b][nb > 2 ? 2 : nb], a > 2);
-            if (a > 2) tp_rc_put_eg(e, c->rem[b], a - 3);
-        }
-        tp_rc_put_bypass(e, l < 0);
-    }
-}
-
-/* Decodes into lv (natural order, zeroed here except lv[0]); returns the
- * last scan position or -1 on corrupt input. */
-static int get_ac(tp_rc_dec *d, ctx_set *c, const scan_tab *s, int32_t *lv, int sig_only)
-{
-    for (int k = 1; k < s->BB; k++) lv[k] = 0;
-    int last = get_last(d, c, s);
-    if (last <= 0) return last;
-    uint8_t A[TP_DCT_MAX_B * TP_DCT_MAX_B];
-    A[0] = 0;
-    for (int k = 1; k <= last; k++) {
-        int n = s->scan[k], b = s->bucket[k], nb = nbr_ctx(A, s, k);
-        int sig = k == last ? 1 : tp_rc_get(d, &c->sig[b][nb]);
-        if (!sig) { A[n] = 0; continue; }
-        if (sig_only) { A[n] = 1; lv[n] = 1; continue; }
-        int64_t a = 1;
-        if (tp_rc_get(d, &c->gt1[b][nb])) {
-            a = 2;
-            if (tp_rc_get(d, &c->gt2[b][nb > 2 ? 2 : nb])) {
-                int64_t r = tp_rc_get_eg(d, c->rem[b]);
-                if (r < 0 || r > MAX_LEVEL) return -1;
-                a = 3 + r;
+    const int BB = s->BB, nw = (BB + 63) / 64;
+    uint64_t m[TP_DCT_MAX_B * TP_DCT_MAX_B / 64] = {0};
+    for (int k = 1; k < BB; k++) m[k >> 6] |= (uint64_t)(lq[k] != 0) << (k & 63);
+    int pos = 1, big = 0;
+    for (int wi = 0; wi < nw; wi++)
+        while (m[wi]) {
+            int k = wi * 64 + __builtin_ctzll(m[wi]);
+            m[wi] &= m[wi] - 1;
+            while (k - pos >= 16) { tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_ZRL); pos += 16; }
+            tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), k - pos);
+            if (!sig_only) {
+                int32_t l = lq[k];
+                uint32_t a = (uint32_t)(l < 0 ? -l : l);
+                int cat = tp_tok_cat(a);
+                tp_tok_put(e, CTX_CAT(kind, s->bucket[k], big), cat - 1);
+                tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(l < 0), cat);
+                big = cat > 1;
             }
+            pos = k + 1;
         }
-        A[n] = (uint8_t)(a > 2 ? 2 : a);
-        lv[n] = tp_rc_get_bypass(d) ? -(int32_t)a : (int32_t)a;
+    if (pos < BB) tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
+}
+
+/* Decodes the ACs of one block into y (natural order, zeroed by the
+ * caller): level * step[n], or 1 per significant position with sig_only.
+ * Returns -1 on a corrupt stream. */
+static int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const float *step, int sig_only)
+{
+    const int BB = s->BB;
+    int pos = 1, big = 0;
+    while (pos < BB) {
+        int sym = tp_tok_get(d, CTX_RUN(kind, s->bucket[pos]));
+        if (sym == SYM_EOB) break;
+        if (sym == SYM_ZRL) {
+            if ((pos += 16) >= BB) return -1;
+            continue;
+        }
+        if (sym > SYM_EOB || (pos += sym) >= BB) return -1;
+        int n = s->scan[pos];
+        if (sig_only) y[n] = 1.0f;
+        else {
+            int cat = tp_tok_get(d, CTX_CAT(kind, s->bucket[pos], big)) + 1;
+            if (cat > 15) return -1;
+            uint32_t b = tp_tok_get_bits(d, cat);
+            float a = (float)((1u << (cat - 1)) + (b >> 1)) * step[n];
+            y[n] = b & 1 ? -a : a;
+            big = cat > 1;
+        }
+        pos++;
     }
-    return d->overrun ? -1 : last;
+    return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -373,7 +347,15 @@ typedef struct {
     float mid, unit;
 } work;
 
-static void rgb_to_ycc(float *r, float *g, float *b, size_t n)
+/* The per-pixel loops below are worth vectorising; -O2 in GCC 12 does not
+ * (its very-cheap model refuses loops that need an epilogue). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VEC_LOOP __attribute__((optimize("O3")))
+#else
+#define VEC_LOOP
+#endif
+
+VEC_LOOP static void rgb_to_ycc(float *r, float *g, float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float R = r[i], G = g[i], B = b[i];
@@ -383,7 +365,7 @@ static void rgb_to_ycc(float *r, float *g, float *b, size_t n)
     }
 }
 
-static void ycc_to_rgb(float *y, float *cb, float *cr, size_t n)
+VEC_LOOP static void ycc_to_rgb(float *y, float *cb, float *cr, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float Y = y[i], Cb = cb[i], Cr = cr[i];
@@ -393,7 +375,7 @@ static void ycc_to_rgb(float *y, float *cb, float *cr, size_t n)
     }
 }
 
-static void downsample(const float *src, uint64_t h, uint64_t w, float *dst, uint64_t ch, uint64_t cw)
+VEC_LOOP static void downsample(const float *src, uint64_t h, uint64_t w, float *dst, uint64_t ch, uint64_t cw)
 {
     for (uint64_t y = 0; y < ch; y++)
         for (uint64_t x = 0; x < cw; x++) {
@@ -404,18 +386,43 @@ static void downsample(const float *src, uint64_t h, uint64_t w, float *dst, uin
 
 /* Triangle upsampling (libjpeg "fancy"): full pixel 2k takes 3/4 of chroma
  * sample k and 1/4 of k-1; pixel 2k+1 takes 3/4 of k and 1/4 of k+1. */
-static void upsample(const float *src, uint64_t ch, uint64_t cw, float *dst, uint64_t h, uint64_t w, float *rowtmp)
+VEC_LOOP static void upsample(const float *src, uint64_t ch, uint64_t cw, float *dst, uint64_t h, uint64_t w, float *rowtmp)
 {
     for (uint64_t y = 0; y < h; y++) {
         uint64_t k = y / 2, k2 = y & 1 ? (k + 1 < ch ? k + 1 : k) : (k ? k - 1 : 0);
         const float *a = src + k * cw, *b = src + k2 * cw;
         for (uint64_t x = 0; x < cw; x++) rowtmp[x] = 0.75f * a[x] + 0.25f * b[x];
         float *o = dst + y * w;
-        for (uint64_t x = 0; x < w; x++) {
+        /* interior pairs first (no edge cases), then the ends */
+        for (uint64_t j = 1; j + 1 < cw && 2 * j + 1 < w; j++) {
+            o[2 * j] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j - 1];
+            o[2 * j + 1] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j + 1];
+        }
+        uint64_t ends[4] = {0, 1, cw ? 2 * (cw - 1) : 0, cw ? 2 * (cw - 1) + 1 : 0};
+        for (int e = 0; e < 4; e++) {
+            uint64_t x = ends[e];
+            if (x >= w) continue;
             uint64_t j = x / 2, j2 = x & 1 ? (j + 1 < cw ? j + 1 : j) : (j ? j - 1 : 0);
             o[x] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j2];
         }
     }
+}
+
+/* Output: x * scale + mid, rounded and clamped to 0..255. */
+VEC_LOOP static void store_u8(const float *x, size_t n, float scale, float mid, uint8_t *o)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * scale + mid + 0.5f;
+        v = v < 0.0f ? 0.0f : v;
+        v = v > 255.0f ? 255.0f : v;
+        o[i] = (uint8_t)(int)v;
+    }
+}
+
+/* Input: u8 - 128. */
+VEC_LOOP static void load_u8(const uint8_t *s, size_t n, float *x)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)s[i] - 128.0f;
 }
 
 static float *plane_ptr(const layout *L, const work *wk, uint64_t g, int c)
@@ -432,8 +439,7 @@ static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
     wk->full = malloc(n ? n * sizeof(float) : 1);
     if (!wk->full) return tp_fail(TP_ERR_NOMEM, "dct2d: working copy of %zu values", n);
     if (L->dtype == TP_U8) {
-        const uint8_t *s = in->data;
-        for (size_t i = 0; i < n; i++) wk->full[i] = (float)s[i] - 128.0f;
+        load_u8(in->data, n, wk->full);
         wk->mid = 128.0f;
         wk->unit = 1.0f;
     } else {
@@ -483,9 +489,9 @@ typedef struct {
     const layout *L;
     scan_tab scan;
     float step[2][TP_DCT_MAX_B * TP_DCT_MAX_B], inv[2][TP_DCT_MAX_B * TP_DCT_MAX_B];
-    ctx_set ctx[2];
     float *strip, *coef;
     int32_t *lv;
+    int pad8; /* round strips up to 8 blocks: the AVX2 kernels take 8 at a time */
 } codec_state;
 
 static size_t state_init(codec_state *st, const layout *L)
@@ -498,11 +504,12 @@ static size_t state_init(codec_state *st, const layout *L)
             make_steps(L, k, st->step[k]);
             for (int i = 0; i < L->BB; i++) st->inv[k][i] = 1.0f / st->step[k][i];
         }
-    ctx_init(&st->ctx[0]);
-    ctx_init(&st->ctx[1]);
-    uint64_t wmax = (L->W + L->B - 1) / L->B * (uint64_t)L->B;
-    st->strip = malloc((size_t)(wmax * L->B + 1) * sizeof(float));
-    st->coef = malloc((size_t)(wmax * L->B + 1) * sizeof(float));
+    st->pad8 = (tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA);
+    uint64_t bmax = (L->W + L->B - 1) / L->B;
+    if (st->pad8) bmax = (bmax + 7) / 8 * 8;
+    uint64_t wmax = bmax * (uint64_t)L->B;
+    st->strip = calloc((size_t)(wmax * L->B + 1), sizeof(float));
+    st->coef = calloc((size_t)(wmax * L->B + 1), sizeof(float));
     st->lv = malloc((size_t)L->BB * sizeof(int32_t));
     if (!st->strip || !st->coef || !st->lv) return tp_fail(TP_ERR_NOMEM, "dct2d: block buffers");
     return 0;
@@ -515,11 +522,14 @@ static void state_free(codec_state *st)
     free(st->lv);
 }
 
-/* Sink of the encoder: either the range coder (+ f32 values when
+/* Blocks per strip row as transformed (bw, or bw rounded up to 8). */
+static uint64_t strip_blocks(const codec_state *st, uint64_t bw) { return st->pad8 ? (bw + 7) / 8 * 8 : bw; }
+
+/* Sink of the encoder: either the token coder (+ f32 values when
  * quality=0), or the raw fallback writer. */
 typedef struct {
     int raw;
-    tp_rc_enc rc;
+    tp_tok_enc te;
     uint8_t *out;      /* raw: next byte                 */
     float *vals;       /* quality=0: values to append    */
     size_t nvals;
@@ -529,46 +539,50 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
 {
     const layout *L = st->L;
     const int B = L->B, BB = L->BB;
-    uint64_t bw = (w + B - 1) / B, bh = (h + B - 1) / B, sw = bw * B;
+    uint64_t bw = (w + B - 1) / B, bh = (h + B - 1) / B, nb = strip_blocks(st, bw), sw = nb * B;
     int nkeep = (int)lround(L->keep * BB);
     if (nkeep < 1) nkeep = 1;
-    ctx_set *c = &st->ctx[chroma];
     dc_state ds = {0, 0, 0};
+    const uint16_t *scan = st->scan.scan;
     for (uint64_t r = 0; r < bh; r++) {
         for (int i = 0; i < B; i++) {
             const float *src = pl + reflect((int64_t)(r * B + (uint64_t)i), h) * w;
             float *dst = st->strip + (size_t)i * sw;
-            for (uint64_t j = 0; j < w; j++) dst[j] = src[j];
-            for (uint64_t j = w; j < sw; j++) dst[j] = src[reflect((int64_t)j, w)];
+            memcpy(dst, src, (size_t)w * sizeof(float));
+            for (uint64_t j = w; j < bw * B; j++) dst[j] = src[reflect((int64_t)j, w)];
         }
-        tp_dct_fwd(st->strip, sw, st->coef, B, bw);
+        tp_dct_fwd(st->strip, sw, st->coef, B, nb);
         if (r > 0) ds.dc_pred = ds.row_dc;
         for (uint64_t k = 0; k < bw; k++) {
             float *y = st->coef + k * BB;
             apply_keep(y, BB, nkeep);
+            int32_t *lq = st->lv;
             if (!L->quality) {
                 if (sk->raw) { for (int i = 0; i < BB; i++) { tp_put_u32(sk->out, tp_f32_bits(y[i])); sk->out += 4; } continue; }
-                int32_t *lv = st->lv;
-                for (int i = 0; i < BB; i++) lv[i] = y[i] != 0.0f;
+                for (int i = 0; i < BB; i++) lq[i] = y[scan[i]] != 0.0f;
                 sk->vals[sk->nvals++] = y[0];
-                put_ac(&sk->rc, c, &st->scan, lv, 1);
-                for (int s = 1; s < BB; s++) {
-                    int n = st->scan.scan[s];
-                    if (lv[n]) sk->vals[sk->nvals++] = y[n];
+                put_ac(&sk->te, chroma, &st->scan, lq, 1);
+                for (int i = 1; i < BB; i++)
+                    if (lq[i]) sk->vals[sk->nvals++] = y[scan[i]];
+                continue;
+            }
+            const float *inv = st->inv[chroma];
+            if (sk->raw) {
+                for (int i = 0; i < BB; i++) {
+                    int16_t q = (int16_t)quant(y[i], inv[i], i ? AC_ROUND : 0.5f);
+                    tp_put_u16(sk->out, (uint16_t)q);
+                    sk->out += 2;
                 }
                 continue;
             }
-            int32_t *lv = st->lv;
-            const float *inv = st->inv[chroma];
-            lv[0] = quant(y[0], inv[0], 0.5f);
-            for (int i = 1; i < BB; i++) lv[i] = quant(y[i], inv[i], AC_ROUND);
-            if (sk->raw) {
-                for (int i = 0; i < BB; i++) { tp_put_u16(sk->out, (uint16_t)(int16_t)lv[i]); sk->out += 2; }
-                continue;
+            lq[0] = quant(y[0], inv[0], 0.5f);
+            for (int i = 1; i < BB; i++) {
+                int n = scan[i];
+                lq[i] = quant(y[n], inv[n], AC_ROUND);
             }
-            put_dc(&sk->rc, c, &ds, lv[0]);
-            if (k == 0) ds.row_dc = lv[0];
-            put_ac(&sk->rc, c, &st->scan, lv, 0);
+            put_dc(&sk->te, chroma, &ds, lq[0]);
+            if (k == 0) ds.row_dc = lq[0];
+            put_ac(&sk->te, chroma, &st->scan, lq, 0);
         }
     }
 }
@@ -612,10 +626,15 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
             if (!sk.vals) r = tp_fail(TP_ERR_NOMEM, "dct2d: coefficient values");
         }
         if (!tp_is_error(r)) {
-            tp_rc_enc_init(&sk.rc, d + HDR + 8, cap - HDR - 8);
+            tp_tok_enc_init(&sk.te, (size_t)(L.ncoef / 8));
             encode_all(&st, &wk, &sk);
-            size_t S = tp_rc_enc_finish(&sk.rc);
-            if (!sk.rc.overflow && 8 + S + 4 * sk.nvals <= L.raw) {
+            size_t room = L.raw - 8 - 4 * sk.nvals; /* coded form must beat raw */
+            if (4 * sk.nvals + 8 > L.raw) room = 0;
+            if (room > cap - HDR - 8) room = cap - HDR - 8;
+            size_t S = tp_tok_enc_finish(&sk.te, NCTX, d + HDR + 8, room);
+            tp_tok_enc_free(&sk.te);
+            if (tp_is_error(S)) r = S;
+            else if (S) {
                 d[0] = MODE_CODED;
                 tp_put_u64(d + HDR, S);
                 for (size_t i = 0; i < sk.nvals; i++) tp_put_u32(d + HDR + 8 + S + 4 * i, tp_f32_bits(sk.vals[i]));
@@ -626,6 +645,7 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
     if (!tp_is_error(r) && !total) { /* raw fallback: never larger than the bound */
         state_free(&st);
         free(sk.vals);
+        sk.vals = NULL;
         r = state_init(&st, &L);
         if (!tp_is_error(r)) {
             memset(&sk, 0, sizeof sk);
@@ -651,7 +671,7 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
 
 typedef struct {
     int raw;
-    tp_rc_dec rc;
+    tp_tok_dec td;
     const uint8_t *p, *end; /* raw cursor, or the f32 values (quality=0) */
 } source;
 
@@ -668,40 +688,39 @@ static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, u
 {
     const layout *L = st->L;
     const int B = L->B, BB = L->BB;
-    uint64_t bw = (w + B - 1) / B, bh = (h + B - 1) / B, sw = bw * B;
-    ctx_set *c = &st->ctx[chroma];
+    uint64_t bw = (w + B - 1) / B, bh = (h + B - 1) / B, nb = strip_blocks(st, bw), sw = nb * B;
     dc_state ds = {0, 0, 0};
     int bad = 0;
-    int32_t *lv = st->lv;
+    const float *step = st->step[chroma];
     for (uint64_t r = 0; r < bh; r++) {
         if (r > 0) ds.dc_pred = ds.row_dc;
+        memset(st->coef, 0, (size_t)(bw * BB) * sizeof(float));
         for (uint64_t k = 0; k < bw; k++) {
             float *y = st->coef + k * BB;
             if (sr->raw) {
                 if (!L->quality)
                     for (int i = 0; i < BB; i++) y[i] = next_val(sr, &bad);
                 else
-                    for (int i = 0; i < BB; i++) { y[i] = (float)(int16_t)tp_get_u16(sr->p) * st->step[chroma][i]; sr->p += 2; }
+                    for (int i = 0; i < BB; i++) { y[i] = (float)(int16_t)tp_get_u16(sr->p) * step[i]; sr->p += 2; }
                 continue;
             }
             if (!L->quality) {
                 y[0] = next_val(sr, &bad);
-                if (get_ac(&sr->rc, c, &st->scan, lv, 1) < 0) bad = 1;
-                for (int i = 1; i < BB; i++) y[i] = 0;
+                if (get_ac(&sr->td, chroma, &st->scan, y, NULL, 1) < 0) bad = 1;
                 for (int s = 1; s < BB && !bad; s++) {
                     int n = st->scan.scan[s];
-                    if (lv[n]) y[n] = next_val(sr, &bad);
+                    if (y[n] != 0.0f) y[n] = next_val(sr, &bad);
                 }
             } else {
-                if (get_dc(&sr->rc, c, &ds, &lv[0]) < 0) bad = 1;
-                if (k == 0) ds.row_dc = lv[0];
-                if (!bad && get_ac(&sr->rc, c, &st->scan, lv, 0) < 0) bad = 1;
-                const float *step = st->step[chroma];
-                for (int i = 0; i < BB; i++) y[i] = (float)lv[i] * step[i];
+                int32_t dc = 0;
+                if (get_dc(&sr->td, chroma, &ds, &dc) < 0) bad = 1;
+                if (k == 0) ds.row_dc = dc;
+                y[0] = (float)dc * step[0];
+                if (!bad && get_ac(&sr->td, chroma, &st->scan, y, step, 0) < 0) bad = 1;
             }
             if (bad) return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
         }
-        tp_dct_inv(st->strip, sw, st->coef, B, bw);
+        tp_dct_inv(st->strip, sw, st->coef, B, nb);
         for (int i = 0; i < B && r * B + (uint64_t)i < h; i++)
             memcpy(pl + (r * B + (uint64_t)i) * w, st->strip + (size_t)i * sw, (size_t)w * sizeof(float));
     }
@@ -734,7 +753,11 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         S = (size_t)S64;
         if (L.quality && HDR + 8 + S != n) return tp_fail(TP_ERR_CORRUPT, "dct2d: trailing bytes after the stream");
         if (!L.quality && (n - HDR - 8 - S) % 4) return tp_fail(TP_ERR_CORRUPT, "dct2d: value section is not whole f32s");
-        tp_rc_dec_init(&sr.rc, s + HDR + 8, S);
+        r = tp_tok_dec_init(&sr.td, NCTX, s + HDR + 8, S);
+        if (tp_is_error(r)) {
+            tp_tok_dec_free(&sr.td);
+            return tp_error_code(r) == TP_ERR_NOMEM ? r : tp_fail(TP_ERR_CORRUPT, "dct2d: %s", tp_last_error_detail());
+        }
         sr.p = s + HDR + 8 + S;
     }
     size_t numel = (size_t)L.numel;
@@ -745,9 +768,12 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         rowtmp = malloc((size_t)L.cw * sizeof(float) + 1);
     }
     codec_state st;
+    memset(&st, 0, sizeof st);
     if (!full || (L.color == COL_420 && (!chroma || !rowtmp))) r = tp_fail(TP_ERR_NOMEM, "dct2d: output planes");
     else r = state_init(&st, &L);
     if (tp_is_error(r)) {
+        state_free(&st);
+        tp_tok_dec_free(&sr.td);
         if (full != dst) free(full);
         free(chroma); free(rowtmp);
         return r;
@@ -759,8 +785,9 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
             plane_dims(&L, c, &h, &w);
             r = decode_plane(&st, &sr, plane_ptr(&L, &wk, g, c), h, w, L.color != COL_NONE && c > 0);
         }
-    if (!tp_is_error(r) && !sr.raw && (sr.rc.overrun || sr.p != sr.end))
+    if (!tp_is_error(r) && !sr.raw && (tp_tok_dec_finish(&sr.td) || sr.p != sr.end))
         r = tp_fail(TP_ERR_CORRUPT, "dct2d: stream and values do not match the payload size");
+    tp_tok_dec_free(&sr.td);
     state_free(&st);
     if (!tp_is_error(r) && L.color != COL_NONE) {
         size_t hw = (size_t)(L.H * L.W);
@@ -776,11 +803,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     if (!tp_is_error(r)) {
         float scale = L.quality ? unit : 1.0f;
         if (L.dtype == TP_U8) {
-            uint8_t *o = dst;
-            for (size_t i = 0; i < numel; i++) {
-                float v = full[i] * scale + mid;
-                o[i] = (uint8_t)(v <= 0.0f ? 0 : v >= 255.0f ? 255 : (int)(v + 0.5f));
-            }
+            store_u8(full, numel, scale, mid, dst);
         } else {
             for (size_t i = 0; i < numel; i++) full[i] = full[i] * scale + mid;
             if (L.dtype != TP_F32) r = tp_convert(dst, L.dtype, full, TP_F32, numel);
@@ -792,7 +815,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
 
 const tp_codec tp_codec_dct2d = {
     .info = {.id = 14, .name = "dct2d", .flags = TP_CODEC_LOSSY,
-             .summary = "block DCT of the last two axes (images, feature maps), JPEG-like, range-coded",
+             .summary = "block DCT of the last two axes (images, feature maps), JPEG-like, rANS-coded tokens",
              .n_params = N_PARAMS, .params = dct2d_params},
     .validate = dct2d_validate, .bound = dct2d_bound, .encode = dct2d_encode, .decode = dct2d_decode,
 };

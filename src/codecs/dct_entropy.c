@@ -1,37 +1,215 @@
-/* Adaptive binary range coder: the non-inline parts (see dct_entropy.h). */
+/* Token coder for the DCT codecs: tables, rANS encoder, decoder set-up
+ * (see dct_entropy.h for the layout). */
 #include "codecs/dct_entropy.h"
 
-void tp_rc_enc_init(tp_rc_enc *e, void *buf, size_t cap)
-{
-    e->buf = buf;
-    e->cap = cap;
-    e->pos = 0;
-    e->low = 0;
-    e->range = 0xFFFFFFFFu;
-    e->cache = 0;
-    e->cache_size = 1;
-    e->overflow = 0;
-}
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
-size_t tp_rc_enc_finish(tp_rc_enc *e)
-{
-    for (int i = 0; i < 5; i++) tp_rc_shift_low(e);
-    return e->pos;
-}
+#include "core/error.h"
 
-void tp_rc_dec_init(tp_rc_dec *d, const void *buf, size_t n)
+/* W[c] = round(16 * 2^((c-1)/2)), c = 1..31; W[0] = 0 (absent). */
+static const uint32_t W[32] = {0,     16,    23,    32,    45,    64,    91,    128,   181,    256,   362,
+                               512,   724,   1024,  1448,  2048,  2896,  4096,  5793,  8192,   11585, 16384,
+                               23170, 32768, 46341, 65536, 92682, 131072, 185364, 262144, 370728, 524288};
+
+/* Frequencies (sum TP_TOK_M, each present symbol >= 1) from codes. */
+static void tok_normalize(const uint8_t *code, int n, uint16_t *freq)
 {
-    d->buf = buf;
-    d->n = n;
-    d->pos = 0;
-    d->range = 0xFFFFFFFFu;
-    d->code = 0;
-    d->overrun = 0;
-    /* The first byte the encoder writes is always the initial cache (0). */
-    for (int i = 0; i < 5; i++) {
-        uint8_t b = d->pos < n ? d->buf[d->pos] : 0;
-        if (d->pos >= n) d->overrun = 1;
-        d->pos++;
-        d->code = (d->code << 8) | b;
+    uint64_t sum = 0;
+    for (int s = 0; s < n; s++) sum += W[code[s]];
+    uint32_t tot = 0;
+    int big = 0;
+    for (int s = 0; s < n; s++) {
+        uint64_t f = code[s] ? W[code[s]] * (uint64_t)TP_TOK_M / sum : 0;
+        if (code[s] && f == 0) f = 1;
+        freq[s] = (uint16_t)f;
+        tot += (uint32_t)f;
+        if (freq[s] > freq[big]) big = s;
     }
+    freq[big] = (uint16_t)((int)freq[big] + (int)TP_TOK_M - (int)tot);
+}
+
+void tp_tok_enc_init(tp_tok_enc *e, size_t hint)
+{
+    memset(e, 0, sizeof *e);
+    e->captok = hint > 1024 ? hint : 1024;
+    e->capbytes = e->captok / 2;
+    e->tok = malloc(e->captok * sizeof *e->tok);
+    e->bits = malloc(e->capbytes);
+    if (!e->tok || !e->bits) e->nomem = 1, e->captok = e->capbytes = 0;
+}
+
+void tp_tok_enc_free(tp_tok_enc *e)
+{
+    free(e->tok);
+    free(e->bits);
+    memset(e, 0, sizeof *e);
+}
+
+/* Doubles the token (which = 0) or bit (1) buffer; 1 on failure. */
+int tp_tok_enc_grow(tp_tok_enc *e, int which)
+{
+    if (e->nomem) return 1;
+    if (which == 0) {
+        void *p = realloc(e->tok, 2 * e->captok * sizeof *e->tok);
+        if (!p) { e->nomem = 1; return 1; }
+        e->tok = p;
+        e->captok *= 2;
+    } else {
+        void *p = realloc(e->bits, 2 * e->capbytes + 8);
+        if (!p) { e->nomem = 1; return 1; }
+        e->bits = p;
+        e->capbytes = 2 * e->capbytes + 8;
+    }
+    return 0;
+}
+
+typedef struct {
+    uint8_t *p, *end;
+    uint64_t acc;
+    int n;
+} bitw;
+
+static void bw_put(bitw *w, uint32_t v, int n)
+{
+    w->acc |= (uint64_t)v << w->n;
+    w->n += n;
+    while (w->n >= 8) {
+        if (w->p < w->end) *w->p = (uint8_t)w->acc;
+        w->p++;
+        w->acc >>= 8;
+        w->n -= 8;
+    }
+}
+
+size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap)
+{
+    if (e->nomem) return tp_fail(TP_ERR_NOMEM, "dct token buffers");
+    /* flush the raw bits */
+    while (e->nacc > 0) {
+        if (e->nbytes + 1 > e->capbytes && tp_tok_enc_grow(e, 1)) return tp_fail(TP_ERR_NOMEM, "dct token buffers");
+        e->bits[e->nbytes++] = (uint8_t)e->acc;
+        e->acc >>= 8;
+        e->nacc -= 8;
+    }
+    e->nacc = 0;
+    uint32_t *cnt = calloc((size_t)nctx * TP_TOK_NSYM, sizeof *cnt); /* [ctx * TP_TOK_NSYM + sym] */
+    uint32_t *enc = malloc((size_t)nctx * TP_TOK_NSYM * sizeof *enc); /* freq | start << 16 */
+    uint8_t *rb = malloc(2 * e->ntok + 16);
+    size_t r = 0;
+    if (!cnt || !enc || !rb) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
+    for (size_t i = 0; i < e->ntok; i++) cnt[e->tok[i]]++;
+    bitw w = {dst, dst + cap, 0, 0};
+    for (int c = 0; c < nctx; c++) {
+        int n = 0;
+        uint32_t mx = 0;
+        for (int s = 0; s < TP_TOK_NSYM; s++)
+            if (cnt[c * TP_TOK_NSYM + s]) { n = s + 1; if (cnt[c * TP_TOK_NSYM + s] > mx) mx = cnt[c * TP_TOK_NSYM + s]; }
+        bw_put(&w, (uint32_t)n, 6);
+        uint8_t code[TP_TOK_NSYM] = {0};
+        for (int s = 0; s < n; s++) {
+            if (cnt[c * TP_TOK_NSYM + s]) {
+                int k = 31 + (int)lrint(2.0 * log2((double)cnt[c * TP_TOK_NSYM + s] / mx));
+                code[s] = (uint8_t)(k < 1 ? 1 : k);
+            }
+            bw_put(&w, code[s], 5);
+        }
+        uint16_t freq[TP_TOK_NSYM] = {0};
+        if (n) tok_normalize(code, n, freq);
+        uint32_t start = 0;
+        for (int s = 0; s < TP_TOK_NSYM; s++) {
+            enc[c * TP_TOK_NSYM + s] = freq[s] | start << 16;
+            start += freq[s];
+        }
+    }
+    if (w.n) bw_put(&w, 0, 8 - w.n);
+    /* rANS, backwards */
+    uint8_t *end = rb + 2 * e->ntok + 16, *q = end;
+    uint32_t x = TP_TOK_L;
+    for (size_t i = e->ntok; i-- > 0;) {
+        uint32_t fs = enc[e->tok[i]], f = fs & 0xffff, st = fs >> 16;
+        uint32_t xmax = ((TP_TOK_L >> TP_TOK_SCALE) << 8) * f;
+        while (x >= xmax) { *--q = (uint8_t)x; x >>= 8; }
+        x = ((x / f) << TP_TOK_SCALE) + x % f + st;
+    }
+    q -= 4;
+    q[0] = (uint8_t)x; q[1] = (uint8_t)(x >> 8); q[2] = (uint8_t)(x >> 16); q[3] = (uint8_t)(x >> 24);
+    size_t R = (size_t)(end - q), tab = (size_t)(w.p - dst);
+    size_t total = tab + 4 + R + e->nbytes;
+    if (total > cap || R > 0xffffffffu) goto done; /* r = 0: does not fit */
+    uint8_t *o = dst + tab;
+    o[0] = (uint8_t)R; o[1] = (uint8_t)(R >> 8); o[2] = (uint8_t)(R >> 16); o[3] = (uint8_t)(R >> 24);
+    memcpy(o + 4, q, R);
+    memcpy(o + 4 + R, e->bits, e->nbytes);
+    r = total;
+done:
+    free(cnt);
+    free(enc);
+    free(rb);
+    return r;
+}
+
+size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n)
+{
+    memset(d, 0, sizeof *d);
+    d->slot = malloc((size_t)nctx * TP_TOK_M);
+    if (!d->slot) return tp_fail(TP_ERR_NOMEM, "dct token decode tables");
+    const uint8_t *p = src, *end = src + n;
+    uint64_t acc = 0;
+    int na = 0;
+#define NEED(k)                                                                                              \
+    while (na < (k)) {                                                                                       \
+        if (p >= end) return tp_fail(TP_ERR_CORRUPT, "dct token tables truncated");                          \
+        acc |= (uint64_t)*p++ << na;                                                                         \
+        na += 8;                                                                                             \
+    }
+    for (int c = 0; c < nctx; c++) {
+        NEED(6);
+        int ns = (int)(acc & 63);
+        acc >>= 6, na -= 6;
+        if (ns > TP_TOK_NSYM) return tp_fail(TP_ERR_CORRUPT, "dct token table of %d symbols", ns);
+        uint8_t code[TP_TOK_NSYM] = {0};
+        int any = 0;
+        for (int s = 0; s < ns; s++) {
+            NEED(5);
+            code[s] = (uint8_t)(acc & 31);
+            acc >>= 5, na -= 5;
+            any |= code[s];
+        }
+        if (ns && (!code[ns - 1] || !any)) return tp_fail(TP_ERR_CORRUPT, "dct token table without its last symbol");
+        uint16_t freq[TP_TOK_NSYM] = {0};
+        if (ns) tok_normalize(code, ns, freq);
+        else freq[0] = TP_TOK_M; /* unused context: any use is caught as a mismatch */
+        uint8_t *sl = d->slot + (size_t)c * TP_TOK_M;
+        uint32_t start = 0;
+        for (int s = 0; s < TP_TOK_NSYM; s++) {
+            d->fs[c][s] = freq[s] | start << 16;
+            if (freq[s]) memset(sl + start, s, freq[s]);
+            start += freq[s];
+        }
+    }
+#undef NEED
+    if (end - p < 4) return tp_fail(TP_ERR_CORRUPT, "dct token stream truncated");
+    uint64_t R = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+    p += 4;
+    if (R < 4 || R > (uint64_t)(end - p)) return tp_fail(TP_ERR_CORRUPT, "dct rANS stream of %llu bytes", (unsigned long long)R);
+    d->x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (d->x < TP_TOK_L || d->x >= TP_TOK_L << 8) return tp_fail(TP_ERR_CORRUPT, "dct rANS state out of range");
+    d->p = p + 4;
+    d->end = p + R;
+    d->bp = p + R;
+    d->bend = end;
+    return 0;
+}
+
+void tp_tok_dec_free(tp_tok_dec *d)
+{
+    free(d->slot);
+    d->slot = NULL;
+}
+
+int tp_tok_dec_finish(const tp_tok_dec *d)
+{
+    return d->bad || d->p != d->end || d->x != TP_TOK_L || d->bp != d->bend || d->nacc >= 8 ? -1 : 0;
 }

@@ -1,148 +1,123 @@
-/* Adaptive binary range coder for the DCT codecs (LZMA-style carry
- * handling, 32-bit range). Each context holds two probability estimates
- * that adapt at different speeds (shift 4 and 7) and are averaged: quick to
- * learn at the start of a tensor, steady later. Probabilities are of a 0
- * bit, 15 bits of precision, always in 1..32767, so no symbol ever gets an
- * empty interval.
+/* Token coder for the DCT codecs: static multi-symbol rANS with many small
+ * contexts, plus a raw bit stream.
  *
- * The encoder never writes past its buffer: when it runs out it sets
- * overflow and keeps counting (the caller then stores a raw fallback). The
- * decoder reads zeros past the end of its input and reports overrun, so a
- * truncated stream is detected, never read beyond. */
+ * A coder sees a sequence of (context, symbol) tokens (symbols < 32, up to
+ * TP_TOK_MAX_CTX contexts) interleaved with raw bit fields (<= 24 bits:
+ * signs and magnitude mantissas). The encoder buffers both, then writes
+ *   tables: per context 5 bits n (0: context unused), then n 5-bit codes,
+ *           code 0 = symbol absent, code c >= 1 = weight W[c] ~ 2^((c-1)/2);
+ *           zero bits up to a byte boundary
+ *   u32     R, the byte count of the rANS stream
+ *   R bytes rANS stream (one 32-bit state, byte renormalisation, L = 2^23,
+ *           12-bit probabilities; starts with the final state, LE)
+ *   rest    raw bits, LSB first
+ * Frequencies come from the weights by one integer rule on both sides
+ * (tok_normalize), so a table costs 5 bits per symbol, not a count: about
+ * 10 bytes per context, which matters for small images. Unlike an adaptive
+ * binary coder, a token costs one table look-up to decode, and a zero run
+ * or a whole magnitude category is one token.
+ *
+ * The decoder never reads outside its input: past the end it sees zeros and
+ * sets bad; a corrupt stream decodes to in-range symbols and is caught by
+ * the final-state and length checks of tp_tok_dec_finish. */
 #ifndef TP_CODECS_DCT_ENTROPY_H
 #define TP_CODECS_DCT_ENTROPY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct { uint16_t fast, slow; } tp_bitctx;
-
-#define TP_BITCTX_INIT ((tp_bitctx){16384, 16384})
-
-static inline void tp_bitctx_init(tp_bitctx *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) c[i] = TP_BITCTX_INIT;
-}
+#define TP_TOK_MAX_CTX 64
+#define TP_TOK_NSYM 32
+#define TP_TOK_SCALE 12
+#define TP_TOK_M (1u << TP_TOK_SCALE)
+#define TP_TOK_L (1u << 23)
 
 typedef struct {
-    uint8_t *buf;
-    size_t cap, pos;
-    uint64_t low;
-    uint32_t range;
-    uint8_t cache;
-    uint64_t cache_size;
-    int overflow;
-} tp_rc_enc;
+    uint16_t *tok; /* ctx * TP_TOK_NSYM + sym */
+    size_t ntok, captok;
+    uint8_t *bits;
+    size_t nbytes, capbytes;
+    uint64_t acc;
+    int nacc, nomem;
+} tp_tok_enc;
 
-typedef struct {
-    const uint8_t *buf;
-    size_t n, pos;
-    uint32_t range, code;
-    int overrun;
-} tp_rc_dec;
+void tp_tok_enc_init(tp_tok_enc *e, size_t hint);
+void tp_tok_enc_free(tp_tok_enc *e);
+int tp_tok_enc_grow(tp_tok_enc *e, int which);
 
-void tp_rc_enc_init(tp_rc_enc *e, void *buf, size_t cap);
-/* Flushes; returns the byte count (meaningless when e->overflow). */
-size_t tp_rc_enc_finish(tp_rc_enc *e);
-void tp_rc_dec_init(tp_rc_dec *d, const void *buf, size_t n);
-
-static inline void tp_rc_shift_low(tp_rc_enc *e)
+static inline void tp_tok_put(tp_tok_enc *e, int ctx, int sym)
 {
-    if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
-        uint8_t carry = (uint8_t)(e->low >> 32);
-        uint8_t temp = e->cache;
-        do {
-            if (e->pos < e->cap) e->buf[e->pos] = (uint8_t)(temp + carry);
-            else e->overflow = 1;
-            e->pos++;
-            temp = 0xFF;
-        } while (--e->cache_size != 0);
-        e->cache = (uint8_t)(e->low >> 24);
-    }
-    e->cache_size++;
-    e->low = (e->low & 0x00FFFFFFu) << 8;
+    if (e->ntok == e->captok && tp_tok_enc_grow(e, 0)) return;
+    e->tok[e->ntok++] = (uint16_t)(ctx * TP_TOK_NSYM + sym);
 }
 
-static inline unsigned tp_bitctx_p(const tp_bitctx *c) { return ((unsigned)c->fast + c->slow) >> 1; }
-
-static inline void tp_bitctx_update(tp_bitctx *c, int bit)
+/* n <= 24 raw bits (v < 2^n). */
+static inline void tp_tok_bits(tp_tok_enc *e, uint32_t v, int n)
 {
-    if (bit) {
-        c->fast = (uint16_t)(c->fast - (c->fast >> 4));
-        c->slow = (uint16_t)(c->slow - (c->slow >> 7));
-    } else {
-        c->fast = (uint16_t)(c->fast + ((32768u - c->fast) >> 4));
-        c->slow = (uint16_t)(c->slow + ((32768u - c->slow) >> 7));
+    e->acc |= (uint64_t)v << e->nacc;
+    e->nacc += n;
+    if (e->nacc >= 32) {
+        if (e->nbytes + 4 > e->capbytes && tp_tok_enc_grow(e, 1)) return;
+        uint8_t *p = e->bits + e->nbytes;
+        p[0] = (uint8_t)e->acc; p[1] = (uint8_t)(e->acc >> 8); p[2] = (uint8_t)(e->acc >> 16); p[3] = (uint8_t)(e->acc >> 24);
+        e->nbytes += 4;
+        e->acc >>= 32;
+        e->nacc -= 32;
     }
 }
 
-static inline void tp_rc_put_p(tp_rc_enc *e, unsigned p, int bit)
-{
-    uint32_t bound = (e->range >> 15) * p;
-    if (!bit) e->range = bound;
-    else { e->low += bound; e->range -= bound; }
-    while (e->range < (1u << 24)) { e->range <<= 8; tp_rc_shift_low(e); }
-}
+/* Writes the section for contexts 0..nctx-1 into dst. Returns its size, 0
+ * if it does not fit in cap, or an error (no memory). */
+size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap);
 
-static inline void tp_rc_put(tp_rc_enc *e, tp_bitctx *c, int bit)
-{
-    tp_rc_put_p(e, tp_bitctx_p(c), bit);
-    tp_bitctx_update(c, bit);
-}
+typedef struct {
+    const uint8_t *p, *end; /* rANS bytes */
+    uint32_t x;
+    const uint8_t *bp, *bend; /* raw bits */
+    uint64_t acc;
+    int nacc, bad;
+    uint8_t *slot;                          /* [ctx][TP_TOK_M] -> symbol */
+    uint32_t fs[TP_TOK_MAX_CTX][TP_TOK_NSYM]; /* freq | start << 16 */
+} tp_tok_dec;
 
-/* Equiprobable bit (signs, suffix bits). */
-static inline void tp_rc_put_bypass(tp_rc_enc *e, int bit) { tp_rc_put_p(e, 16384, bit); }
+/* Parses a section of exactly n bytes. Returns 0 or an error
+ * (TP_ERR_CORRUPT, TP_ERR_NOMEM). */
+size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n);
+void tp_tok_dec_free(tp_tok_dec *d);
+/* 0 when every byte was used and the final state is the initial one. */
+int tp_tok_dec_finish(const tp_tok_dec *d);
 
-static inline int tp_rc_get_p(tp_rc_dec *d, unsigned p)
+static inline int tp_tok_get(tp_tok_dec *d, int ctx)
 {
-    uint32_t bound = (d->range >> 15) * p;
-    int bit;
-    if (d->code < bound) { d->range = bound; bit = 0; }
-    else { d->code -= bound; d->range -= bound; bit = 1; }
-    while (d->range < (1u << 24)) {
-        d->range <<= 8;
+    uint32_t s = d->x & (TP_TOK_M - 1);
+    int sym = d->slot[(size_t)ctx * TP_TOK_M + s];
+    uint32_t fs = d->fs[ctx][sym];
+    d->x = (fs & 0xffff) * (d->x >> TP_TOK_SCALE) + s - (fs >> 16);
+    while (d->x < TP_TOK_L) {
         uint8_t b = 0;
-        if (d->pos < d->n) b = d->buf[d->pos];
-        else d->overrun = 1;
-        d->pos++;
-        d->code = (d->code << 8) | b;
+        if (d->p < d->end) b = *d->p++;
+        else d->bad = 1;
+        d->x = (d->x << 8) | b;
     }
-    return bit;
+    return sym;
 }
 
-static inline int tp_rc_get(tp_rc_dec *d, tp_bitctx *c)
+static inline uint32_t tp_tok_get_bits(tp_tok_dec *d, int n)
 {
-    int bit = tp_rc_get_p(d, tp_bitctx_p(c));
-    tp_bitctx_update(c, bit);
-    return bit;
-}
-
-static inline int tp_rc_get_bypass(tp_rc_dec *d) { return tp_rc_get_p(d, 16384); }
-
-/* Adaptive Exp-Golomb code for v >= 0: the exponent in unary with one
- * context per position (ctx[0..TP_EG_CTX-1]), the mantissa bits bypass.
- * Exponents above TP_EG_MAX are refused by the decoder (returns -1). */
-#define TP_EG_CTX 16
-#define TP_EG_MAX 24
-
-static inline void tp_rc_put_eg(tp_rc_enc *e, tp_bitctx *ctx, uint32_t v)
-{
-    uint32_t x = v + 1;
-    int nb = 31 - __builtin_clz(x); /* x in [2^nb, 2^(nb+1)) */
-    for (int i = 0; i < nb; i++) tp_rc_put(e, &ctx[i < TP_EG_CTX - 1 ? i : TP_EG_CTX - 1], 1);
-    tp_rc_put(e, &ctx[nb < TP_EG_CTX - 1 ? nb : TP_EG_CTX - 1], 0);
-    for (int i = nb - 1; i >= 0; i--) tp_rc_put_bypass(e, (int)((x >> i) & 1));
-}
-
-static inline int64_t tp_rc_get_eg(tp_rc_dec *d, tp_bitctx *ctx)
-{
-    int nb = 0;
-    while (tp_rc_get(d, &ctx[nb < TP_EG_CTX - 1 ? nb : TP_EG_CTX - 1])) {
-        if (++nb > TP_EG_MAX || d->overrun) return -1;
+    if (d->nacc < n) {
+        while (d->nacc <= 56 && d->bp < d->bend) {
+            d->acc |= (uint64_t)*d->bp++ << d->nacc;
+            d->nacc += 8;
+        }
+        if (d->nacc < n) { d->bad = 1; d->nacc = n; }
     }
-    uint32_t x = 1;
-    for (int i = 0; i < nb; i++) x = (x << 1) | (uint32_t)tp_rc_get_bypass(d);
-    return (int64_t)x - 1;
+    uint32_t v = (uint32_t)(d->acc & ((1u << n) - 1));
+    d->acc >>= n;
+    d->nacc -= n;
+    return v;
 }
+
+/* Magnitude category of a > 0: its bit length. */
+static inline int tp_tok_cat(uint32_t a) { return 32 - __builtin_clz(a); }
 
 #endif

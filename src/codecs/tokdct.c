@@ -22,6 +22,7 @@
 #include "codecs/tokdct.h"
 #include "core/bytes.h"
 #include "core/half.h"
+#include "core/rans.h"
 
 enum { P_GRID, P_GW, P_PROFILE, P_LOW, P_MID, P_HIGH, P_LO_EDGE, P_HI_EDGE, P_PRUNE, N_PARAMS };
 static const char *const profile_names[] = {"mild", "aggressive", "extreme", NULL};
@@ -51,7 +52,7 @@ typedef struct {
     int bits[3];
     uint64_t nband[3];
     size_t pos_bytes;        /* 2 or 4 per position */
-    size_t scales_off, pos_off, codes_off, payload;
+    size_t scales_off, pos_off, codes_off, payload; /* payload: the packed (largest) form */
     uint64_t bits_per_channel;
     int lo, hi;
 } tok_layout;
@@ -98,7 +99,7 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, tok_layout *L)
     L->scales_off = 0;
     L->pos_off = (size_t)(L->N * L->C * 3 * 2);
     L->codes_off = L->pos_off + (size_t)(L->N * L->k * L->pos_bytes);
-    L->payload = L->codes_off + (size_t)((L->N * L->C * L->bits_per_channel + 7) / 8);
+    L->payload = L->codes_off + 1 + (size_t)((L->N * L->C * L->bits_per_channel + 7) / 8);
     return 0;
 }
 
@@ -178,9 +179,11 @@ static size_t tokdct_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     float *CH = dct_matrix(L.H), *CW = dct_matrix(L.W);
     float *y = malloc((size_t)per * sizeof(float) + 1), *tmp = malloc((size_t)per * sizeof(float) + 1);
     tok_energy *te = malloc((size_t)L.T * sizeof *te + 1);
-    size_t r = 0;
-    if (!CH || !CW || !y || !tmp || !te) { r = tp_fail(TP_ERR_NOMEM, "tokdct: work buffers"); goto done; }
-    uint64_t code_k = 0; /* running code index */
+    uint8_t *codes[3] = {NULL, NULL, NULL}, *packed = NULL;
+    size_t ncode[3] = {0, 0, 0}, r = 0;
+    int ok = CH && CW && y && tmp && te;
+    for (int b = 0; b < 3 && ok; b++) ok = (codes[b] = malloc((size_t)(L.N * L.C * L.nband[b]) + 1)) != NULL;
+    if (!ok) { r = tp_fail(TP_ERR_NOMEM, "tokdct: work buffers"); goto done; }
     for (uint64_t n = 0; n < L.N; n++) {
         const float *xi = x + n * per;
         grid_dct(&L, CH, CW, xi, y, tmp, 0);
@@ -215,10 +218,7 @@ static size_t tokdct_encode(const tp_params *p, const tp_tensor *in, void *dst, 
                             if (q < -qmax) q = (float)-qmax;
                             code = (unsigned)((int)q + qmax);
                         }
-                        uint64_t bit = code_k;
-                        for (int i = 0; i < bits; i++) /* LSB first, any bit width */
-                            if ((code >> i) & 1) d[L.codes_off + (bit + (uint64_t)i) / 8] |= (uint8_t)(1u << ((bit + (uint64_t)i) % 8));
-                        code_k += (uint64_t)bits;
+                        codes[b][ncode[b]++] = (uint8_t)code;
                     }
             }
         }
@@ -238,10 +238,38 @@ static size_t tokdct_encode(const tp_params *p, const tp_tensor *in, void *dst, 
             }
         }
     }
-    tp_desc_bytes(out, L.payload);
-    r = L.payload;
+    /* codes: rANS per band (mode 1) when smaller, else packed bits (mode 0) */
+    size_t packed_bytes = L.payload - L.codes_off - 1, coded = 0;
+    size_t room = packed_bytes + 16;
+    for (int b = 0; b < 3; b++) room += tp_rans_bytes_bound(ncode[b]);
+    packed = malloc(room);
+    if (!packed) { r = tp_fail(TP_ERR_NOMEM, "tokdct: code buffer"); goto done; }
+    for (int b = 0; b < 3 && coded <= packed_bytes; b++) {
+        if (!L.bits[b] || !ncode[b]) continue;
+        size_t k = tp_rans_compress(codes[b], ncode[b], packed + coded + 4, tp_rans_bytes_bound(ncode[b]));
+        if (tp_is_error(k)) { r = k; goto done; }
+        tp_put_u32(packed + coded, (uint32_t)k);
+        coded += 4 + k;
+    }
+    size_t total;
+    if (coded < packed_bytes) {
+        d[L.codes_off] = 1;
+        memcpy(d + L.codes_off + 1, packed, coded);
+        total = L.codes_off + 1 + coded;
+    } else {
+        d[L.codes_off] = 0;
+        uint64_t bit = 0;
+        for (int b = 0; b < 3; b++)
+            for (size_t i = 0; i < ncode[b]; i++)
+                for (int j = 0; j < L.bits[b]; j++, bit++) /* LSB first, any bit width */
+                    if ((codes[b][i] >> j) & 1) d[L.codes_off + 1 + bit / 8] |= (uint8_t)(1u << (bit % 8));
+        total = L.payload;
+    }
+    tp_desc_bytes(out, total);
+    r = total;
 done:
-    free(CH); free(CW); free(y); free(tmp); free(te);
+    free(CH); free(CW); free(y); free(tmp); free(te); free(packed);
+    for (int b = 0; b < 3; b++) free(codes[b]);
     return r;
 }
 
@@ -268,16 +296,46 @@ static size_t tokdct_decode(const tp_params *p, const void *src, size_t n_bytes,
     tok_layout L;
     size_t r = make_layout(p, dst_desc, &L);
     if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "tokdct stage: %s", tp_last_error_detail());
-    if (n_bytes != L.payload) return tp_fail(TP_ERR_CORRUPT, "tokdct payload is %zu bytes, expected %zu", n_bytes, L.payload);
+    if (n_bytes <= L.codes_off) return tp_fail(TP_ERR_CORRUPT, "tokdct payload of %zu bytes is too short", n_bytes);
     const uint8_t *s = src;
+    if (s[L.codes_off] > 1) return tp_fail(TP_ERR_CORRUPT, "tokdct: bad code mode %u", s[L.codes_off]);
+    if (s[L.codes_off] == 0 && n_bytes != L.payload)
+        return tp_fail(TP_ERR_CORRUPT, "tokdct payload is %zu bytes, expected %zu", n_bytes, L.payload);
     TP_TRY(check_positions(&L, s));
     uint64_t per = L.T * L.C;
     float *out = dst;
     float *CH = dct_matrix(L.H), *CW = dct_matrix(L.W);
     float *y = malloc((size_t)per * sizeof(float) + 1), *tmp = malloc((size_t)per * sizeof(float) + 1);
     uint8_t *keep = malloc((size_t)L.T + 1);
-    if (!CH || !CW || !y || !tmp || !keep) { r = tp_fail(TP_ERR_NOMEM, "tokdct: work buffers"); goto done; }
-    uint64_t code_k = 0;
+    uint8_t *codes[3] = {NULL, NULL, NULL};
+    size_t ci[3] = {0, 0, 0};
+    int ok = CH && CW && y && tmp && keep;
+    for (int b = 0; b < 3 && ok; b++) ok = (codes[b] = malloc((size_t)(L.N * L.C * L.nband[b]) + 1)) != NULL;
+    if (!ok) { r = tp_fail(TP_ERR_NOMEM, "tokdct: work buffers"); goto done; }
+    if (s[L.codes_off] == 0) {
+        uint64_t bit = 0;
+        const uint8_t *q = s + L.codes_off + 1;
+        for (int b = 0; b < 3; b++)
+            for (size_t i = 0; i < (size_t)(L.N * L.C * L.nband[b]); i++) {
+                unsigned code = 0;
+                for (int j = 0; j < L.bits[b]; j++, bit++) code |= (unsigned)((q[bit / 8] >> (bit % 8)) & 1) << j;
+                codes[b][i] = (uint8_t)code;
+            }
+    } else {
+        size_t off = L.codes_off + 1;
+        for (int b = 0; b < 3; b++) {
+            size_t cnt = (size_t)(L.N * L.C * L.nband[b]);
+            if (!L.bits[b] || !cnt) continue;
+            if (n_bytes - off < 4) { r = tp_fail(TP_ERR_CORRUPT, "tokdct: code streams truncated"); goto done; }
+            size_t len = tp_get_u32(s + off);
+            off += 4;
+            if (len > n_bytes - off) { r = tp_fail(TP_ERR_CORRUPT, "tokdct: code stream exceeds the payload"); goto done; }
+            size_t e = tp_rans_decompress(s + off, len, codes[b], cnt);
+            if (tp_is_error(e)) { r = tp_fail(TP_ERR_CORRUPT, "tokdct: %s", tp_last_error_detail()); goto done; }
+            off += len;
+        }
+        if (off != n_bytes) { r = tp_fail(TP_ERR_CORRUPT, "tokdct: trailing bytes after the code streams"); goto done; }
+    }
     for (uint64_t n = 0; n < L.N; n++) {
         for (uint64_t c = 0; c < L.C; c++)
             for (int b = 0; b < 3; b++) {
@@ -290,12 +348,7 @@ static size_t tokdct_decode(const tp_params *p, const void *src, size_t n_bytes,
                         if (band_of(&L, u, v) != b) continue;
                         float val = 0;
                         if (bits) {
-                            unsigned code = 0;
-                            for (int i = 0; i < bits; i++) {
-                                uint64_t bit = code_k + (uint64_t)i;
-                                code |= (unsigned)((s[L.codes_off + bit / 8] >> (bit % 8)) & 1) << i;
-                            }
-                            code_k += (uint64_t)bits;
+                            unsigned code = codes[b][ci[b]++];
                             if (bits == 1) val = code ? s_ : -s_;
                             else {
                                 if (code > 2u * (unsigned)qmax) { r = tp_fail(TP_ERR_CORRUPT, "tokdct: code %u out of range", code); goto done; }
@@ -317,6 +370,7 @@ static size_t tokdct_decode(const tp_params *p, const void *src, size_t n_bytes,
     r = (size_t)(per * L.N * sizeof(float));
 done:
     free(CH); free(CW); free(y); free(tmp); free(keep);
+    for (int b = 0; b < 3; b++) free(codes[b]);
     return r;
 }
 
@@ -326,7 +380,7 @@ size_t tp_tokdct_positions(const tp_params *p, const void *payload, size_t n, co
     tok_layout L;
     size_t r = make_layout(p, dst_desc, &L);
     if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "tokdct stage: %s", tp_last_error_detail());
-    if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "tokdct payload is %zu bytes, expected %zu", n, L.payload);
+    if (n <= L.codes_off) return tp_fail(TP_ERR_CORRUPT, "tokdct payload of %zu bytes is too short", n);
     if (!L.k) return tp_fail(TP_ERR_NOT_FOUND, "tokdct stage did not prune tokens (prune=0)");
     TP_TRY(check_positions(&L, payload));
     size_t total = (size_t)(L.N * L.k);
