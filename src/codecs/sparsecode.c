@@ -185,13 +185,13 @@ static size_t sc_encode(const tp_params *p, const tp_tensor *in, void *dst, size
     tp_train_report_set(&rep);
     uint8_t *o8 = dst;
     if (pass) {
-        float *v = dst;
-        for (size_t i = 0; i < K * d; i++) v[i] = (float)D[i];
-        float *C = v + K * d;
-        memset(C, 0, n * K * sizeof *C);
+        /* dst may be unaligned: values go in with memcpy */
+        for (size_t i = 0; i < K * d; i++) { float f = (float)D[i]; memcpy(o8 + 4 * i, &f, 4); }
+        uint8_t *C = o8 + 4 * K * d;
+        memset(C, 0, n * K * 4);
         for (size_t i = 0; i < n; i++)
             for (size_t s = 0; s < k; s++)
-                if (coef[i * k + s] != 0) C[i * K + (size_t)idx[i * k + s]] = (float)coef[i * k + s];
+                if (coef[i * k + s] != 0) { float f = (float)coef[i * k + s]; memcpy(C + 4 * (i * K + (size_t)idx[i * k + s]), &f, 4); }
     } else {
         size_t es = sc_dict_es(p);
         for (size_t i = 0; i < K * d; i++) {
@@ -228,11 +228,14 @@ static size_t sc_decode(const tp_params *p, const void *src, size_t n_in, const 
     size_t n = S.n, K = S.K, k = S.k, d = (size_t)S.d;
     float *out = dst;
     if (pass) {
-        const float *v = src;
+        float *v = malloc((size_t)count * sizeof *v); /* aligned copy; count <= 8x numel + 1 MiB (bound) */
+        if (!v) return tp_fail(TP_ERR_NOMEM, "sparsecode: code matrix");
+        memcpy(v, src, (size_t)count * 4);
         for (uint64_t i = 0; i < count; i++)
-            if (!isfinite(v[i])) return tp_fail(TP_ERR_CORRUPT, "sparsecode: non-finite value %llu", (unsigned long long)i);
+            if (!isfinite(v[i])) { free(v); return tp_fail(TP_ERR_CORRUPT, "sparsecode: non-finite value %llu", (unsigned long long)i); }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)K, 1.0f, v + K * d, (int)K, v, (int)d, 0.0f,
                     out, (int)d);
+        free(v);
         return (size_t)S.numel * sizeof(float);
     }
     const uint8_t *s8 = src;
