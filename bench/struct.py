@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Rate-distortion of the structured codecs (svd, pca, sparse) next to int
+"""Rate-distortion of the structured codecs (svd, pca, sparse, sparsecode,
+autoenc) next to int
 quantization, on real data: every 2-D weight of all-MiniLM-L6-v2 and
 skimage test images cut into 14x14 patches (visual tokens, 144 x 588 per
 168x168 RGB crop). Bits/value come from real frame bytes; SNR is computed
@@ -94,6 +95,16 @@ def grid(shape):
         specs.append(("pca f16", st, f"pca:components={r}"))
     for k in [0.05, 0.1, 0.25, 0.5]:
         specs.append(("sparse top-k f16", f"keep={k}", f"sparse:keep={k},values=f16"))
+    # learned codecs (issue 6): a few points each, short training (5 K-SVD
+    # iterations, 20 epochs) so that the whole grid stays minutes on one core
+    P = 16 if shape[1] % 16 == 0 else 42 if shape[1] % 42 == 0 else 0
+    for k in [1, 2, 4]:
+        specs.append(("sparsecode", f"atoms 256, k={k}, patch {P}", f"sparsecode:atoms=256,k={k},patch={P},iterations=5"))
+    specs.append(("sparsecode|int8", f"atoms 64, k=4, patch {P}", f"sparsecode:atoms=64,k=4,patch={P},iterations=5,codes=pass | int:bits=8 | zstd"))
+    for fr in [1 / 16, 1 / 8, 1 / 4]:
+        L = max(1, int(round(fr * p)))
+        specs.append(("autoenc linear", f"latent 1/{int(round(1 / fr))} of min dim", f"autoenc:hidden=0,latent={L},epochs=20"))
+    specs.append(("autoenc mlp", "hidden 128, latent 1/8 of min dim", f"autoenc:hidden=128,latent={max(1, int(round(p / 8)))},epochs=20"))
     return specs
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Structured codecs benchmark: rate-distortion of svd / pca / sparse next to
+# Structured codecs benchmark: rate-distortion of svd / pca / sparse /
+# sparsecode / autoenc next to
 # int on MiniLM weights and skimage image patches, speed, and the hit rate
 # of tp_choose_pipeline; writes bench/out/struct_{points,choice}.csv,
 # docs/struct_rd.png and the <!-- BEGIN struct --> section of
@@ -20,7 +21,7 @@ import datetime, os, re, subprocess, sys
 tables = open(sys.argv[1]).read()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-head = (f"## Structured codecs: svd, pca, sparse vs int\n\n"
+head = (f"## Structured codecs: svd, pca, sparse, sparsecode, autoenc vs int\n\n"
         f"Command: `bench/struct.sh {sys.argv[2]}`; date {datetime.date.today()}; nproc {os.cpu_count()}; CPU {cpu}; "
         f"commit {commit}; single thread (`taskset -c 1`, OPENBLAS_NUM_THREADS=1). Plot: [struct_rd.png](struct_rd.png).\n")
 sec = "<!-- BEGIN struct -->\n" + head + tables + "<!-- END struct -->"

@@ -334,6 +334,26 @@ void tp_tensor_writer_abort(tp_tensor_writer *w);
 
 
 /* ------------------------------------------------------------------------
+ * Training report of the learned codecs (sparsecode, autoenc)
+ * ---------------------------------------------------------------------- */
+
+/* What the last learned-codec encode on this thread did. */
+typedef struct {
+    char codec[16];          /* "sparsecode" or "autoenc"                   */
+    uint32_t steps_done;     /* dictionary iterations / epochs run          */
+    uint32_t steps_asked;    /* iterations= / epochs=                       */
+    int stopped_by_time;     /* 1: max_seconds ended training early (the
+                                bytes then depend on the machine's speed)  */
+    double seconds;          /* wall-clock training time                   */
+    double rel_error;        /* ||X - X^||^2 / ||X||^2 of the stored codes,
+                                before the stage's own f16 rounding        */
+} tp_train_report;
+
+/* Copies the report of the last sparsecode/autoenc encode run on the
+ * calling thread into *out; returns 0, or TP_ERR_NOT_FOUND if none ran. */
+size_t tp_train_report_last(tp_train_report *out);
+
+/* ------------------------------------------------------------------------
  * Pipeline choice: measure a tensor, pick a pipeline for an error bound
  * ---------------------------------------------------------------------- */
 

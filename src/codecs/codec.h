@@ -82,6 +82,8 @@ extern const tp_codec tp_codec_tokdct;
 extern const tp_codec tp_codec_svd;
 extern const tp_codec tp_codec_pca;
 extern const tp_codec tp_codec_sparse;
+extern const tp_codec tp_codec_sparsecode;
+extern const tp_codec tp_codec_autoenc;
 extern const tp_codec tp_codec_ternary;
 extern const tp_codec tp_codec_kq;
 extern const tp_codec tp_codec_vq;

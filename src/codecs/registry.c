@@ -25,6 +25,8 @@ static const tp_codec *const registry[] = {
     &tp_codec_svd,  /* id 16 */
     &tp_codec_pca,  /* id 17 */
     &tp_codec_sparse, /* id 18 */
+    &tp_codec_sparsecode, /* id 19 */
+    &tp_codec_autoenc, /* id 20 */
 };
 
 #define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
