@@ -313,3 +313,50 @@ TEST(rans_encoders_agree_with_contexts)
     }
     free(x); free(y); free(a); free(b);
 }
+
+static size_t frame_size(const char *spec, tp_dtype dt, const void *data, size_t numel)
+{
+    tp_pipeline *p = NULL;
+    if (tp_is_error(tp_pipeline_parse(spec, &p))) return 0;
+    tp_tensor t = {.dtype = dt, .ndim = 1, .shape = {numel}, .data = data};
+    void *frame = NULL;
+    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    tp_pipeline_free(p);
+    free(frame);
+    return tp_is_error(n) ? 0 : n;
+}
+
+/* Byte mode picks per plane between rANS, raw and zstd: an i64
+ * position-ids tensor (periodic: LZ wins), packed int4 codes of Gaussian
+ * weights (skewed, no repeats: rANS wins) and periodic int4 codes. */
+TEST(lossless_byte_mode_picks_zstd_or_rans)
+{
+    size_t n = 96 * 512;
+    int64_t *pos = malloc(n * sizeof *pos);
+    for (size_t i = 0; i < n; i++) pos[i] = (int64_t)(i % 512);
+    CHECK(frame_roundtrip("lossless", TP_I64, pos, n));
+    CHECK(frame_roundtrip("lossless:chunk=5,threads=2", TP_I64, pos, n));
+    size_t ll = frame_size("lossless", TP_I64, pos, n), zs = frame_size("zstd", TP_I64, pos, n);
+    CHECK(ll && zs && ll < n * 8 / 100); /* rANS alone spends ~1.1 bytes per id here */
+    printf("    i64 position ids: %zu bytes -> lossless %zu, zstd %zu\n", n * 8, ll, zs);
+
+    size_t m = 1 << 18;
+    uint8_t *q = malloc(m);
+    for (size_t i = 0; i < m; i++) { /* two int4 codes per byte, ~Gaussian around 8 */
+        unsigned a = 8 + (unsigned)(__builtin_popcountll(rnd() & 0xfff) - 6), b = 8 + (unsigned)(__builtin_popcountll(rnd() & 0xfff) - 6);
+        q[i] = (uint8_t)((a & 15) | (b & 15) << 4);
+    }
+    CHECK(frame_roundtrip("lossless", TP_U8, q, m));
+    ll = frame_size("lossless", TP_U8, q, m);
+    zs = frame_size("zstd", TP_U8, q, m);
+    CHECK(ll && zs && ll < zs);
+    printf("    int4 codes (Gaussian): lossless %zu, zstd %zu\n", ll, zs);
+    for (size_t i = 4096; i < m; i++) q[i] = q[i % 4096]; /* periodic: zstd's kind of input */
+    CHECK(frame_roundtrip("lossless", TP_U8, q, m));
+    ll = frame_size("lossless", TP_U8, q, m);
+    zs = frame_size("zstd", TP_U8, q, m);
+    CHECK(ll && zs && ll <= zs + 128);
+    printf("    int4 codes (periodic): lossless %zu, zstd %zu\n", ll, zs);
+    free(q);
+    free(pos);
+}
