@@ -1,6 +1,6 @@
 /* Benchmark of the lossless codec against memcpy and zstd on one raw file.
  * Usage: bench_lossless FILE DTYPE THREADS REPS [zstd19]
- * Prints one line per method: name ratio enc_GB/s dec_GB/s (medians over
+ * Prints one line per method: name ratio enc dec GB/s (median [min-max] over
  * REPS after one warm-up; GB = 1e9 bytes of uncompressed data), then the
  * exponent-plane statistics of the lossless payload. */
 #include <math.h>
@@ -33,10 +33,13 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* name ratio R enc MED [MIN-MAX] dec MED [MIN-MAX] GB/s */
 static void report(const char *name, size_t raw, size_t comp, double *te, double *td, int reps)
 {
-    double me = median(te, reps), md = median(td, reps);
-    printf("%-10s ratio %.4f enc %.3f dec %.3f GB/s\n", name, (double)raw / comp, raw / me / 1e9, raw / md / 1e9);
+    double me = median(te, reps), md = median(td, reps); /* sorts te, td */
+    printf("%-10s ratio %.4f enc %.3f [%.3f-%.3f] dec %.3f [%.3f-%.3f] GB/s\n", name, (double)raw / comp,
+           raw / me / 1e9, raw / te[reps - 1] / 1e9, raw / te[0] / 1e9, raw / md / 1e9, raw / td[reps - 1] / 1e9,
+           raw / td[0] / 1e9);
     fflush(stdout);
 }
 

@@ -1,58 +1,81 @@
-"""Peers for the lossless benchmark: ZipNN and blosc2 (bitshuffle) on raw files.
+"""Same-process comparison for the lossless benchmark: tensorpress (through
+the Python package, ctypes on build/libtpress.so), ZipNN, blosc2 (bitshuffle)
+and a numpy copy as the memory baseline, on raw files.
 
 Usage: python3 bench/lossless.py THREADS REPS FILE:DTYPE ...
-Prints one line per (file, peer): name ratio enc dec GB/s (medians after a
-warm-up; GB = 1e9 uncompressed bytes). Single-thread figures are meant to run
-under `taskset -c 1`."""
+The methods are timed round-robin (one call of each per repetition, after a
+warm-up), so they see the same machine load seconds apart. Prints one line
+per (file, method): name ratio R enc MED [MIN-MAX] dec MED [MIN-MAX] GB/s
+(GB = 1e9 uncompressed bytes). Run single-thread figures under taskset -c 1."""
+import os
 import statistics
 import sys
 import time
 
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import tensorpress as tp  # noqa: E402
+
+NP_DTYPE = {"bf16": np.uint16, "f16": np.float16, "f32": np.float32}
 
 
-def timeit(fn, arg, reps):
-    """Median time of fn(copy of arg): ZipNN rewrites its input buffer in
-    place, so every call gets a fresh copy made outside the timed region."""
-    fn(bytearray(arg))
-    ts = []
-    for _ in range(reps):
-        a = bytearray(arg)
-        t0 = time.perf_counter()
-        out = fn(a)
-        ts.append(time.perf_counter() - t0)
-    return out, statistics.median(ts)
-
-
-def zipnn_codec(dtype, threads):
+def methods(dtype, threads, raw):
+    import blosc2
     import zipnn
+    out = []
+    src = np.frombuffer(raw, NP_DTYPE[dtype])
+    dst = np.empty_like(src)
+    out.append(("numpy-copy", lambda a: np.copyto(dst, src) or raw, lambda c: np.copyto(dst, src), False))
+    spec = f"lossless:threads={threads}"
+    tbuf = np.empty_like(src)
+    out.append(("tp-py", lambda a: tp.encode(src, spec, dtype=dtype), lambda c: tp.decode_into(c, tbuf), False))
     bits = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[dtype]
     z = zipnn.ZipNN(input_format="byte", bytearray_dtype=bits, threads=threads)
-    return z.compress, z.decompress
-
-
-def blosc2_codec(dtype, threads):
-    import blosc2
+    out.append(("zipnn", z.compress, z.decompress, True))  # rewrites its input: fresh copy per call
     blosc2.set_nthreads(threads)
     size = {"bf16": 2, "f16": 2, "f32": 4}[dtype]
-    def enc(b):
-        return blosc2.compress(b, typesize=size, clevel=5, filter=blosc2.Filter.BITSHUFFLE, codec=blosc2.Codec.ZSTD)
-    return enc, blosc2.decompress
+    out.append(("blosc2-bs", lambda b: blosc2.compress(b, typesize=size, clevel=5, filter=blosc2.Filter.BITSHUFFLE,
+                                                      codec=blosc2.Codec.ZSTD), blosc2.decompress, False))
+    return out
 
 
 def main():
     threads, reps = int(sys.argv[1]), int(sys.argv[2])
-    import zipnn, blosc2
-    print(f"# zipnn {getattr(zipnn, '__version__', '?')} blosc2 {blosc2.__version__}")
+    import blosc2
+    import zipnn
+    print(f"# zipnn {getattr(zipnn, '__version__', '?')} blosc2 {blosc2.__version__} numpy {np.__version__}")
     for arg in sys.argv[3:]:
         path, dtype = arg.split(":")
         raw = open(path, "rb").read()
-        for name, mk in (("zipnn", zipnn_codec), ("blosc2-bs", blosc2_codec)):
-            enc, dec = mk(dtype, threads)
-            c, te = timeit(enc, raw, reps)
-            c = bytes(c)
-            d, td = timeit(dec, c, reps)
-            assert bytes(d) == raw, name + " round trip failed"
-            print(f"{path} {name} ratio {len(raw)/len(c):.4f} enc {len(raw)/te/1e9:.3f} dec {len(raw)/td/1e9:.3f} GB/s", flush=True)
+        ms = methods(dtype, threads, raw)
+        te = {m[0]: [] for m in ms}
+        td = {m[0]: [] for m in ms}
+        comp = {}
+        for r in range(reps + 1):
+            for name, enc, dec, copy_in in ms:
+                a = bytearray(raw) if copy_in else raw
+                t0 = time.perf_counter()
+                c = enc(a)
+                t1 = time.perf_counter()
+                c = bytes(c) if not isinstance(c, bytes) else c
+                t2 = time.perf_counter()
+                d = dec(c)
+                t3 = time.perf_counter()
+                if r == 0:
+                    comp[name] = len(c)
+                    if name != "numpy-copy":
+                        got = d.tobytes() if isinstance(d, np.ndarray) else bytes(d)
+                        assert got == raw, name + " round trip failed"
+                    continue
+                te[name].append(t1 - t0)
+                td[name].append(t3 - t2)
+        for name, *_ in ms:
+            def fmt(ts):
+                g = [len(raw) / t / 1e9 for t in ts]
+                return f"{len(raw) / statistics.median(ts) / 1e9:.3f} [{min(g):.3f}-{max(g):.3f}]"
+            print(f"{path} {name} ratio {len(raw) / comp[name]:.4f} enc {fmt(te[name])} dec {fmt(td[name])} GB/s",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ lossless markers; the rest of the file is kept)."""
 import datetime, os, platform, re, subprocess, sys
 
 log, gauss_mib, reps, doc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+z19 = sys.argv[5] if len(sys.argv) > 5 else "all"
 rows, planes, versions = {}, {}, ""
 for line in open(log):
     parts = line.split()
@@ -10,27 +11,35 @@ for line in open(log):
     if name == "#":
         versions = " ".join(parts[2:])
         continue
-    m = re.match(r"(\S+) (\S+) ratio ([\d.]+) enc ([\d.]+) dec ([\d.]+)", " ".join(parts[1:]))
+    m = re.match(r"(\S+) (\S+) ratio ([\d.]+) enc ([\d.]+) \[([\d.]+)-([\d.]+)\] dec ([\d.]+) \[([\d.]+)-([\d.]+)\]",
+                 " ".join(parts[1:]))
     if m:
-        f, meth, ratio, enc, dec = m.groups()
+        f, meth, ratio = m.group(1), m.group(2), m.group(3)
+        v = [float(x) for x in m.groups()[3:]]
         rows.setdefault((f, meth), {})["ratio"] = float(ratio)
-        rows[(f, meth)][th] = (float(enc), float(dec))
+        rows[(f, meth)][th] = (v[0:3], v[3:6])  # enc, dec: median, min, max
     elif "exponent-plane" in line and th == "1":
         planes[name] = line.split(" ", 2)[2].strip()
 
 names = {"minilm_f32.raw": "MiniLM FP32", "minilm_bf16.raw": "MiniLM BF16", "minilm_f16.raw": "MiniLM FP16",
          "gauss_bf16.raw": f"Gaussian BF16 ({gauss_mib} MiB)"}
-order = ["lossless", "zipnn", "zstd-3", "zstd-19", "blosc2-bs", "memcpy"]
-label = {"lossless": "**tensorpress lossless**", "zipnn": "ZipNN", "zstd-3": "zstd -3", "zstd-19": "zstd -19",
-         "blosc2-bs": "blosc2 bitshuffle+zstd", "memcpy": "memcpy (baseline)"}
+order = ["tp-py", "zipnn", "blosc2-bs", "numpy-copy", "lossless", "zstd-3", "zstd-19", "memcpy"]
+label = {"tp-py": "**tensorpress lossless** (py)", "zipnn": "ZipNN (py)", "blosc2-bs": "blosc2 bitshuffle+zstd (py)",
+         "numpy-copy": "numpy copy (py baseline)", "lossless": "**tensorpress lossless** (C)", "zstd-3": "zstd -3 (C)",
+         "zstd-19": "zstd -19 (C)", "memcpy": "memcpy (C baseline)"}
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 out = ["<!-- BEGIN lossless -->", "## Lossless codec (`lossless`) vs ZipNN, zstd, blosc2", "",
        f"Command: `bench/lossless.sh {gauss_mib} {reps}` · date {datetime.date.today()} · nproc {os.cpu_count()} · "
        f"CPU `{cpu}` · commit `{commit}` · peers: {versions}", "",
-       "GB/s of uncompressed bytes, median of the repetitions after a warm-up (zstd -19: one run, single-thread pass only). "
+       f"GB/s of uncompressed bytes: median over {reps} repetitions after a warm-up, 1-thread cells also give "
+       "[min–max]. (py) rows ran in one Python process, round-robin (one call of each method per repetition, "
+       "seconds apart), tensorpress through the Python package (ctypes on build/libtpress.so, including the copy of "
+       "the frame into a bytes object); (C) rows in one C process (bench/bench_lossless.c). zstd -19: one run, "
+       "single-thread pass only" + (", MiniLM inputs only (it runs at ~1 MB/s)" if z19 == "minilm" else "") + ". "
        "1 thread = `taskset -c 1`; 2 threads = threads=2 / nbWorkers=2 / ZipNN threads=2 / blosc2 nthreads=2 "
-       "(the zstd decoder is single-threaded). The machine is shared: compare within a column, not across runs.", ""]
+       "(the zstd decoder is single-threaded). The machine is shared with other jobs (load average "
+       f"{os.getloadavg()[0]:.1f} at the end): compare within a block of one process, not across runs.", ""]
 for f in names:
     if not any(k[0] == f for k in rows):
         continue
@@ -39,14 +48,16 @@ for f in names:
         r = rows.get((f, meth))
         if not r:
             continue
-        cells = [f"{v:.3f}" for th in ("1", "2") for v in r[th]] if "2" in r else \
-            [f"{v:.3f}" for v in r["1"]] + ["—", "—"]
+        cells = [f"{x[0]:.3f} [{x[1]:.2f}–{x[2]:.2f}]" for x in r["1"]] if "1" in r else ["—", "—"]
+        cells += [f"{x[0]:.3f}" for x in r["2"]] if "2" in r else ["—", "—"]
         out.append(f"| {label[meth]} | {r['ratio']:.4f} | " + " | ".join(cells) + " |")
-    ll, zn = rows.get((f, "lossless")), rows.get((f, "zipnn"))
+    ll, zn, cp = rows.get((f, "tp-py")), rows.get((f, "zipnn")), rows.get((f, "numpy-copy"))
     if ll and zn and "1" in ll and "1" in zn:
         out.append("")
-        out.append(f"vs ZipNN: ratio {ll['ratio']/zn['ratio']:.4f}×, 1-thread encode {ll['1'][0]/zn['1'][0]:.2f}×, "
-                   f"1-thread decode {ll['1'][1]/zn['1'][1]:.2f}×.")
+        out.append(f"vs ZipNN, same process, 1 thread (medians): ratio {ll['ratio']/zn['ratio']:.4f}×, "
+                   f"encode {ll['1'][0][0]/zn['1'][0][0]:.2f}×, decode {ll['1'][1][0]/zn['1'][1][0]:.2f}×"
+                   + (f"; tensorpress encode = {100*ll['1'][0][0]/cp['1'][0][0]:.1f} % and decode = "
+                      f"{100*ll['1'][1][0]/cp['1'][1][0]:.1f} % of the numpy copy" if cp and "1" in cp else "") + ".")
     if f in planes:
         out.append("")
         out.append(f"Exponent plane: {planes[f]}")

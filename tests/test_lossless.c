@@ -233,6 +233,12 @@ static int rans_roundtrip(const uint8_t *x, size_t n, size_t *coded)
         tp_rans_dtable_build(&m, &t);
         memset(y, 0, n);
         ok = ok && !tp_is_error(tp_rans_decode_scalar(&m, &t, r.p, r.left, y, n)) && !memcmp(x, y, n);
+        /* the scalar reference encoder writes the same bytes as the
+         * dispatched (AVX2) one */
+        uint8_t *c2 = malloc(cap);
+        size_t k2 = tp_rans_encode_scalar(&m, x, n, c2, cap);
+        ok = ok && k2 == r.left && !memcmp(c2, r.p, k2);
+        free(c2);
     }
     *coded = k;
     free(c);
@@ -261,6 +267,9 @@ TEST(rans_skewed_uniform_single)
         if (n == 100003) CHECK(k < 1000);
         for (size_t i = 0; i < n; i++) x[i] = (uint8_t)(i % 3 ? 7 : (rnd() & 1)); /* context-friendly */
         CHECK(rans_roundtrip(x, n, &k));
+        for (size_t i = 0; i < n; i++) /* exponent-like, correlated per lane: several contexts */
+            x[i] = (uint8_t)(120 + (i >= 32 && x[i - 32] > 121 ? 4 : 0) + __builtin_ctzll(rnd() | (1ull << 6)));
+        CHECK(rans_roundtrip(x, n, &k));
     }
     free(x);
 }
@@ -276,4 +285,78 @@ TEST(rans_rejects_garbage)
         (void)r; /* must simply not crash (ASan) */
     }
     CHECK(1);
+}
+
+/* scalar and AVX2 encoders on a hand-made 3-context model with a
+ * frequency-1 symbol, every tail length */
+TEST(rans_encoders_agree_with_contexts)
+{
+    tp_rans_model m;
+    memset(&m, 0, sizeof m);
+    m.nctx = 3;
+    m.thr[0] = 122; m.thr[1] = 125; m.thr[2] = 256;
+    for (int c = 0; c < 3; c++)
+        for (int s = 0; s < 16; s++) m.freq[c][120 + s] = (uint16_t)(s == c ? 4096 - 15 * 16 : 16);
+    for (int c = 0; c < 3; c++) m.freq[c][120 + c] -= 1, m.freq[c][200] = 1;
+    static tp_rans_dtable t;
+    tp_rans_dtable_build(&m, &t);
+    size_t nmax = 70000, cap = tp_rans_stream_bound(nmax);
+    uint8_t *x = malloc(nmax), *y = malloc(nmax), *a = malloc(cap), *b = malloc(cap);
+    for (size_t n = 1; n <= nmax; n = n < 100 ? n + 1 : n * 3 + 7) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = rnd();
+            x[i] = (uint8_t)(r % 97 == 0 ? 200 : 120 + (r >> 8) % 16);
+        }
+        size_t ka = tp_rans_encode(&m, x, n, a, cap), kb = tp_rans_encode_scalar(&m, x, n, b, cap);
+        CHECK(!tp_is_error(ka) && ka == kb && !memcmp(a, b, ka));
+        CHECK(!tp_is_error(tp_rans_decode(&m, &t, a, ka, y, n)) && !memcmp(x, y, n));
+    }
+    free(x); free(y); free(a); free(b);
+}
+
+static size_t frame_size(const char *spec, tp_dtype dt, const void *data, size_t numel)
+{
+    tp_pipeline *p = NULL;
+    if (tp_is_error(tp_pipeline_parse(spec, &p))) return 0;
+    tp_tensor t = {.dtype = dt, .ndim = 1, .shape = {numel}, .data = data};
+    void *frame = NULL;
+    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    tp_pipeline_free(p);
+    free(frame);
+    return tp_is_error(n) ? 0 : n;
+}
+
+/* Byte mode picks per plane between rANS, raw and zstd: an i64
+ * position-ids tensor (periodic: LZ wins), packed int4 codes of Gaussian
+ * weights (skewed, no repeats: rANS wins) and periodic int4 codes. */
+TEST(lossless_byte_mode_picks_zstd_or_rans)
+{
+    size_t n = 96 * 512;
+    int64_t *pos = malloc(n * sizeof *pos);
+    for (size_t i = 0; i < n; i++) pos[i] = (int64_t)(i % 512);
+    CHECK(frame_roundtrip("lossless", TP_I64, pos, n));
+    CHECK(frame_roundtrip("lossless:chunk=5,threads=2", TP_I64, pos, n));
+    size_t ll = frame_size("lossless", TP_I64, pos, n), zs = frame_size("zstd", TP_I64, pos, n);
+    CHECK(ll && zs && ll < n * 8 / 100); /* rANS alone spends ~1.1 bytes per id here */
+    printf("    i64 position ids: %zu bytes -> lossless %zu, zstd %zu\n", n * 8, ll, zs);
+
+    size_t m = 1 << 18;
+    uint8_t *q = malloc(m);
+    for (size_t i = 0; i < m; i++) { /* two int4 codes per byte, ~Gaussian around 8 */
+        unsigned a = 8 + (unsigned)(__builtin_popcountll(rnd() & 0xfff) - 6), b = 8 + (unsigned)(__builtin_popcountll(rnd() & 0xfff) - 6);
+        q[i] = (uint8_t)((a & 15) | (b & 15) << 4);
+    }
+    CHECK(frame_roundtrip("lossless", TP_U8, q, m));
+    ll = frame_size("lossless", TP_U8, q, m);
+    zs = frame_size("zstd", TP_U8, q, m);
+    CHECK(ll && zs && ll < zs);
+    printf("    int4 codes (Gaussian): lossless %zu, zstd %zu\n", ll, zs);
+    for (size_t i = 4096; i < m; i++) q[i] = q[i % 4096]; /* periodic: zstd's kind of input */
+    CHECK(frame_roundtrip("lossless", TP_U8, q, m));
+    ll = frame_size("lossless", TP_U8, q, m);
+    zs = frame_size("zstd", TP_U8, q, m);
+    CHECK(ll && zs && ll <= zs + 128);
+    printf("    int4 codes (periodic): lossless %zu, zstd %zu\n", ll, zs);
+    free(q);
+    free(pos);
 }

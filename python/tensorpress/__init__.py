@@ -10,7 +10,7 @@ The library is found through $TPRESS_LIB, next to this package (build/ of a
 source checkout), or the system library path.
 """
 from ._lib import TensorpressError, codecs
-from ._api import Archive, decode, encode, frame_info, load, save
+from ._api import Archive, decode, decode_into, encode, frame_info, load, save
 
-__all__ = ["TensorpressError", "codecs", "encode", "decode", "frame_info", "save", "load", "Archive"]
+__all__ = ["TensorpressError", "codecs", "encode", "decode", "decode_into", "frame_info", "save", "load", "Archive"]
 __version__ = "0.1.0"

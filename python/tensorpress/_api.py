@@ -41,9 +41,23 @@ def _finish(buf, dtype_code):
     return buf
 
 
-def encode(array, spec="int:bits=8,group=32"):
-    """Compresses one array through a pipeline spec; returns the frame bytes."""
+# dtype names accepted by encode(dtype=...): raw bits of that type in an
+# array of the same item size (bf16 weights as a uint16 array).
+_NAMED = {"f32": 1, "f16": 2, "bf16": 3, "f64": 4, "i8": 5, "u8": 6, "i16": 7, "u16": 8, "i32": 9, "u32": 10,
+          "i64": 11, "u64": 12}
+_NAMED_SIZE = {1: 4, 2: 2, 3: 2, 4: 8, 5: 1, 6: 1, 7: 2, 8: 2, 9: 4, 10: 4, 11: 8, 12: 8}
+
+
+def encode(array, spec="int:bits=8,group=32", dtype=None):
+    """Compresses one array through a pipeline spec; returns the frame bytes.
+    dtype (e.g. "bf16") reinterprets the array's bits as that type; its item
+    size must match."""
     a, t = _tensor(array)
+    if dtype is not None:
+        code = _NAMED[dtype]
+        if a.dtype.itemsize != _NAMED_SIZE[code]:
+            raise TypeError(f"dtype {dtype} needs {_NAMED_SIZE[code]}-byte items, the array has {a.dtype.itemsize}")
+        t.dtype = code
     pipe = ctypes.c_void_p()
     check(lib.tp_pipeline_parse(spec.encode(), ctypes.byref(pipe)), "spec")
     try:
@@ -63,6 +77,13 @@ def frame_info(frame):
     check(lib.tp_frame_inspect(frame, len(frame), ctypes.byref(info)), "frame")
     return {"shape": tuple(info.shape[i] for i in range(info.ndim)), "dtype_code": info.dtype,
             "nbytes": info.nbytes, "frame_size": info.frame_size, "spec": info.spec.decode()}
+
+
+def decode_into(frame, out):
+    """Decodes a frame into the writable contiguous array out (exactly the
+    frame's byte size, any dtype: bf16 stays raw bits); returns out."""
+    check(lib.tp_frame_decode(frame, len(frame), out.ctypes.data, out.nbytes), "decode")
+    return out
 
 
 def decode(frame):

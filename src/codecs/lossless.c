@@ -200,7 +200,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
                 uint8_t kind = tp_read_u8(&r);
                 if (kind == TP_LL_PLANE_RAW) tp_read_bytes(&r, ne);
                 else if (kind == TP_LL_PLANE_CONST) tp_read_u8(&r);
-                else tp_read_bytes(&r, tp_read_u32(&r));
+                else tp_read_bytes(&r, tp_read_u32(&r)); /* rANS, zstd */
                 bytes[k] += before - r.left;
             }
             if (!r.ok) return tp_fail(TP_ERR_CORRUPT, "bad chunk");

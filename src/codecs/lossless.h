@@ -18,7 +18,8 @@
 #define TP_LL_MAX_ELEM 8
 
 enum { TP_LL_CHUNK_RAW = 0, TP_LL_CHUNK_PLANES = 1 };
-enum { TP_LL_PLANE_RAW = 0, TP_LL_PLANE_CONST = 1, TP_LL_PLANE_RANS = 2 };
+enum { TP_LL_PLANE_RAW = 0, TP_LL_PLANE_CONST = 1, TP_LL_PLANE_RANS = 2, TP_LL_PLANE_ZSTD = 3 };
+#define TP_LL_ZSTD_LEVEL 3 /* planes of non-float input also try zstd at this level */
 
 /* Per-worker buffers, sized for one chunk. */
 typedef struct {
@@ -28,6 +29,8 @@ typedef struct {
     size_t coded_cap;
     tp_rans_model model;
     tp_rans_dtable dtable;
+    tp_rans_etable etable;
+    void *zc, *zd;     /* zstd contexts, created on first use              */
 } tp_ll_scratch;
 
 /* for_encode also allocates the coded-plane buffer. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "codecs/lossless.h"
 #include "core/error.h"
@@ -27,7 +28,10 @@ void tp_ll_scratch_free(tp_ll_scratch *s)
 {
     free(s->planes);
     free(s->coded);
+    ZSTD_freeCCtx(s->zc);
+    ZSTD_freeDCtx(s->zd);
     s->planes = s->coded = NULL;
+    s->zc = s->zd = NULL;
 }
 
 static int all_equal(const uint8_t *p, size_t n)
@@ -44,24 +48,47 @@ static int all_equal(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* Writes plane pl (n bytes) at dst; returns the record size. */
-static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, uint8_t *dst)
+/* zstd of plane pl into dst + 5 when it is smaller than best bytes in
+ * all; returns the record size or 0. */
+static size_t try_zstd(tp_ll_scratch *s, const uint8_t *pl, size_t n, size_t best, uint8_t *dst)
+{
+    if (best <= 6) return 0;
+    if (!s->zc && !(s->zc = ZSTD_createCCtx())) return 0; /* no memory: simply not tried */
+    ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, TP_LL_ZSTD_LEVEL);
+    ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(s->zc, ZSTD_c_contentSizeFlag, 1);
+    size_t z = ZSTD_compress2(s->zc, dst + 5, best - 6, pl, n);
+    if (ZSTD_isError(z) || 5 + z >= best) return 0;
+    dst[0] = TP_LL_PLANE_ZSTD;
+    tp_put_u32(dst + 1, (uint32_t)z);
+    return 5 + z;
+}
+
+/* Writes plane pl (n bytes) at dst; returns the record size. Non-float
+ * planes (try_z) also try zstd, kept when smaller than rANS and raw (dst
+ * has room for 1 + n bytes). */
+static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, int try_z, uint8_t *dst)
 {
     if (all_equal(pl, n)) {
         dst[0] = TP_LL_PLANE_CONST;
         dst[1] = pl[0];
         return 2;
     }
-    size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model);
+    size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model), coded = 0;
     if (est < n - n / 100) {
         size_t m = tp_rans_model_write(&s->model, s->coded);
-        size_t r = tp_rans_encode(&s->model, pl, n, s->coded + m, s->coded_cap - m);
-        if (!tp_is_error(r) && m + r + 5 < n + 1) {
-            dst[0] = TP_LL_PLANE_RANS;
-            tp_put_u32(dst + 1, (uint32_t)(m + r));
-            memcpy(dst + 5, s->coded, m + r);
-            return 5 + m + r;
-        }
+        size_t r = tp_rans_encode_t(&s->model, pl, n, s->coded + m, s->coded_cap - m, &s->etable);
+        if (!tp_is_error(r) && m + r + 5 < n + 1) coded = m + r;
+    }
+    if (try_z) {
+        size_t z = try_zstd(s, pl, n, coded ? 5 + coded : 1 + n, dst);
+        if (z) return z;
+    }
+    if (coded) {
+        dst[0] = TP_LL_PLANE_RANS;
+        tp_put_u32(dst + 1, (uint32_t)coded);
+        memcpy(dst + 5, s->coded, coded);
+        return 5 + coded;
     }
     dst[0] = TP_LL_PLANE_RAW;
     memcpy(dst + 1, pl, n);
@@ -76,7 +103,7 @@ size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsign
     for (unsigned k = 0; k < elem; k++) pl[k] = s->planes + k * ne;
     tp_ll_split(src, ne, elem, rotate, pl);
     size_t off = TP_LL_CHUNK_HDR;
-    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, dst + off);
+    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, !rotate, dst + off);
     if (off < TP_LL_CHUNK_HDR + n) {
         dst[8] = TP_LL_CHUNK_PLANES;
         return off;
@@ -120,6 +147,14 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
                 TP_TRY(tp_rans_model_read(&br, &s->model));
                 tp_rans_dtable_build(&s->model, &s->dtable);
                 TP_TRY(tp_rans_decode(&s->model, &s->dtable, br.p, br.left, mine, ne));
+                pl[k] = mine;
+            } else if (pk == TP_LL_PLANE_ZSTD) {
+                uint32_t body = tp_read_u32(&r);
+                const uint8_t *b = tp_read_bytes(&r, body);
+                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "zstd plane %u truncated", k);
+                if (!s->zd && !(s->zd = ZSTD_createDCtx())) return tp_fail(TP_ERR_NOMEM, "zstd context");
+                size_t z = ZSTD_decompressDCtx(s->zd, mine, ne, b, body);
+                if (ZSTD_isError(z) || z != ne) return tp_fail(TP_ERR_CORRUPT, "zstd plane %u does not decode to %zu bytes", k, ne);
                 pl[k] = mine;
             } else {
                 return tp_fail(TP_ERR_CORRUPT, "plane %u has unknown kind %u", k, pk);

@@ -44,14 +44,16 @@ static void normalize(const uint32_t *cnt, uint16_t *freq)
     }
 }
 
-/* Ideal code length in bits of counts cnt (sum n). */
-static double cost_bits(const uint32_t *cnt, uint64_t n)
+/* Ideal code length in bits of counts cnt (sum n), nonzero only in lo..hi. */
+static double cost_bits_r(const uint32_t *cnt, int lo, int hi, uint64_t n)
 {
     if (!n) return 0;
     double s = 0;
-    for (int i = 0; i < 256; i++) if (cnt[i]) s += cnt[i] * log2((double)cnt[i]);
+    for (int i = lo; i <= hi; i++) if (cnt[i]) s += cnt[i] * log2((double)cnt[i]);
     return n * log2((double)n) - s;
 }
+
+static double cost_bits(const uint32_t *cnt, uint64_t n) { return cost_bits_r(cnt, 0, 255, n); }
 
 static size_t table_bytes(const uint32_t *cnt)
 {
@@ -65,38 +67,34 @@ static size_t table_bytes(const uint32_t *cnt)
 
 size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_model *m)
 {
-    uint32_t (*h)[256] = calloc(NB * 4, sizeof *h); /* [bucket*4 + sub][symbol] */
+    uint32_t h[NB * 4][256]; /* [bucket*4 + sub][symbol]; 32 KiB of stack, no allocation per plane */
     uint32_t c0[256] = {0};
     memset(m, 0, sizeof *m);
     m->nctx = 1;
     for (int k = 0; k < TP_RANS_MAX_CTX - 1; k++) m->thr[k] = 256;
     size_t i = 0;
-    if (!h) { /* no memory: order-0 only, counted simply */
-        for (i = 0; i < n; i++) c0[sym[i]]++;
-        normalize(c0, m->freq[0]);
-        return (size_t)(cost_bits(c0, n) / 8) + table_bytes(c0) + 80;
-    }
     if (!allow_ctx && n >= 65536) {
         /* quick exit for near-uniform planes: entropy of every 8th symbol
          * (biased low, so this never rejects a compressible plane) */
+        memset(h[0], 0, sizeof h[0]);
         for (i = 0; i < n; i += 8) h[0][sym[i]]++;
         double est = cost_bits(h[0], (n + 7) / 8) * 8 / 8;
-        memset(h[0], 0, sizeof h[0]);
-        if (est >= 0.995 * n) {
-            free(h);
-            return n + 1;
-        }
+        if (est >= 0.995 * n) return n + 1;
     }
-    /* order-0 counts, 4 sub-histograms to avoid store-forwarding stalls */
+    memset(h, 0, 8 * sizeof h[0]);
+    /* order-0 counts, 8 sub-histograms: skewed planes (exponents) repeat a
+     * few symbols, and counters shared by nearby bytes would serialise on
+     * store-to-load forwarding */
     size_t i8 = n & ~(size_t)7;
     for (i = 0; i < i8; i += 8) {
         uint64_t w;
         memcpy(&w, sym + i, 8);
         h[0][w & 0xff]++; h[1][(w >> 8) & 0xff]++; h[2][(w >> 16) & 0xff]++; h[3][(w >> 24) & 0xff]++;
-        h[0][(w >> 32) & 0xff]++; h[1][(w >> 40) & 0xff]++; h[2][(w >> 48) & 0xff]++; h[3][w >> 56]++;
+        h[4][(w >> 32) & 0xff]++; h[5][(w >> 40) & 0xff]++; h[6][(w >> 48) & 0xff]++; h[7][w >> 56]++;
     }
     for (; i < n; i++) h[0][sym[i]]++;
-    for (int s = 0; s < 256; s++) c0[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s];
+    for (int s = 0; s < 256; s++)
+        c0[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s] + h[4][s] + h[5][s] + h[6][s] + h[7][s];
     int mode = 0;
     for (int s = 1; s < 256; s++) if (c0[s] > c0[mode]) mode = s;
     double best = cost_bits(c0, n) / 8 + table_bytes(c0);
@@ -105,6 +103,10 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
         /* joint counts of (bucket of symbol i-32, symbol i); first on every
          * 8th group of 32 symbols, then in full only if contexts look
          * worth it there (the sampled estimate is biased towards them) */
+        /* the loops below only visit the plane's symbol range lo..hi */
+        int lo = 0, hi = 255;
+        while (!c0[lo]) lo++;
+        while (!c0[hi]) hi--;
         uint8_t bucket[256];
         for (int s = 0; s < 256; s++) {
             int b = s - mode + NB / 2;
@@ -113,11 +115,11 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
         static const int8_t cand[][3] = {{4, -1, -1}, {3, -1, -1}, {5, -1, -1}, {3, 4, -1}, {4, 5, -1},
                                          {3, 5, -1}, {3, 4, 5}, {2, 4, 6}, {2, 3, 4}};
         int best_c = -1;
-        uint32_t jb[NB][256];
+        uint32_t jb[NB][256] = {{0}};
         for (int pass = n >= 65536 ? 0 : 1; pass < 2 && (pass == 0 || best_c >= 0 || n < 65536); pass++) {
             size_t step = pass == 0 ? 8 : 1;
             double scale = (double)step;
-            memset(h, 0, NB * 4 * sizeof *h);
+            memset(h, 0, sizeof h);
             for (i = 0; i < TP_RANS_LANES && i < n; i++) h[bucket[0] * 4][sym[i]]++;
             for (size_t g = 1; g * TP_RANS_LANES < n; g += step) {
                 size_t e = (g + 1) * TP_RANS_LANES < n ? (g + 1) * TP_RANS_LANES : n;
@@ -126,12 +128,12 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
             uint32_t all[256] = {0};
             uint64_t tot_all = 0;
             for (int b = 0; b < NB; b++)
-                for (int s = 0; s < 256; s++) {
+                for (int s = lo; s <= hi; s++) {
                     jb[b][s] = h[b * 4][s] + h[b * 4 + 1][s] + h[b * 4 + 2][s] + h[b * 4 + 3][s];
                     all[s] += jb[b][s];
                     tot_all += jb[b][s];
                 }
-            double base = cost_bits(all, tot_all) * scale / 8 + table_bytes(all);
+            double base = cost_bits_r(all, lo, hi, tot_all) * scale / 8 + table_bytes(all);
             if (pass == 1) base = best;
             best_c = -1;
             double bc = base;
@@ -151,9 +153,9 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
                     uint32_t cc[256] = {0};
                     uint64_t tot = 0;
                     for (; b < t[k]; b++)
-                        for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
-                    for (int s = 0; s < 256; s++) tot += cc[s];
-                    cost += cost_bits(cc, tot) * scale / 8 + table_bytes(cc);
+                        for (int s = lo; s <= hi; s++) cc[s] += jb[b][s];
+                    for (int s = lo; s <= hi; s++) tot += cc[s];
+                    cost += cost_bits_r(cc, lo, hi, tot) * scale / 8 + table_bytes(cc);
                 }
                 if (cost < bc * (pass == 0 ? 0.99 : 0.998)) { bc = cost; best_c = (int)c; }
             }
@@ -170,15 +172,13 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
             for (int k = 0; k <= nt; k++) {
                 uint32_t cc[256] = {0};
                 for (; b < t[k]; b++)
-                    for (int s = 0; s < 256; s++) cc[s] += jb[b][s];
+                    for (int s = lo; s <= hi; s++) cc[s] += jb[b][s];
                 normalize(cc, m->freq[k]);
             }
-            free(h);
             return (size_t)best + est_stream;
         }
     }
     normalize(c0, m->freq[0]);
-    free(h);
     return (size_t)best + est_stream;
 }
 
@@ -252,27 +252,27 @@ size_t tp_rans_model_read(tp_reader *r, tp_rans_model *m)
 
 /* ---- encoder ---------------------------------------------------------- */
 
-typedef struct {
-    uint32_t x_max, rcp, bias;
-    uint16_t cmpl;
-    uint16_t shift;
-} enc_sym;
-
-/* Reciprocal division (Alverson; exact for x < 2^31 as in ryg_rans). */
-static void enc_sym_init(enc_sym *e, uint32_t start, uint32_t freq)
+/* Reciprocal division (Alverson; exact for x < 2^31 as in ryg_rans):
+ * q = x / f = (x * rcp) >> (32 + sh). Packed word: f (bits 0-11), bias
+ * (bits 12-24: start, or start + M - 1 when f = 1), sh (bits 25-28). */
+void tp_rans_etable_build(const tp_rans_model *m, tp_rans_etable *t)
 {
-    e->x_max = freq << (31 - TP_RANS_SCALE_BITS);
-    e->cmpl = (uint16_t)(TP_RANS_M - freq);
-    if (freq < 2) {
-        e->rcp = ~0u;
-        e->shift = 32;
-        e->bias = start + TP_RANS_M - 1;
-    } else {
-        uint32_t sh = 0;
-        while (freq > (1u << sh)) sh++;
-        e->rcp = (uint32_t)(((1ull << (sh + 31)) + freq - 1) / freq);
-        e->shift = (uint16_t)(sh - 1 + 32);
-        e->bias = start;
+    for (int c = 0; c < m->nctx; c++) {
+        uint32_t start = 0;
+        for (int s = 0; s < 256; s++) {
+            uint32_t f = m->freq[c][s], i = (uint32_t)c * 256 + (uint32_t)s, rcp, pk;
+            if (f < 2) { /* absent symbols get a valid f = 1 entry too */
+                rcp = ~0u;
+                pk = 1u | ((start + TP_RANS_M - 1) << 12);
+            } else {
+                uint32_t sh = 0;
+                while (f > (1u << sh)) sh++;
+                rcp = (uint32_t)(((1ull << (sh + 31)) + f - 1) / f);
+                pk = f | (start << 12) | ((sh - 1) << 25);
+            }
+            t->e[i] = rcp | (uint64_t)pk << 32;
+            start += f;
+        }
     }
 }
 
@@ -281,75 +281,87 @@ static inline int ctx_of(const uint16_t *thr, unsigned prev)
     return (prev >= thr[0]) + (prev >= thr[1]) + (prev >= thr[2]);
 }
 
-size_t tp_rans_encode(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap)
+/* Scalar reference: symbols [lo, hi) backwards (hi - lo a multiple of 32
+ * unless hi = n), states x, stream write cursors p (moving down). */
+static void encode_range(const tp_rans_etable *t, const uint16_t *thr, int nctx, uint32_t *x, uint8_t **p,
+                         const uint8_t *sym, size_t lo, size_t hi)
+{
+    for (size_t i = hi; i-- > lo;) {
+        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));
+        unsigned c = nctx > 1 ? (unsigned)ctx_of(thr, i >= TP_RANS_LANES ? sym[i - TP_RANS_LANES] : 0) : 0;
+        uint64_t e = t->e[c * 256 + sym[i]];
+        uint32_t k = (uint32_t)(e >> 32), r = (uint32_t)e;
+        uint32_t f = k & 0xfff, v = x[j];
+        uint32_t renorm = v >= f << (31 - TP_RANS_SCALE_BITS);
+        uint8_t **pp = &p[j >> 3];
+        tp_put_u16(*pp - 2, (uint16_t)v); /* branch-free: the cursor moves only on renorm */
+        *pp -= 2 * renorm;
+        v >>= 16 * renorm;
+        uint32_t q = (uint32_t)(((uint64_t)v * r) >> (32 + (k >> 25)));
+        x[j] = v + ((k >> 12) & 0x1fff) + q * (TP_RANS_M - f);
+    }
+}
+
+static size_t encode_impl(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap,
+                          tp_rans_etable *t, int simd)
 {
     size_t need = tp_rans_stream_bound(n);
     if (cap < need) return tp_fail(TP_ERR_DST_TOO_SMALL, "rans stream needs %zu bytes", need);
-    enc_sym *es = malloc(sizeof(enc_sym) * 256 * (size_t)m->nctx);
-    if (!es) return tp_fail(TP_ERR_NOMEM, "rans encoder tables");
-    for (int c = 0; c < m->nctx; c++) {
-        uint32_t start = 0;
-        for (int s = 0; s < 256; s++) {
-            enc_sym_init(&es[c * 256 + s], start, m->freq[c][s] ? m->freq[c][s] : 1);
-            start += m->freq[c][s];
-        }
-    }
+    tp_rans_etable_build(m, t);
     /* Streams are written backwards, each ending at the end of its region
-     * of dst (room for its words, its states and one speculative word). */
+     * of dst (room for its words, its states and 16 bytes of slack below
+     * them for the vector stores). */
     size_t region = (n / TP_RANS_STREAMS + 8) * 2 + 64;
-    uint8_t *endp[TP_RANS_STREAMS];
-    for (int k = 0; k < TP_RANS_STREAMS; k++) endp[k] = dst + 12 + (size_t)(k + 1) * region;
-    uint8_t *p0 = endp[0], *p1 = endp[1], *p2 = endp[2], *p3 = endp[3];
+    uint8_t *endp[TP_RANS_STREAMS], *p[TP_RANS_STREAMS];
+    for (int k = 0; k < TP_RANS_STREAMS; k++) p[k] = endp[k] = dst + 12 + (size_t)(k + 1) * region;
     uint32_t x[TP_RANS_LANES];
     for (int j = 0; j < TP_RANS_LANES; j++) x[j] = TP_RANS_L;
-    const uint16_t *thr = m->thr;
-    /* one symbol of lane j: renormalise (branch-free word write) and code */
-#define ENC_ONE(i, j, ptr, CTX)                                                       \
-    do {                                                                              \
-        int c_ = CTX ? ctx_of(thr, (i) >= TP_RANS_LANES ? sym[(i) - TP_RANS_LANES] : 0) : 0; \
-        const enc_sym *e_ = &es[c_ * 256 + sym[i]];                                   \
-        uint32_t v_ = x[j];                                                           \
-        uint32_t f_ = v_ >= e_->x_max;                                                \
-        tp_put_u16(ptr - 2, (uint16_t)v_);                                            \
-        ptr -= 2 * f_;                                                                \
-        v_ >>= 16 * f_;                                                               \
-        uint32_t q_ = (uint32_t)(((uint64_t)v_ * e_->rcp) >> e_->shift);              \
-        x[j] = v_ + e_->bias + q_ * e_->cmpl;                                         \
-    } while (0)
-#define ENC_GROUPS(CTX)                                                               \
-    for (size_t i = n; i-- > full;) {                                                 \
-        unsigned j = (unsigned)(i & (TP_RANS_LANES - 1));                             \
-        switch (j >> 3) {                                                             \
-        case 0: ENC_ONE(i, j, p0, CTX); break;                                        \
-        case 1: ENC_ONE(i, j, p1, CTX); break;                                        \
-        case 2: ENC_ONE(i, j, p2, CTX); break;                                        \
-        default: ENC_ONE(i, j, p3, CTX); break;                                       \
-        }                                                                             \
-    }                                                                                 \
-    for (size_t g = full; g > 0; g -= TP_RANS_LANES) {                                \
-        size_t b = g - TP_RANS_LANES;                                                 \
-        for (int j = 31; j >= 24; j--) ENC_ONE(b + (size_t)j, j, p3, CTX);            \
-        for (int j = 23; j >= 16; j--) ENC_ONE(b + (size_t)j, j, p2, CTX);            \
-        for (int j = 15; j >= 8; j--) ENC_ONE(b + (size_t)j, j, p1, CTX);             \
-        for (int j = 7; j >= 0; j--) ENC_ONE(b + (size_t)j, j, p0, CTX);              \
-    }
     size_t full = n & ~(size_t)(TP_RANS_LANES - 1);
-    if (m->nctx > 1) { ENC_GROUPS(1) } else { ENC_GROUPS(0) }
-#undef ENC_GROUPS
-#undef ENC_ONE
-    free(es);
+    encode_range(t, m->thr, m->nctx, x, p, sym, full, n);
+#if defined(__x86_64__)
+    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) {
+        tp_rans_encode_avx2(t, m->thr, m->nctx, x, p, sym, full);
+        full = 0;
+    }
+#else
+    (void)simd;
+#endif
+    encode_range(t, m->thr, m->nctx, x, p, sym, 0, full);
     /* states go in front of each stream, lane order; then pack the streams */
-    uint8_t *ps[TP_RANS_STREAMS] = {p0, p1, p2, p3};
     size_t off = 12;
     for (int k = 0; k < TP_RANS_STREAMS; k++) {
-        ps[k] -= 32;
-        for (int j = 0; j < 8; j++) tp_put_u32(ps[k] + 4 * j, x[8 * k + j]);
-        size_t len = (size_t)(endp[k] - ps[k]);
+        p[k] -= 32;
+        for (int j = 0; j < 8; j++) tp_put_u32(p[k] + 4 * j, x[8 * k + j]);
+        size_t len = (size_t)(endp[k] - p[k]);
         if (k < TP_RANS_STREAMS - 1) tp_put_u32(dst + 4 * k, (uint32_t)len);
-        memmove(dst + off, ps[k], len);
+        memmove(dst + off, p[k], len);
         off += len;
     }
     return off;
+}
+
+size_t tp_rans_encode_t(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap,
+                        tp_rans_etable *t)
+{
+    return encode_impl(m, sym, n, dst, cap, t, 1);
+}
+
+size_t tp_rans_encode(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap)
+{
+    tp_rans_etable *t = malloc(sizeof *t);
+    if (!t) return tp_fail(TP_ERR_NOMEM, "rans encoder tables");
+    size_t r = encode_impl(m, sym, n, dst, cap, t, 1);
+    free(t);
+    return r;
+}
+
+size_t tp_rans_encode_scalar(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap)
+{
+    tp_rans_etable *t = malloc(sizeof *t);
+    if (!t) return tp_fail(TP_ERR_NOMEM, "rans encoder tables");
+    size_t r = encode_impl(m, sym, n, dst, cap, t, 0);
+    free(t);
+    return r;
 }
 
 /* ---- decoder ---------------------------------------------------------- */

@@ -52,6 +52,20 @@ static inline size_t tp_rans_stream_bound(size_t n) { return 2 * n + 512; }
 /* Encodes sym[0..n) with m into dst (cap >= tp_rans_stream_bound(n)):
  * u32 sizes of streams 0-2, then streams 0-3. Returns bytes written. */
 size_t tp_rans_encode(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap);
+/* Same, scalar reference only (tests compare its bytes with the dispatched
+ * encoder's). */
+size_t tp_rans_encode_scalar(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap);
+
+/* Encoder table (8 KiB): per (context, symbol) one u64, the reciprocal in
+ * the low half and a packed word (frequency, bias, shift) in the high half
+ * (rans.c), so that the AVX2 kernel fetches both with one 64-bit gather. */
+typedef struct {
+    uint64_t e[TP_RANS_MAX_CTX * 256];
+} tp_rans_etable;
+void tp_rans_etable_build(const tp_rans_model *m, tp_rans_etable *t);
+/* tp_rans_encode with a caller-owned table (no allocation). */
+size_t tp_rans_encode_t(const tp_rans_model *m, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap,
+                        tp_rans_etable *t);
 
 void tp_rans_dtable_build(const tp_rans_model *m, tp_rans_dtable *t);
 /* Decodes exactly n symbols from src[0..len) (as written by tp_rans_encode)
@@ -75,5 +89,11 @@ size_t tp_rans_decompress(const uint8_t *src, size_t len, uint8_t *dst, size_t n
  * symbols done and advances states and stream cursors p[]. */
 size_t tp_rans_decode_avx2(const tp_rans_dtable *t, const uint16_t *thr, uint32_t x[TP_RANS_LANES],
                            const uint8_t **p, const uint8_t *const *end, uint8_t *sym, size_t n);
+
+/* Internal: AVX2 encoder kernel. Encodes the whole 32-symbol groups of
+ * sym[0..full) backwards (full % 32 == 0), updating states x and the
+ * stream cursors p[] (which move down; 16 bytes below each are scratch). */
+void tp_rans_encode_avx2(const tp_rans_etable *t, const uint16_t *thr, int nctx, uint32_t x[TP_RANS_LANES],
+                         uint8_t **p, const uint8_t *sym, size_t full);
 
 #endif
