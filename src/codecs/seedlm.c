@@ -37,7 +37,7 @@
 #include "codecs/codec.h"
 #include "core/bitio.h"
 #include "core/cpu.h"
-#include "core/parfor.h"
+#include "core/parallel.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF

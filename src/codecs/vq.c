@@ -36,7 +36,7 @@
 #include "core/bitio.h"
 #include "core/bytes.h"
 #include "core/half.h"
-#include "core/parfor.h"
+#include "core/parallel.h"
 
 enum { P_DIM, P_BITS, P_STAGES, P_ITERS, P_SAMPLE, P_SEED, P_SCALE, P_GROUP, P_IMPORTANCE, P_THREADS, N_PARAMS };
 enum { SCALE_NONE, SCALE_ROW, SCALE_GROUP };

@@ -94,3 +94,29 @@ size_t tp_parallel_for(size_t n, int threads, tp_item_fn fn, void *ctx)
     if (p.err) return tp_fail(tp_error_code(p.err), "%s", p.detail);
     return 0;
 }
+
+typedef struct {
+    tp_range_fn fn;
+    void *ctx;
+    size_t n, parts;
+} range_job;
+
+static size_t run_range(void *arg, size_t part, int worker)
+{
+    range_job *j = arg;
+    (void)worker;
+    j->fn(j->ctx, j->n * part / j->parts, j->n * (part + 1) / j->parts);
+    return 0;
+}
+
+void tp_parfor(size_t n, unsigned threads, tp_range_fn fn, void *ctx)
+{
+    if (threads > 64) threads = 64;
+    if (threads > n) threads = (unsigned)n;
+    if (threads <= 1) {
+        if (n) fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {fn, ctx, n, threads};
+    tp_parallel_for(threads, (int)threads, run_range, &j);
+}

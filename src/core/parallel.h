@@ -18,4 +18,10 @@ int tp_threads_for(int requested, size_t items);
  * may be skipped. */
 size_t tp_parallel_for(size_t n, int threads, tp_item_fn fn, void *ctx);
 
+/* Splits [0, n) into `threads` contiguous ranges (a deterministic split, so
+ * a caller whose per-item work does not depend on it gets the same result
+ * for every thread count) and runs fn on each, in parallel. */
+typedef void (*tp_range_fn)(void *ctx, size_t begin, size_t end);
+void tp_parfor(size_t n, unsigned threads, tp_range_fn fn, void *ctx);
+
 #endif
