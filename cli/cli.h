@@ -28,6 +28,18 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (the next argument or the part after '=') in *value and returns 1;
  * returns -1 when the value is missing, 0 when argv[*i] is another option. */
 int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);
+/* Options shared by the commands that write a file. */
+typedef struct {
+    const char *out;
+    int force, quiet;
+} cli_out_opts;
+/* Consumes argv[*i] when it is -o/--output PATH, -f/--force or -q/--quiet:
+ * returns 1 if consumed, 0 if it is something else, -1 (error printed)
+ * when -o lacks its value. */
+int cli_out_opt(int argc, char **argv, int *i, cli_out_opts *o);
+/* 1 for -h and --help. */
+int cli_is_help(const char *arg);
+
 /* Parses a positive integer option value in [lo, hi]; returns 0 on error. */
 int cli_int(const char *opt, const char *value, long lo, long hi, long *out);
 /* 1 if path ends with suffix. */

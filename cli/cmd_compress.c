@@ -108,16 +108,16 @@ static size_t sink(void *arg, const encode_result *r)
 
 int cmd_compress(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *spec = CLI_DEFAULT_SPEC, *v;
+    const char *in = NULL, *spec = CLI_DEFAULT_SPEC, *v;
+    cli_out_opts o = {0};
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int force = 0, json = 0, quiet = 0, verbose = 0, quantize_1d = 0, k;
+    int json = 0, verbose = 0, quantize_1d = 0, k;
     const char *min_snr = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
+        if (cli_is_help(a)) { fputs(help, stdout); return 0; }
+        if ((k = cli_out_opt(argc, argv, &i, &o))) { if (k < 0) return EXIT_BAD; }
         else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
         else if (!strcmp(a, "--quantize-1d")) quantize_1d = 1;
         else if ((k = cli_opt(argc, argv, &i, "--min-snr", &v))) {
@@ -127,10 +127,7 @@ int cmd_compress(int argc, char **argv)
             if (*end || end == v || !(d >= -100 && d <= 200)) return cli_fail("--min-snr: '%s' is not a number of dB in -100..200", v);
             min_snr = v;
         }
-        else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            out = v;
-        } else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
+        else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             spec = v;
         } else if ((k = cli_opt(argc, argv, &i, "-t", &v)) || (k = cli_opt(argc, argv, &i, "--threads", &v))) {
@@ -139,9 +136,11 @@ int cmd_compress(int argc, char **argv)
         else if (!in) in = a;
         else return cli_fail("compress: unexpected argument '%s'", a);
     }
+    const char *out = o.out;
+    int quiet = o.quiet;
     if (!in || !out) { fputs(help, stderr); return EXIT_BAD; }
     if (threads < 1) threads = 1;
-    if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
     encode_options opt = {.spec = spec, .min_snr = min_snr ? strtod(min_snr, NULL) : 30.0,
                           .fallback_spec = CLI_FALLBACK_SPEC, .threads = (int)threads, .quantize_1d = quantize_1d};

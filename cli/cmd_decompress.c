@@ -60,17 +60,14 @@ static int compare_one(compare_state *c, const tp_archive_entry *e, const void *
 
 int cmd_decompress(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *only = NULL, *compare = NULL, *v;
-    int force = 0, quiet = 0, k;
+    const char *in = NULL, *only = NULL, *compare = NULL, *v;
+    cli_out_opts o = {0};
+    int k;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            out = v;
-        } else if ((k = cli_opt(argc, argv, &i, "--tensor", &v))) {
+        if (cli_is_help(a)) { fputs(help, stdout); return 0; }
+        if ((k = cli_out_opt(argc, argv, &i, &o))) { if (k < 0) return EXIT_BAD; }
+        else if ((k = cli_opt(argc, argv, &i, "--tensor", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             only = v;
         } else if ((k = cli_opt(argc, argv, &i, "--compare", &v))) {
@@ -80,8 +77,10 @@ int cmd_decompress(int argc, char **argv)
         else if (!in) in = a;
         else return cli_fail("decompress: unexpected argument '%s'", a);
     }
+    const char *out = o.out;
+    int quiet = o.quiet;
     if (!in || !out) { fputs(help, stderr); return EXIT_BAD; }
-    if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
     tp_archive *a;
     size_t r = tp_archive_open(in, &a);

@@ -159,25 +159,24 @@ static int read_image(const char *path, image *im)
 
 static int image_compress(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *spec = IMAGE_DEFAULT_SPEC, *v;
-    int force = 0, quiet = 0, k;
+    const char *in = NULL, *spec = IMAGE_DEFAULT_SPEC, *v;
+    cli_out_opts o = {0};
+    int k;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            out = v;
-        } else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
+        if (cli_is_help(a)) { fputs(help, stdout); return 0; }
+        if ((k = cli_out_opt(argc, argv, &i, &o))) { if (k < 0) return EXIT_BAD; }
+        else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             spec = v;
         } else if (a[0] == '-' && a[1]) return cli_fail("image compress: unknown option '%s' (see tpress image --help)", a);
         else if (!in) in = a;
         else return cli_fail("image compress: unexpected argument '%s'", a);
     }
+    const char *out = o.out;
+    int quiet = o.quiet;
     if (!in || !out) return cli_fail("image compress: needs IN and -o OUT.tpz (see tpress image --help)");
-    if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
     tp_pipeline *p;
     size_t r = tp_pipeline_parse(spec, &p);
     if (tp_is_error(r)) return cli_fail_result("--codec", r);
@@ -254,23 +253,22 @@ static int write_png(const char *path, const uint8_t *planar, uint32_t h, uint32
 
 static int image_decompress(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *v;
-    int force = 0, quiet = 0, k;
+    const char *in = NULL;
+    cli_out_opts o = {0};
+    int k;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "-f") || !strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if ((k = cli_opt(argc, argv, &i, "-o", &v)) || (k = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            out = v;
-        } else if (a[0] == '-' && a[1]) return cli_fail("image decompress: unknown option '%s' (see tpress image --help)", a);
+        if (cli_is_help(a)) { fputs(help, stdout); return 0; }
+        if ((k = cli_out_opt(argc, argv, &i, &o))) { if (k < 0) return EXIT_BAD; }
+        else if (a[0] == '-' && a[1]) return cli_fail("image decompress: unknown option '%s' (see tpress image --help)", a);
         else if (!in) in = a;
         else return cli_fail("image decompress: unexpected argument '%s'", a);
     }
+    const char *out = o.out;
+    int quiet = o.quiet;
     if (!in || !out) return cli_fail("image decompress: needs IN.tpz and -o OUT.png (see tpress image --help)");
     if (!cli_has_suffix(out, ".png") && !cli_has_suffix(out, ".PNG")) return cli_fail("%s: output must be a .png file", out);
-    if (!force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
     tp_archive *a;
     size_t r = tp_archive_open(in, &a);
     if (tp_is_error(r)) return cli_fail_result(in, r);

@@ -37,6 +37,20 @@ int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value)
     return 1;
 }
 
+int cli_out_opt(int argc, char **argv, int *i, cli_out_opts *o)
+{
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "-f") || !strcmp(a, "--force")) { o->force = 1; return 1; }
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { o->quiet = 1; return 1; }
+    int k = cli_opt(argc, argv, i, "-o", &v);
+    if (!k) k = cli_opt(argc, argv, i, "--output", &v);
+    if (k < 0) { cli_fail("%s needs a value", a); return -1; }
+    if (k) o->out = v;
+    return k;
+}
+
+int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
+
 int cli_int(const char *opt, const char *value, long lo, long hi, long *out)
 {
     char *end;
