@@ -52,6 +52,32 @@ void th_gaussian(float *x, size_t n, unsigned seed)
     }
 }
 
+size_t th_roundtrip(const char *spec, const tp_tensor *t, void **back, void **frame_out)
+{
+    tp_pipeline *p;
+    *back = NULL;
+    size_t r = tp_pipeline_parse(spec, &p);
+    if (tp_is_error(r)) return r;
+    void *frame;
+    r = tp_frame_encode_alloc(p, t, &frame);
+    tp_pipeline_free(p);
+    if (tp_is_error(r)) return r;
+    size_t nbytes = tp_tensor_nbytes(t);
+    *back = malloc(nbytes ? nbytes : 1);
+    size_t d = tp_frame_decode(frame, r, *back, nbytes);
+    if (frame_out) *frame_out = frame;
+    else free(frame);
+    if (tp_is_error(d)) { free(*back); *back = NULL; return d; }
+    return r;
+}
+
+double th_snr(const float *a, const float *b, size_t n)
+{
+    tp_metrics m;
+    tp_metrics_compute(a, TP_F32, b, TP_F32, n, &m);
+    return m.snr_db;
+}
+
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0;

@@ -15,6 +15,12 @@ void th_fail(const char *file, int line, const char *what);
 const char *th_data_dir(void);
 /* Path of a fresh temporary file name ending in suffix (not created). */
 const char *th_tmp_path(const char *suffix);
+/* Encodes t through spec and decodes it into *back (malloc'd, caller
+ * frees; NULL on failure); *frame_out gets the frame if not NULL. Returns
+ * the frame size or an error. */
+size_t th_roundtrip(const char *spec, const tp_tensor *t, void **back, void **frame_out);
+/* SNR in dB of b against a (f32). */
+double th_snr(const float *a, const float *b, size_t n);
 /* Deterministic standard normal values (xorshift + Box-Muller). */
 void th_gaussian(float *x, size_t n, unsigned seed);
 

@@ -13,27 +13,7 @@
 static size_t rt(const char *spec, const float *x, uint64_t m, uint64_t n, float **back, void **frame_out)
 {
     tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {m, n}, .data = x};
-    tp_pipeline *p;
-    *back = NULL;
-    size_t r = tp_pipeline_parse(spec, &p);
-    if (tp_is_error(r)) return r;
-    void *frame;
-    r = tp_frame_encode_alloc(p, &t, &frame);
-    tp_pipeline_free(p);
-    if (tp_is_error(r)) return r;
-    *back = malloc(m * n * sizeof **back + 1);
-    size_t d = tp_frame_decode(frame, r, *back, m * n * sizeof **back);
-    if (frame_out) *frame_out = frame;
-    else free(frame);
-    if (tp_is_error(d)) { free(*back); *back = NULL; return d; }
-    return r;
-}
-
-static double snr(const float *a, const float *b, size_t n)
-{
-    tp_metrics m;
-    tp_metrics_compute(a, TP_F32, b, TP_F32, n, &m);
-    return m.snr_db;
+    return th_roundtrip(spec, &t, (void **)back, frame_out);
 }
 
 static double snr_of_spec(const char *spec, const float *x, uint64_t m, uint64_t n)
@@ -41,7 +21,7 @@ static double snr_of_spec(const char *spec, const float *x, uint64_t m, uint64_t
     float *back;
     size_t r = rt(spec, x, m, n, &back, NULL);
     if (tp_is_error(r)) return -1e9;
-    double s = snr(x, back, m * n);
+    double s = th_snr(x, back, m * n);
     free(back);
     return s;
 }
@@ -221,7 +201,7 @@ TEST(sparsecode_pass_to_int_and_zstd)
     size_t s1 = rt("sparsecode:atoms=64,k=4,patch=16", x, m, n, &b1, NULL);
     size_t s2 = rt("sparsecode:atoms=64,k=4,patch=16,codes=pass | int:bits=8 | zstd", x, m, n, &b2, NULL);
     CHECK_OK(s1); CHECK_OK(s2);
-    double q1 = snr(x, b1, m * n), q2 = snr(x, b2, m * n);
+    double q1 = th_snr(x, b1, m * n), q2 = th_snr(x, b2, m * n);
     CHECK(q2 > q1 - 1.0);
     CHECK(s2 < 4 * m * n / 4); /* under 8 bits per value */
     free(b1); free(b2); free(x);

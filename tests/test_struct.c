@@ -9,34 +9,6 @@
 #include "core/half.h"
 #include "harness.h"
 
-/* Encodes t with spec, decodes into back (caller frees); returns frame
- * size or an error. */
-static size_t roundtrip(const char *spec, const tp_tensor *t, void **back, void **frame_out)
-{
-    tp_pipeline *p;
-    *back = NULL;
-    size_t r = tp_pipeline_parse(spec, &p);
-    if (tp_is_error(r)) return r;
-    void *frame;
-    r = tp_frame_encode_alloc(p, t, &frame);
-    tp_pipeline_free(p);
-    if (tp_is_error(r)) return r;
-    size_t nbytes = tp_tensor_nbytes(t);
-    *back = malloc(nbytes ? nbytes : 1);
-    size_t d = tp_frame_decode(frame, r, *back, nbytes);
-    if (frame_out) *frame_out = frame;
-    else free(frame);
-    if (tp_is_error(d)) { free(*back); *back = NULL; return d; }
-    return r;
-}
-
-static double snr_of(const float *a, const float *b, size_t n)
-{
-    tp_metrics m;
-    tp_metrics_compute(a, TP_F32, b, TP_F32, n, &m);
-    return m.snr_db;
-}
-
 static tp_tensor mat(const float *x, uint64_t m, uint64_t n)
 {
     tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {m, n}, .data = x};
@@ -80,17 +52,17 @@ TEST(struct_svd_full_rank_is_exact)
     th_gaussian(x, 240, 7);
     tp_tensor t = mat(x, 20, 12);
     void *back;
-    CHECK_OK(roundtrip("svd:ratio=1,factor=f32", &t, &back, NULL));
-    CHECK(snr_of(x, back, 240) > 110);
+    CHECK_OK(th_roundtrip("svd:ratio=1,factor=f32", &t, &back, NULL));
+    CHECK(th_snr(x, back, 240) > 110);
     free(back);
     /* wide matrix too, and through the transposed path */
     t = mat(x, 12, 20);
-    CHECK_OK(roundtrip("svd:rank=12,factor=f32,method=full", &t, &back, NULL));
-    CHECK(snr_of(x, back, 240) > 110);
+    CHECK_OK(th_roundtrip("svd:rank=12,factor=f32,method=full", &t, &back, NULL));
+    CHECK(th_snr(x, back, 240) > 110);
     free(back);
     /* f16 factors: f16 precision, not exact */
-    CHECK_OK(roundtrip("svd:ratio=1", &t, &back, NULL));
-    double s = snr_of(x, back, 240);
+    CHECK_OK(th_roundtrip("svd:ratio=1", &t, &back, NULL));
+    double s = th_snr(x, back, 240);
     CHECK(s > 55 && s < 90);
     free(back);
 }
@@ -105,10 +77,10 @@ TEST(struct_svd_energy_keeps_promised_share)
         char spec[96];
         snprintf(spec, sizeof spec, "svd:energy=%g,factor=f32", energies[e]);
         void *back, *frame;
-        size_t fs = roundtrip(spec, &t, &back, &frame);
+        size_t fs = th_roundtrip(spec, &t, &back, &frame);
         CHECK_OK(fs);
         double bound = -10 * log10(1 - energies[e]);
-        CHECK(snr_of(x, back, m * n) >= bound - 1e-3);
+        CHECK(th_snr(x, back, m * n) >= bound - 1e-3);
         uint64_t r = svd_rank_of(fs, header_size_of(frame), m, n);
         free(back);
         free(frame);
@@ -116,8 +88,8 @@ TEST(struct_svd_energy_keeps_promised_share)
         /* minimal: one triplet fewer misses the promise */
         snprintf(spec, sizeof spec, "svd:rank=%llu,factor=f32", (unsigned long long)(r - 1));
         if (r > 1) {
-            CHECK_OK(roundtrip(spec, &t, &back, NULL));
-            CHECK(snr_of(x, back, m * n) < bound);
+            CHECK_OK(th_roundtrip(spec, &t, &back, NULL));
+            CHECK(th_snr(x, back, m * n) < bound);
             free(back);
         }
     }
@@ -130,18 +102,18 @@ TEST(struct_svd_randomized_deterministic)
     float *x = lowrank(m, n, 10, 1e-3f, 11);
     tp_tensor t = mat(x, m, n);
     void *b1, *b2, *f1, *f2;
-    size_t s1 = roundtrip("svd:rank=10,method=random,seed=5,factor=f32", &t, &b1, &f1);
+    size_t s1 = th_roundtrip("svd:rank=10,method=random,seed=5,factor=f32", &t, &b1, &f1);
     CHECK_OK(s1);
-    size_t s2 = roundtrip("svd:rank=10,method=random,seed=5,factor=f32", &t, &b2, &f2);
+    size_t s2 = th_roundtrip("svd:rank=10,method=random,seed=5,factor=f32", &t, &b2, &f2);
     CHECK_OK(s2);
     CHECK(s1 == s2 && !memcmp(f1, f2, s1));
-    CHECK(snr_of(x, b1, m * n) > 40);
+    CHECK(th_snr(x, b1, m * n) > 40);
     free(b1); free(b2); free(f1); free(f2);
     /* energy with a growing sketch keeps the promise */
     float *y = lowrank(m, n, 40, 0.02f, 12);
     t = mat(y, m, n);
-    CHECK_OK(roundtrip("svd:energy=0.95,method=random,factor=f32", &t, &b1, NULL));
-    CHECK(snr_of(y, b1, m * n) >= -10 * log10(0.05) - 1e-3);
+    CHECK_OK(th_roundtrip("svd:energy=0.95,method=random,factor=f32", &t, &b1, NULL));
+    CHECK(th_snr(y, b1, m * n) >= -10 * log10(0.05) - 1e-3);
     free(b1);
     free(x);
     free(y);
@@ -155,22 +127,22 @@ TEST(struct_svd_degenerate_shapes)
     const uint64_t shapes[][2] = {{1, 17}, {17, 1}};
     for (int i = 0; i < 2; i++) {
         tp_tensor t = mat(row, shapes[i][0], shapes[i][1]);
-        CHECK_OK(roundtrip("svd:rank=1,factor=f32", &t, &back, NULL));
-        CHECK(snr_of(row, back, 17) > 110);
+        CHECK_OK(th_roundtrip("svd:rank=1,factor=f32", &t, &back, NULL));
+        CHECK(th_snr(row, back, 17) > 110);
         free(back);
     }
     tp_tensor v = {.dtype = TP_F32, .ndim = 1, .shape = {17}, .data = row};
-    CHECK_OK(roundtrip("svd", &v, &back, NULL));
-    CHECK(snr_of(row, back, 17) > 55);
+    CHECK_OK(th_roundtrip("svd", &v, &back, NULL));
+    CHECK(th_snr(row, back, 17) > 55);
     free(back);
     tp_tensor s = {.dtype = TP_F32, .ndim = 0, .data = row};
-    CHECK_OK(roundtrip("svd:factor=f32", &s, &back, NULL));
+    CHECK_OK(th_roundtrip("svd:factor=f32", &s, &back, NULL));
     CHECK(fabsf(((float *)back)[0] - row[0]) <= 1e-6f * fabsf(row[0]));
     free(back);
     /* zero matrix: rank 0, no factor bytes, decodes to zeros */
     tp_tensor z = mat(zero, 5, 6);
     void *frame;
-    size_t fs = roundtrip("svd:rank=3", &z, &back, &frame);
+    size_t fs = th_roundtrip("svd:rank=3", &z, &back, &frame);
     CHECK_OK(fs);
     CHECK(fs == header_size_of(frame) + 8);
     CHECK(!memcmp(back, zero, sizeof zero));
@@ -178,12 +150,12 @@ TEST(struct_svd_degenerate_shapes)
     free(frame);
     /* empty and 3-D (leading dims x last dim) */
     tp_tensor e = {.dtype = TP_F32, .ndim = 2, .shape = {0, 4}, .data = zero};
-    CHECK_OK(roundtrip("svd", &e, &back, NULL));
+    CHECK_OK(th_roundtrip("svd", &e, &back, NULL));
     free(back);
     float *x = lowrank(20, 6, 2, 0, 4);
     tp_tensor t3 = {.dtype = TP_F32, .ndim = 3, .shape = {4, 5, 6}, .data = x};
-    CHECK_OK(roundtrip("svd:rank=2,factor=f32", &t3, &back, NULL));
-    CHECK(snr_of(x, back, 120) > 100);
+    CHECK_OK(th_roundtrip("svd:rank=2,factor=f32", &t3, &back, NULL));
+    CHECK(th_snr(x, back, 120) > 100);
     free(back);
     free(x);
 }
@@ -194,9 +166,9 @@ TEST(struct_svd_pipeline_pass_and_params)
     float *x = lowrank(m, n, 8, 0.01f, 21);
     tp_tensor t = mat(x, m, n);
     void *back;
-    size_t fs = roundtrip("svd:energy=0.99,factor=pass | int:bits=8 | zstd", &t, &back, NULL);
+    size_t fs = th_roundtrip("svd:energy=0.99,factor=pass | int:bits=8 | zstd", &t, &back, NULL);
     CHECK_OK(fs);
-    CHECK(snr_of(x, back, m * n) > 17);
+    CHECK(th_snr(x, back, m * n) > 17);
     CHECK(fs < m * n); /* well below 8 bits/value */
     free(back);
     tp_pipeline *p;
@@ -210,13 +182,13 @@ TEST(struct_svd_pipeline_pass_and_params)
     tp_pipeline_free(p);
     /* f16 overflow is refused with a hint, f32 works */
     x[0] = 1e11f;
-    CHECK_ERR(roundtrip("svd:rank=2", &t, &back, NULL), TP_ERR_PARAM);
-    CHECK_OK(roundtrip("svd:rank=2,factor=f32", &t, &back, NULL));
+    CHECK_ERR(th_roundtrip("svd:rank=2", &t, &back, NULL), TP_ERR_PARAM);
+    CHECK_OK(th_roundtrip("svd:rank=2,factor=f32", &t, &back, NULL));
     free(back);
     x[5] = NAN;
-    CHECK_ERR(roundtrip("svd:rank=2", &t, &back, NULL), TP_ERR_NONFINITE);
+    CHECK_ERR(th_roundtrip("svd:rank=2", &t, &back, NULL), TP_ERR_NONFINITE);
     x[5] = INFINITY;
-    CHECK_ERR(roundtrip("pca:components=2", &t, &back, NULL), TP_ERR_NONFINITE);
+    CHECK_ERR(th_roundtrip("pca:components=2", &t, &back, NULL), TP_ERR_NONFINITE);
     free(x);
 }
 
@@ -268,26 +240,26 @@ TEST(struct_pca_energy_and_mean)
         for (uint64_t j = 0; j < n; j++) x[i * n + j] += 10.0f + (float)j; /* a large per-channel mean */
     tp_tensor t = mat(x, m, n);
     void *back;
-    CHECK_OK(roundtrip("pca:ratio=1,factor=f32", &t, &back, NULL));
-    CHECK(snr_of(x, back, m * n) > 100);
+    CHECK_OK(th_roundtrip("pca:ratio=1,factor=f32", &t, &back, NULL));
+    CHECK(th_snr(x, back, m * n) > 100);
     free(back);
     /* energy is a share of the variance around the mean */
     double *mu = calloc(n, sizeof *mu), var = 0, err = 0;
     for (uint64_t i = 0; i < m * n; i++) mu[i % n] += x[i] / (double)m;
     for (uint64_t i = 0; i < m * n; i++) var += (x[i] - mu[i % n]) * (x[i] - mu[i % n]);
-    CHECK_OK(roundtrip("pca:energy=0.9,factor=f32", &t, &back, NULL));
+    CHECK_OK(th_roundtrip("pca:energy=0.9,factor=f32", &t, &back, NULL));
     for (uint64_t i = 0; i < m * n; i++) err += (x[i] - ((float *)back)[i]) * (double)(x[i] - ((float *)back)[i]);
     CHECK(err <= 0.1 * var * (1 + 1e-4));
     free(back);
     free(mu);
     /* one sample: mean only, exact in f32 */
     tp_tensor one = mat(x, 1, n);
-    CHECK_OK(roundtrip("pca:components=3,factor=f32", &one, &back, NULL));
+    CHECK_OK(th_roundtrip("pca:components=3,factor=f32", &one, &back, NULL));
     CHECK(!memcmp(back, x, n * sizeof(float)));
     free(back);
     /* pass to a quantizer */
-    CHECK_OK(roundtrip("pca:energy=0.99,factor=pass | int:bits=8", &t, &back, NULL));
-    CHECK(snr_of(x, back, m * n) > 25);
+    CHECK_OK(th_roundtrip("pca:energy=0.99,factor=pass | int:bits=8", &t, &back, NULL));
+    CHECK(th_snr(x, back, m * n) > 25);
     free(back);
     free(x);
 }
@@ -322,7 +294,7 @@ TEST(struct_sparse_exact_roundtrip_far_below_dense)
     float *x = sparse_data(n, 0.1, 41); /* ~90 % zeros */
     tp_tensor t = mat(x, 1000, 100);
     void *back, *frame;
-    size_t fs = roundtrip("sparse", &t, &back, &frame);
+    size_t fs = th_roundtrip("sparse", &t, &back, &frame);
     CHECK_OK(fs);
     CHECK(!memcmp(back, x, n * 4));
     CHECK(fs < n * 4 / 4); /* ~12 % of dense: values + a compact index */
@@ -333,7 +305,7 @@ TEST(struct_sparse_exact_roundtrip_far_below_dense)
     for (int f = 0; f < 4; f++) {
         char spec[64];
         snprintf(spec, sizeof spec, "sparse:index=%s", fmts[f]);
-        CHECK_OK(roundtrip(spec, &t, &back, &frame));
+        CHECK_OK(th_roundtrip(spec, &t, &back, &frame));
         CHECK(payload_format(frame) == f);
         CHECK(!memcmp(back, x, n * 4));
         free(back);
@@ -342,12 +314,12 @@ TEST(struct_sparse_exact_roundtrip_far_below_dense)
     /* auto: very sparse -> a positional index; half dense -> bitmap */
     float *y = sparse_data(n, 0.001, 43);
     t.data = y;
-    CHECK_OK(roundtrip("sparse", &t, &back, &frame));
+    CHECK_OK(th_roundtrip("sparse", &t, &back, &frame));
     CHECK(payload_format(frame) == 3 || payload_format(frame) == 0);
     free(back); free(frame); free(y);
     y = sparse_data(n, 0.5, 45);
     t.data = y;
-    CHECK_OK(roundtrip("sparse", &t, &back, &frame));
+    CHECK_OK(th_roundtrip("sparse", &t, &back, &frame));
     CHECK(payload_format(frame) == 2);
     CHECK(!memcmp(back, y, n * 4));
     free(back); free(frame); free(y);
@@ -360,43 +332,43 @@ TEST(struct_sparse_exact_bits_every_dtype)
     float f[8] = {0.0f, -0.0f, 1.5f, 0.0f, NAN, -INFINITY, 0.0f, 3e-45f};
     tp_tensor t = {.dtype = TP_F32, .ndim = 1, .shape = {8}, .data = f};
     void *back;
-    CHECK_OK(roundtrip("sparse", &t, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse", &t, &back, NULL));
     CHECK(!memcmp(back, f, sizeof f));
     free(back);
     uint16_t h[6] = {0, 0x8000, 0x3c00, 0, 0x7e01, 1};
     const tp_dtype d16[] = {TP_F16, TP_BF16, TP_U16, TP_I16};
     for (int i = 0; i < 4; i++) {
         tp_tensor th = {.dtype = d16[i], .ndim = 2, .shape = {2, 3}, .data = h};
-        CHECK_OK(roundtrip("sparse", &th, &back, NULL));
+        CHECK_OK(th_roundtrip("sparse", &th, &back, NULL));
         CHECK(!memcmp(back, h, sizeof h));
         free(back);
     }
     double d[5] = {0, -0.0, 1e300, 0, 5};
     tp_tensor td = {.dtype = TP_F64, .ndim = 1, .shape = {5}, .data = d};
-    CHECK_OK(roundtrip("sparse", &td, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse", &td, &back, NULL));
     CHECK(!memcmp(back, d, sizeof d));
     free(back);
     int64_t q[4] = {0, -1, 0, 1LL << 40};
     tp_tensor tq = {.dtype = TP_I64, .ndim = 1, .shape = {4}, .data = q};
-    CHECK_OK(roundtrip("sparse:index=csr", &tq, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse:index=csr", &tq, &back, NULL));
     CHECK(!memcmp(back, q, sizeof q));
     free(back);
     uint8_t b[3] = {0, 1, 0};
     tp_tensor tb = {.dtype = TP_BOOL, .ndim = 0, .data = b};
-    CHECK_OK(roundtrip("sparse", &tb, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse", &tb, &back, NULL));
     CHECK(((uint8_t *)back)[0] == 0);
     free(back);
     /* all zero, empty */
     float z[64] = {0};
     tp_tensor tz = mat(z, 8, 8);
-    CHECK_OK(roundtrip("sparse", &tz, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse", &tz, &back, NULL));
     CHECK(!memcmp(back, z, sizeof z));
     free(back);
     tp_tensor te = mat(z, 0, 8);
-    CHECK_OK(roundtrip("sparse:index=csr", &te, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse:index=csr", &te, &back, NULL));
     free(back);
     /* lossy modes need float values */
-    CHECK_ERR(roundtrip("sparse:keep=0.5", &tq, &back, NULL), TP_ERR_DTYPE);
+    CHECK_ERR(th_roundtrip("sparse:keep=0.5", &tq, &back, NULL), TP_ERR_DTYPE);
 }
 
 TEST(struct_sparse_threshold_keep_values)
@@ -406,11 +378,11 @@ TEST(struct_sparse_threshold_keep_values)
     th_gaussian(x, n, 51);
     tp_tensor t = mat(x, 64, 64);
     void *back;
-    CHECK_OK(roundtrip("sparse:threshold=1.0", &t, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse:threshold=1.0", &t, &back, NULL));
     float *y = back;
     for (size_t i = 0; i < n; i++) CHECK(fabsf(x[i]) >= 1.0f ? y[i] == x[i] : y[i] == 0.0f);
     free(back);
-    CHECK_OK(roundtrip("sparse:keep=0.1", &t, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse:keep=0.1", &t, &back, NULL));
     y = back;
     size_t kept = 0;
     float minkept = INFINITY, maxdrop = 0;
@@ -420,15 +392,15 @@ TEST(struct_sparse_threshold_keep_values)
     }
     CHECK(kept == 410 && minkept >= maxdrop);
     free(back);
-    CHECK_OK(roundtrip("sparse:threshold=1.0,values=f16", &t, &back, NULL));
+    CHECK_OK(th_roundtrip("sparse:threshold=1.0,values=f16", &t, &back, NULL));
     y = back;
     for (size_t i = 0; i < n; i++) CHECK(y[i] == (fabsf(x[i]) >= 1.0f ? tp_half_to_float(tp_half_from_float(x[i])) : 0.0f));
     free(back);
     tp_pipeline *p;
     CHECK_ERR(tp_pipeline_parse("sparse:threshold=1,keep=0.5", &p), TP_ERR_PARAM);
     x[7] = NAN;
-    CHECK_ERR(roundtrip("sparse:keep=0.5", &t, &back, NULL), TP_ERR_NONFINITE);
-    CHECK_OK(roundtrip("sparse", &t, &back, NULL)); /* exact mode keeps NaN */
+    CHECK_ERR(th_roundtrip("sparse:keep=0.5", &t, &back, NULL), TP_ERR_NONFINITE);
+    CHECK_OK(th_roundtrip("sparse", &t, &back, NULL)); /* exact mode keeps NaN */
     CHECK(!memcmp(back, x, n * 4));
     free(back);
     free(x);
@@ -515,8 +487,8 @@ TEST(struct_choose_pipeline)
     CHECK(w.chosen >= 0 && w.n_candidates > 7 && w.spectrum_exact == 1);
     CHECK(w.rank99 > 0 && w.rank99 <= 5.0 / 144 + 1e-9);
     void *back;
-    CHECK_OK(roundtrip(spec, &t, &back, NULL));
-    CHECK(snr_of(x, back, 144 * 300) >= 30);
+    CHECK_OK(th_roundtrip(spec, &t, &back, NULL));
+    CHECK(th_snr(x, back, 144 * 300) >= 30);
     free(back);
     /* Gaussian noise: quantization */
     th_gaussian(x, 144 * 300, 72);
