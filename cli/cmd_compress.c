@@ -213,7 +213,7 @@ int cmd_compress(int argc, char **argv)
         printf("total: %zu tensors, %s -> %s (whole file, index included), ratio %.2fx, %.3f bits/value, mean SNR %s dB\n",
                c.n_total, a, b, ratio, bpv, snr);
         if (c.fallbacks)
-            printf("* %zu tensor(s) stored with the lossless fallback %s: integer, NaN/Inf, or 1-D (norms and biases; "
+            printf("* %zu tensor(s) stored losslessly (%s): integer, NaN/Inf, or 1-D (norms and biases; "
                    "--quantize-1d to quantize them too)\n", c.fallbacks, CLI_FALLBACK_SPEC);
     }
     return 0;
