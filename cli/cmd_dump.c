@@ -8,7 +8,7 @@
 
 static const char help[] =
     "usage: tpress dump MODEL --what hidden|embedding --text FILE -o DIR [options]\n"
-    "       tpress dump MODEL.gguf --what hidden|kv --text FILE -o DIR [options]\n"
+    "       tpress dump MODEL.gguf --what hidden|kv|logits --text FILE -o DIR [options]\n"
     "       tpress dump MODEL.gguf --what weights -o OUT.safetensors\n"
     "\n"
     "A GGUF MODEL (Llama architecture, e.g. SmolLM2; or its weights as\n"
@@ -19,6 +19,7 @@ static const char help[] =
     "                    embeddings, LL = the residual stream after layer LL)\n"
     "  --what kv:        k_LL.npy, v_LL.npy per layer, f32 [T, kv_heads,\n"
     "                    head_dim]: the KV cache (keys after RoPE)\n"
+    "  --what logits:    logits.npy, f32 [T, vocab]\n"
     "  --what weights:   every tensor dequantized to f32, as one .safetensors\n"
     "                    (GGUF names, row-major shapes) for `tpress compress`\n"
     "\n"
@@ -89,8 +90,9 @@ static int read_text(const char *path, char **buf, size_t *len)
 static int dump_llama(const char *model, const char *gguf, const char *what, const char *text, const char *out,
                       size_t max_tokens, int quiet)
 {
-    int kv = !strcmp(what, "kv");
-    if (!kv && strcmp(what, "hidden")) return cli_fail("dump: --what %s is not supported for a decoder (hidden, kv or weights)", what);
+    int kv = !strcmp(what, "kv"), lg = !strcmp(what, "logits");
+    if (!kv && !lg && strcmp(what, "hidden"))
+        return cli_fail("dump: --what %s is not supported for a decoder (hidden, kv, logits or weights)", what);
     char *buf = NULL;
     size_t len = 0;
     if (read_text(text, &buf, &len)) return EXIT_BAD;
@@ -99,7 +101,7 @@ static int dump_llama(const char *model, const char *gguf, const char *what, con
     if (tp_is_error(r)) { free(buf); return cli_fail_result(model, r); }
     int32_t *ids = NULL;
     size_t T = 0;
-    float *hid = NULL;
+    float *hid = NULL, *logits = NULL;
     int rc = 0;
     r = tp_llama_tokenize(m, buf, len, &ids, &T);
     if (tp_is_error(r)) rc = cli_fail_result(text, r);
@@ -107,12 +109,19 @@ static int dump_llama(const char *model, const char *gguf, const char *what, con
     if (!rc && !T) rc = cli_fail("%s has no tokens", text);
     if (!rc && tp_is_error(r = tp_llama_set_context(m, T))) rc = cli_fail_result("context", r);
     size_t D = tp_llama_dim(m), S = tp_llama_layers(m) + 1;
-    if (!rc && !kv && !(hid = malloc(S * T * D * sizeof *hid))) rc = cli_fail("out of memory");
-    if (!rc && tp_is_error(r = tp_llama_forward(m, ids, T, NULL, hid))) rc = cli_fail_result(model, r);
+    size_t NV = tp_llama_vocab(m);
+    if (!rc && !kv && !lg && !(hid = malloc(S * T * D * sizeof *hid))) rc = cli_fail("out of memory");
+    if (!rc && lg && !(logits = malloc(T * NV * sizeof *logits))) rc = cli_fail("out of memory");
+    if (!rc && tp_is_error(r = tp_llama_forward(m, ids, T, logits, hid))) rc = cli_fail_result(model, r);
     if (!rc && mkdir(out, 0777) && errno != EEXIST) rc = cli_fail("cannot create %s: %s", out, strerror(errno));
     if (!rc) {
         uint64_t st[1] = {T};
         rc = write_npy(out, "tokens.npy", TP_I32, 1, st, ids);
+    }
+    if (!rc && lg) {
+        uint64_t sh[2] = {T, NV};
+        rc = write_npy(out, "logits.npy", TP_F32, 2, sh, logits);
+        S = 0;
     }
     for (size_t l = 0; !rc && l < S; l++) {
         char name[32];
@@ -131,7 +140,9 @@ static int dump_llama(const char *model, const char *gguf, const char *what, con
         snprintf(name, sizeof name, "v_%02zu.npy", l);
         if (!rc) rc = write_npy(out, name, TP_F32, 3, sh, V);
     }
-    if (!rc && !quiet) printf("wrote %s of %zu tokens to %s\n", kv ? "the KV cache" : "hidden states", T, out);
+    if (!rc && !quiet)
+        printf("wrote %s of %zu tokens to %s\n", kv ? "the KV cache" : lg ? "logits" : "hidden states", T, out);
+    free(logits);
     free(hid); free(ids); free(buf);
     tp_llama_free(m);
     return rc;
