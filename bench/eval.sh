@@ -109,3 +109,6 @@ else:
 open(path, "w").write(doc)
 print(section)
 PY
+
+# The decoder's section (SmolLM2-135M), same machine, right after.
+bench/eval_smollm2.sh "$BUILD"

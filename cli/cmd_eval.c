@@ -1,6 +1,7 @@
-/* tpress eval REF CANDIDATE [--model minilm|auto] [--text FILE] [--json] */
+/* tpress eval REF CANDIDATE [--model minilm|smollm2|auto] [--text FILE] [--json] */
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,19 +21,30 @@ static const char help[] =
     "two models' embeddings and the retrieval top-1 agreement (the fraction of\n"
     "sentences whose nearest other sentence is the same under both).\n"
     "\n"
+    "SmolLM2 (any Llama-architecture GGUF; REF is the .gguf, which also gives\n"
+    "the hyperparameters and the tokenizer; CANDIDATE is a .gguf, or the\n"
+    "weights of `tpress dump REF --what weights` as .safetensors or compressed\n"
+    "to .tpz): both models read the text in windows; prints the mean and\n"
+    "99th-percentile next-token KL(ref || cand), top-1 agreement, the\n"
+    "perplexity of the text under both, and the hidden-state SNR per layer.\n"
+    "\n"
     "options:\n"
-    "      --model NAME    minilm or auto (default: auto = recognised from REF)\n"
-    "      --text FILE     sentences, one per line (default: the project's\n"
-    "                      data/eval_sentences.txt, or $TPRESS_DATA/eval_sentences.txt)\n"
+    "      --model NAME    minilm, smollm2 or auto (default: auto = smollm2 when\n"
+    "                      REF is a GGUF, else minilm)\n"
+    "      --text FILE     minilm: sentences, one per line (default\n"
+    "                      data/eval_sentences.txt); smollm2: running text\n"
+    "                      (default data/eval_text.txt); $TPRESS_DATA overrides data/\n"
+    "      --window N      smollm2: tokens per window (default 512)\n"
+    "      --max-tokens N  smollm2: evaluate at most the first N tokens\n"
     "      --json          print the result as JSON\n"
     "  -h, --help          this help\n";
 
-/* data/eval_sentences.txt: $TPRESS_DATA, else ../data beside the binary
- * (build/tpress in a checkout), else ./data. */
-static const char *default_text(char *buf, size_t cap)
+/* data/NAME: $TPRESS_DATA, else ../data beside the binary (build/tpress in
+ * a checkout), else ./data. */
+static const char *default_text(const char *name, char *buf, size_t cap)
 {
     const char *env = getenv("TPRESS_DATA");
-    if (env && *env) { snprintf(buf, cap, "%s/eval_sentences.txt", env); return buf; }
+    if (env && *env) { snprintf(buf, cap, "%s/%s", env, name); return buf; }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -40,11 +52,11 @@ static const char *default_text(char *buf, size_t cap)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            snprintf(buf, cap, "%s/../data/eval_sentences.txt", exe);
+            snprintf(buf, cap, "%s/../data/%s", exe, name);
             if (cli_exists(buf)) return buf;
         }
     }
-    snprintf(buf, cap, "data/eval_sentences.txt");
+    snprintf(buf, cap, "data/%s", name);
     return buf;
 }
 
@@ -52,25 +64,8 @@ static const char *default_text(char *buf, size_t cap)
  * weight); 0 when it cannot be read. */
 static uint64_t count_values(const char *path)
 {
-    uint64_t total = 0;
-    tp_archive *a;
-    if (!tp_is_error(tp_archive_open(path, &a))) {
-        for (size_t i = 0; i < tp_archive_count(a); i++) {
-            const tp_archive_entry *e = tp_archive_entry_at(a, i);
-            total += e->raw_size / tp_dtype_size(e->dtype);
-        }
-        tp_archive_close(a);
-        return total;
-    }
-    tp_tensor_file *f;
-    if (tp_is_error(tp_tensor_file_open(path, &f))) return 0;
-    for (size_t i = 0; i < tp_tensor_file_count(f); i++) {
-        tp_tensor t;
-        uint64_t n;
-        if (!tp_is_error(tp_tensor_file_get(f, i, &t)) && !tp_is_error(tp_tensor_numel(&t, &n))) total += n;
-    }
-    tp_tensor_file_close(f);
-    return total;
+    uint64_t n = 0;
+    return tp_is_error(tp_weights_count_values(path, &n)) ? 0 : n;
 }
 
 static double bits_per_weight(const char *path)
@@ -81,10 +76,72 @@ static double bits_per_weight(const char *path)
     return 8.0 * (double)st.st_size / (double)n;
 }
 
+static int is_gguf(const char *path)
+{
+    char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(m, 1, 4, f);
+    fclose(f);
+    return got == 4 && !memcmp(m, "GGUF", 4);
+}
+
+static int eval_llama(const char *ref, const char *cand, const char *text, size_t window, size_t max_tokens, int json)
+{
+    tp_eval_lm_result res;
+    size_t r = tp_eval_llama(ref, cand, text, window, max_tokens, &res);
+    if (tp_is_error(r)) return cli_fail_result("eval", r);
+    double bpw_ref = bits_per_weight(ref), bpw_cand = bits_per_weight(cand);
+    double tps_ref = res.ref_seconds > 0 ? (double)res.n_tokens / res.ref_seconds : 0;
+    double tps_cand = res.cand_seconds > 0 ? (double)res.n_tokens / res.cand_seconds : 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", "smollm2");
+        cJSON_AddStringToObject(o, "reference", ref);
+        cJSON_AddStringToObject(o, "candidate", cand);
+        cJSON_AddStringToObject(o, "text", text);
+        cJSON_AddNumberToObject(o, "tokens", (double)res.n_tokens);
+        cJSON_AddNumberToObject(o, "predictions", (double)res.n_predicted);
+        cJSON_AddNumberToObject(o, "window", (double)res.window);
+        cJSON_AddNumberToObject(o, "mean_kl", res.mean_kl);
+        cJSON_AddNumberToObject(o, "p99_kl", res.p99_kl);
+        cJSON_AddNumberToObject(o, "max_kl", res.max_kl);
+        cJSON_AddNumberToObject(o, "top1_agreement", res.top1_agreement);
+        cJSON_AddNumberToObject(o, "reference_ppl", res.ref_ppl);
+        cJSON_AddNumberToObject(o, "candidate_ppl", res.cand_ppl);
+        cJSON *snr = cJSON_AddArrayToObject(o, "hidden_snr_db");
+        /* JSON has no infinity: an exact state is reported as null. */
+        for (size_t s = 0; s < res.n_states; s++)
+            cJSON_AddItemToArray(snr, isfinite(res.state_snr_db[s]) ? cJSON_CreateNumber(res.state_snr_db[s]) : cJSON_CreateNull());
+        cJSON_AddNumberToObject(o, "reference_bits_per_weight", bpw_ref);
+        cJSON_AddNumberToObject(o, "candidate_bits_per_weight", bpw_cand);
+        cJSON_AddNumberToObject(o, "reference_tokens_per_s", tps_ref);
+        cJSON_AddNumberToObject(o, "candidate_tokens_per_s", tps_cand);
+        char *s = cJSON_Print(o);
+        if (s) puts(s);
+        free(s);
+        cJSON_Delete(o);
+        return s ? 0 : cli_fail("out of memory");
+    }
+    printf("model       smollm2 (Llama decoder, %zu tokens of %s, windows of %zu, %zu predictions)\n", res.n_tokens, text,
+           res.window, res.n_predicted);
+    printf("reference   %s (%.2f bits/weight, %.1f tokens/s)\n", ref, bpw_ref, tps_ref);
+    printf("candidate   %s (%.2f bits/weight, %.1f tokens/s)\n", cand, bpw_cand, tps_cand);
+    printf("next-token KL(ref||cand)   mean %.6g   p99 %.6g   max %.6g nats\n", res.mean_kl, res.p99_kl, res.max_kl);
+    printf("top-1 agreement   %.4f\n", res.top1_agreement);
+    printf("perplexity   reference %.4f   candidate %.4f   (delta %+.4f)\n", res.ref_ppl, res.cand_ppl,
+           res.cand_ppl - res.ref_ppl);
+    printf("hidden-state SNR dB (0 = embeddings):");
+    for (size_t s = 0; s < res.n_states; s++) printf("%s%zu:%.1f", s % 8 ? "  " : "\n  ", s, res.state_snr_db[s]);
+    printf("\n");
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *ref = NULL, *cand = NULL, *model = "auto", *text = NULL, *v;
     int json = 0, k;
+    unsigned long long window = 0, max_tokens = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
@@ -95,16 +152,26 @@ int cmd_eval(int argc, char **argv)
         } else if ((k = cli_opt(argc, argv, &i, "--text", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             text = v;
+        } else if ((k = cli_opt(argc, argv, &i, "--window", &v)) || (k = cli_opt(argc, argv, &i, "--max-tokens", &v))) {
+            char *end;
+            if (k < 0) return cli_fail("%s needs a value", a);
+            unsigned long long x = strtoull(v, &end, 10);
+            if (*end || !*v || x < 2 || x > (1u << 20)) return cli_fail("%s needs a number of tokens (2..1048576)", a);
+            if (strstr(a, "window")) window = x;
+            else max_tokens = x;
         } else if (a[0] == '-' && a[1]) return cli_fail("eval: unknown option '%s' (see tpress eval --help)", a);
         else if (!ref) ref = a;
         else if (!cand) cand = a;
         else return cli_fail("eval: unexpected argument '%s'", a);
     }
     if (!ref || !cand) { fputs(help, stderr); return EXIT_BAD; }
-    if (strcmp(model, "auto") && strcmp(model, "minilm"))
-        return cli_fail("eval: model '%s' is not supported (minilm or auto)", model);
+    if (strcmp(model, "auto") && strcmp(model, "minilm") && strcmp(model, "smollm2"))
+        return cli_fail("eval: model '%s' is not supported (minilm, smollm2 or auto)", model);
+    if (!strcmp(model, "auto")) model = is_gguf(ref) ? "smollm2" : "minilm";
     char tbuf[PATH_MAX + 32];
-    if (!text) text = default_text(tbuf, sizeof tbuf);
+    int llama = !strcmp(model, "smollm2");
+    if (!text) text = default_text(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);
+    if (llama) return eval_llama(ref, cand, text, (size_t)window, (size_t)max_tokens, json);
 
     tp_eval_result res;
     size_t r = tp_eval_minilm(ref, cand, text, &res);

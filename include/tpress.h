@@ -455,6 +455,81 @@ typedef struct {
  * cand_path). A model against itself gives cosine 1 and agreement 1 exactly. */
 size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out);
 
+/* Weights files as models read them: .tpz (decoded), .safetensors/.npy, or
+ * .gguf (every tensor dequantized to f32; shapes row-major, ggml's ne
+ * reversed). tp_weights_count_values counts the values of all tensors;
+ * tp_weights_export_f32 writes every tensor of in_path as f32 to out_path
+ * (.safetensors), so a GGUF's dequantized weights can be compressed by any
+ * codec; *n_values (may be NULL) gets the number of values written.
+ * TP_ERR_UNSUPPORTED for a GGUF type without a dequantizer. */
+size_t tp_weights_count_values(const char *path, uint64_t *n_values);
+size_t tp_weights_export_f32(const char *in_path, const char *out_path, uint64_t *n_values);
+
+/* Llama-architecture decoder (SmolLM2-135M): byte-level BPE tokenizer from
+ * the GGUF metadata, RMSNorm, RoPE (the GGUF's base), grouped-query
+ * attention, SwiGLU, tied embeddings when the file has no output.weight;
+ * a KV cache; OpenBLAS sgemm. */
+typedef struct tp_llama tp_llama;
+
+/* Loads the weights at weights_path (.gguf, dequantized to f32; or a
+ * .safetensors/.tpz with the GGUF's tensor names, e.g. written by `tpress
+ * dump --what weights` and compressed) with hyperparameters and tokenizer
+ * from gguf_path (NULL: weights_path itself must be the GGUF). The KV cache
+ * holds 2048 tokens (tp_llama_set_context). Errors: TP_ERR_UNSUPPORTED for
+ * other architectures/tokenizers, TP_ERR_NOT_FOUND / TP_ERR_SHAPE for
+ * missing or odd tensors, file errors. */
+size_t tp_llama_load(const char *weights_path, const char *gguf_path, tp_llama **out);
+void tp_llama_free(tp_llama *m);
+size_t tp_llama_dim(const tp_llama *m);
+size_t tp_llama_layers(const tp_llama *m);
+size_t tp_llama_vocab(const tp_llama *m);
+/* Width of one position of the K (or V) cache: kv heads x head size. */
+size_t tp_llama_kv_dim(const tp_llama *m);
+/* Number of key/value heads (kv_dim / kv_heads is the head size). */
+size_t tp_llama_kv_heads(const tp_llama *m);
+/* Tokens in the KV cache. */
+size_t tp_llama_position(const tp_llama *m);
+/* Resizes the KV cache to n_ctx tokens and empties it. */
+size_t tp_llama_set_context(tp_llama *m, size_t n_ctx);
+/* Empties the KV cache (the next forward starts at position 0). */
+void tp_llama_reset(tp_llama *m);
+/* Token ids of len bytes of text (new malloc'd array, caller frees; no BOS
+ * added, special-token strings are not recognised). */
+size_t tp_llama_tokenize(const tp_llama *m, const char *text, size_t len, int32_t **ids, size_t *n);
+/* Text of the tokens into out (cap bytes, NUL-terminated); returns its length. */
+size_t tp_llama_detokenize(const tp_llama *m, const int32_t *ids, size_t n, char *out, size_t cap);
+/* Runs n tokens at the next positions (appending to the KV cache).
+ * logits (may be NULL) receives n x vocab values; hidden (may be NULL)
+ * (layers + 1) x n x dim: state 0 the embeddings, state l the residual
+ * stream after layer l. TP_ERR_PARAM past the context or for a bad id. */
+size_t tp_llama_forward(tp_llama *m, const int32_t *ids, size_t n, float *logits, float *hidden);
+/* The cache of a layer: position p's key (after RoPE) at k + p * kv_dim,
+ * value at v + p * kv_dim, for p < tp_llama_position. Valid until the next
+ * forward, reset or set_context. */
+size_t tp_llama_kv(const tp_llama *m, size_t layer, const float **k, const float **v);
+
+#define TP_EVAL_MAX_STATES 129
+typedef struct {
+    size_t n_tokens;        /* tokens of the text that were evaluated      */
+    size_t n_predicted;     /* next-token predictions scored               */
+    size_t window;          /* tokens per window (the KV cache is emptied
+                               between windows)                            */
+    double mean_kl, p99_kl, max_kl; /* KL(ref || cand) per position, nats */
+    double top1_agreement;  /* same argmax token                           */
+    double ref_ppl, cand_ppl; /* perplexity of the text under each model  */
+    size_t n_states;        /* layers + 1                                  */
+    double state_snr_db[TP_EVAL_MAX_STATES]; /* hidden-state SNR per state
+                               (0 = embeddings), over all positions        */
+    double ref_seconds, cand_seconds; /* forward wall time of each model  */
+} tp_eval_lm_result;
+
+/* Evaluates CANDIDATE weights against REF (a GGUF, which also gives the
+ * hyperparameters and the tokenizer) on the text in text_path, cut into
+ * windows of window tokens (0: 512), at most max_tokens tokens (0: all).
+ * A model against itself gives KL 0 and agreement 1 exactly. */
+size_t tp_eval_llama(const char *ref_gguf, const char *cand_path, const char *text_path, size_t window,
+                     size_t max_tokens, tp_eval_lm_result *out);
+
 #ifdef __cplusplus
 }
 #endif

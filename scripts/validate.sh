@@ -2,7 +2,8 @@
 # make validate: checks tensorpress's MiniLM (tokenizer + forward pass) against
 # an independent implementation, HF transformers + torch, on the fixture
 # sentences and on data/eval_sentences.txt (bar: identical token ids, cosine
-# >= 0.9999 per sentence). torch and transformers are large: they go into a
+# >= 0.9999 per sentence); and SmolLM2 against the numpy reference of
+# scripts/smollm2_reference.py. torch and transformers are large: they go into a
 # separate virtual environment (it sees the system packages, so an installed
 # torch is reused), installed once, never by `make test`.
 set -euo pipefail
@@ -24,4 +25,12 @@ for text in tests/data/minilm_fixture.txt data/eval_sentences.txt; do
   "$VENV/bin/python" scripts/minilm_reference.py --check "$out/$(basename "$text" .txt)" "$text" 2>&1 \
     | grep -v -e "Loading weights" -e "^Warning" || status=1
 done
+# SmolLM2: tokenizer and logits of the C forward pass against HF tokenizers
+# and a float64 numpy forward driven by the gguf package's reader and
+# dequantizer (llama.cpp itself is not built here), on the first 256 tokens
+# of data/eval_text.txt (bar: same ids, top-1 >= 99 %, mean KL < 1e-3).
+gguf_model=$(scripts/smollm2_path.sh)
+echo "== SmolLM2 logits, data/eval_text.txt"
+"$BUILD/tpress" dump "$gguf_model" --what logits --text data/eval_text.txt --max-tokens 256 -o "$out/smollm2" -q
+python3 scripts/smollm2_reference.py check "$out/smollm2" data/eval_text.txt || status=1
 exit $status

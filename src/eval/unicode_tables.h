@@ -13,4 +13,8 @@ extern const size_t tp_uc_ws_n, tp_uc_drop_n, tp_uc_punct_n;
 /* lower(strip_accents(cp)) for every code point it changes (may be ""). */
 extern const tp_uc_map tp_uc_lower_strip[];
 extern const size_t tp_uc_lower_strip_n;
+/* Categories L* and N* (unicode_classes.c, scripts/gen_unicode_classes.py),
+ * for the byte-level BPE pre-tokenizer. */
+extern const tp_uc_range tp_uc_letter[], tp_uc_number[];
+extern const size_t tp_uc_letter_n, tp_uc_number_n;
 #endif

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "eval/gguf.h"
 
 struct tp_weights {
     tp_archive *arch;
     tp_tensor_file *file;
+    tp_gguf *gguf;
 };
 
 size_t tp_weights_open(const char *path, tp_weights **out)
@@ -23,8 +25,9 @@ size_t tp_weights_open(const char *path, tp_weights **out)
     fclose(f);
     tp_weights *w = calloc(1, sizeof *w);
     if (!w) return tp_fail(TP_ERR_NOMEM, "weights");
-    size_t r = got == 4 && !memcmp(magic, "TPZA", 4) ? tp_archive_open(path, &w->arch)
-                                                     : tp_tensor_file_open(path, &w->file);
+    size_t r = got == 4 && !memcmp(magic, "TPZA", 4)   ? tp_archive_open(path, &w->arch)
+               : got == 4 && !memcmp(magic, "GGUF", 4) ? tp_gguf_open(path, &w->gguf)
+                                                       : tp_tensor_file_open(path, &w->file);
     if (tp_is_error(r)) { free(w); return r; }
     *out = w;
     return 0;
@@ -35,6 +38,7 @@ void tp_weights_close(tp_weights *w)
     if (!w) return;
     tp_archive_close(w->arch);
     tp_tensor_file_close(w->file);
+    tp_gguf_close(w->gguf);
     free(w);
 }
 
@@ -45,9 +49,40 @@ static size_t file_find(const tp_tensor_file *f, const char *name)
     return tp_fail(TP_ERR_NOT_FOUND, "no tensor '%s'", name);
 }
 
+size_t tp_weights_count(const tp_weights *w)
+{
+    return w->arch ? tp_archive_count(w->arch) : w->gguf ? tp_gguf_tensor_count(w->gguf) : tp_tensor_file_count(w->file);
+}
+
+const char *tp_weights_name(const tp_weights *w, size_t i)
+{
+    if (i >= tp_weights_count(w)) return NULL;
+    if (w->arch) return tp_archive_entry_at(w->arch, i)->name;
+    if (w->gguf) return tp_gguf_tensor_at(w->gguf, i)->name;
+    return tp_tensor_file_name(w->file, i);
+}
+
+tp_gguf *tp_weights_gguf(const tp_weights *w) { return w->gguf; }
+
+/* A GGUF tensor as seen through this interface: f32 (dequantized), shape
+ * in row-major order (ggml's ne reversed). */
+static size_t gguf_desc(const tp_gguf *g, const char *name, tp_tensor *t)
+{
+    size_t i = tp_gguf_find_tensor(g, name);
+    if (tp_is_error(i)) return i;
+    const tp_gguf_tensor *gt = tp_gguf_tensor_at(g, i);
+    if (!tp_ggml_can_dequant(gt->type))
+        return tp_fail(TP_ERR_UNSUPPORTED, "tensor '%s' is %s, which has no dequantizer here", name, tp_ggml_type_name(gt->type));
+    t->dtype = TP_F32;
+    t->ndim = gt->ndim;
+    for (uint32_t d = 0; d < gt->ndim; d++) t->shape[d] = gt->ne[gt->ndim - 1 - d];
+    return 0;
+}
+
 size_t tp_weights_desc(const tp_weights *w, const char *name, tp_tensor *t)
 {
     memset(t, 0, sizeof *t);
+    if (w->gguf) return gguf_desc(w->gguf, name, t);
     if (w->arch) {
         size_t i = tp_archive_find(w->arch, name);
         if (tp_is_error(i)) return i;
@@ -78,6 +113,7 @@ size_t tp_weights_f32(const tp_weights *w, const char *name, uint32_t ndim, cons
     if (!tp_dtype_is_float(t.dtype)) return tp_fail(TP_ERR_DTYPE, "tensor '%s' is %s, not float", name, tp_dtype_name(t.dtype));
     if (ndim && (t.ndim != ndim || memcmp(t.shape, shape, ndim * sizeof *shape)))
         return tp_fail(TP_ERR_SHAPE, "tensor '%s' does not have the expected shape", name);
+    if (w->gguf) return tp_gguf_tensor_f32(w->gguf, tp_gguf_find_tensor(w->gguf, name), out);
     size_t raw = tp_tensor_nbytes(&t);
     if (tp_is_error(raw)) return raw;
     size_t n = raw / tp_dtype_size(t.dtype);
@@ -97,4 +133,65 @@ size_t tp_weights_f32(const tp_weights *w, const char *name, uint32_t ndim, cons
     if (tp_is_error(r)) { free(dst); return r; }
     *out = dst;
     return 0;
+}
+
+size_t tp_weights_count_values(const char *path, uint64_t *n_values)
+{
+    if (!path || !n_values) return tp_fail(TP_ERR_ARG, "NULL argument");
+    *n_values = 0;
+    tp_weights *w;
+    TP_TRY(tp_weights_open(path, &w));
+    size_t r = 0;
+    for (size_t i = 0, n = tp_weights_count(w); i < n && !tp_is_error(r); i++) {
+        tp_tensor t;
+        uint64_t k = 0;
+        if (w->gguf) {
+            *n_values += tp_gguf_tensor_at(w->gguf, i)->numel;
+            continue;
+        }
+        r = tp_weights_desc(w, tp_weights_name(w, i), &t);
+        if (!tp_is_error(r)) r = tp_tensor_numel(&t, &k);
+        *n_values += k;
+    }
+    tp_weights_close(w);
+    return tp_is_error(r) ? r : 0;
+}
+
+size_t tp_weights_export_f32(const char *in_path, const char *out_path, uint64_t *n_values)
+{
+    if (!in_path || !out_path) return tp_fail(TP_ERR_ARG, "NULL argument");
+    tp_weights *w;
+    TP_TRY(tp_weights_open(in_path, &w));
+    size_t n = tp_weights_count(w), r = 0;
+    uint64_t total = 0;
+    tp_tensor *descs = calloc(n ? n : 1, sizeof *descs);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    if (!descs || !names) r = tp_fail(TP_ERR_NOMEM, "export");
+    for (size_t i = 0; i < n && !tp_is_error(r); i++) {
+        names[i] = tp_weights_name(w, i);
+        r = tp_weights_desc(w, names[i], &descs[i]);
+        if (!tp_is_error(r) && !tp_dtype_is_float(descs[i].dtype))
+            r = tp_fail(TP_ERR_DTYPE, "tensor '%s' is %s, not float", names[i], tp_dtype_name(descs[i].dtype));
+        descs[i].dtype = TP_F32;
+    }
+    tp_tensor_writer *tw = NULL;
+    if (!tp_is_error(r)) r = tp_tensor_writer_open(out_path, names, descs, n, &tw);
+    for (size_t i = 0; i < n && !tp_is_error(r); i++) {
+        float *x;
+        r = tp_weights_f32(w, names[i], 0, NULL, &x);
+        if (tp_is_error(r)) break;
+        size_t nb = tp_tensor_nbytes(&descs[i]);
+        r = tp_tensor_writer_put(tw, i, x, nb);
+        total += nb / sizeof(float);
+        free(x);
+    }
+    if (tw) {
+        if (tp_is_error(r)) tp_tensor_writer_abort(tw);
+        else r = tp_tensor_writer_finish(tw);
+    }
+    free(descs);
+    free(names);
+    tp_weights_close(w);
+    if (!tp_is_error(r) && n_values) *n_values = total;
+    return tp_is_error(r) ? r : 0;
 }

@@ -1,5 +1,6 @@
 /* Named f32 weights from a .tpz archive (each tensor decoded, then converted
- * from its original float dtype) or from a .npy/.safetensors file: a model
+ * from its original float dtype), a .npy/.safetensors file or a GGUF (each
+ * tensor dequantized; shapes row-major, ggml's ne reversed): a model
  * loader reads a compressed model exactly as it reads the original. */
 #ifndef TP_EVAL_WEIGHTS_H
 #define TP_EVAL_WEIGHTS_H
@@ -9,9 +10,14 @@
 
 typedef struct tp_weights tp_weights;
 
-/* Opens path, chosen by its first bytes ("TPZA" = archive). */
+/* Opens path, chosen by its first bytes ("TPZA" = archive, "GGUF"). */
 size_t tp_weights_open(const char *path, tp_weights **out);
 void tp_weights_close(tp_weights *w);
+/* Number of tensors and the name of tensor i (NULL past the end). */
+size_t tp_weights_count(const tp_weights *w);
+const char *tp_weights_name(const tp_weights *w, size_t i);
+/* The GGUF behind w, or NULL when w is another kind of file. */
+struct tp_gguf *tp_weights_gguf(const tp_weights *w);
 /* 1 if a tensor of that name exists. */
 int tp_weights_has(const tp_weights *w, const char *name);
 /* Dtype and shape of a tensor (t->data is NULL), or TP_ERR_NOT_FOUND. */
