@@ -1,7 +1,10 @@
 #include "codecs/lut_kernels.h"
 
+#include <math.h>
+
 #include "core/bitpack.h"
 #include "core/cpu.h"
+#include "codecs/quant_family.h"
 
 void tp_lut_ref(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
                 size_t lut_stride, const float *s, float *out)
@@ -97,15 +100,151 @@ AVX2 static void lut_avx2(const uint8_t *codes, size_t n_groups, size_t group, u
         }
     }
 }
+
+/* 8-bit codes: the 256-entry table lives in 16 zmm registers; each pair is
+ * a 32-entry table for vpermt2ps (low 5 code bits), and the top 3 bits pick
+ * one of the 8 results through 7 blends. Gathers are slower on the CPUs we
+ * measured (docs/BENCHMARKS.md, quant section). The table is reloaded only
+ * when the group's table changes. */
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+AVX512 static void lut8_avx512(const uint8_t *codes, size_t n_groups, size_t group, const float *lut,
+                               size_t lut_stride, const float *s, float *out)
+{
+    __m512 T[16];
+    const float *loaded = NULL;
+    const __m512i b5 = _mm512_set1_epi32(32), b6 = _mm512_set1_epi32(64), b7 = _mm512_set1_epi32(128);
+    for (size_t g = 0; g < n_groups; g++, codes += group, out += group) {
+        const float *t = lut + g * lut_stride;
+        if (t != loaded) {
+            for (int k = 0; k < 16; k++) T[k] = _mm512_loadu_ps(t + 16 * k);
+            loaded = t;
+        }
+        float sc = s ? s[g] : 1.0f;
+        const __m512 vs = _mm512_set1_ps(sc);
+        size_t i = 0;
+        for (; i + 16 <= group; i += 16) {
+            __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i)));
+            __m512 r0 = _mm512_permutex2var_ps(T[0], idx, T[1]), r1 = _mm512_permutex2var_ps(T[2], idx, T[3]);
+            __m512 r2 = _mm512_permutex2var_ps(T[4], idx, T[5]), r3 = _mm512_permutex2var_ps(T[6], idx, T[7]);
+            __m512 r4 = _mm512_permutex2var_ps(T[8], idx, T[9]), r5 = _mm512_permutex2var_ps(T[10], idx, T[11]);
+            __m512 r6 = _mm512_permutex2var_ps(T[12], idx, T[13]), r7 = _mm512_permutex2var_ps(T[14], idx, T[15]);
+            __mmask16 m5 = _mm512_test_epi32_mask(idx, b5), m6 = _mm512_test_epi32_mask(idx, b6);
+            __mmask16 m7 = _mm512_test_epi32_mask(idx, b7);
+            r0 = _mm512_mask_blend_ps(m5, r0, r1);
+            r2 = _mm512_mask_blend_ps(m5, r2, r3);
+            r4 = _mm512_mask_blend_ps(m5, r4, r5);
+            r6 = _mm512_mask_blend_ps(m5, r6, r7);
+            r0 = _mm512_mask_blend_ps(m6, r0, r2);
+            r4 = _mm512_mask_blend_ps(m6, r4, r6);
+            _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mask_blend_ps(m7, r0, r4), vs));
+        }
+        if (i < group) look256(out + i, _mm_loadl_epi64((const __m128i *)(codes + i)), t, _mm256_set1_ps(sc));
+    }
+}
+
+AVX512 static void lut_avx512(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
+                              size_t lut_stride, const float *s, float *out)
+{
+    if (bits == 8) lut8_avx512(codes, n_groups, group, lut, lut_stride, s, out);
+    else lut_avx2(codes, n_groups, group, bits, lut, lut_stride, s, out);
+}
+
+/* ---- fp8 through F16C ---------------------------------------------------- */
+
+#define F16C __attribute__((target("avx2,f16c")))
+
+/* 16 codes -> 16 f16 bit patterns (e4m3: value / 2^8). NaN codes become
+ * the quiet f16 NaN 0x7e00 with the code's sign, which F16C widens to the
+ * quiet f32 NaN 0x7fc00000, the value the reference table holds. */
+F16C static inline __m256i fp8_to_h16(__m128i b, int e4m3)
+{
+    __m256i x = _mm256_cvtepu8_epi16(b);
+    __m256i sign = _mm256_and_si256(_mm256_slli_epi16(x, 8), _mm256_set1_epi16((short)0x8000));
+    __m256i h, nan;
+    if (e4m3) {
+        __m256i mag = _mm256_and_si256(x, _mm256_set1_epi16(0x7f));
+        h = _mm256_or_si256(sign, _mm256_slli_epi16(mag, 7));
+        nan = _mm256_cmpeq_epi16(mag, _mm256_set1_epi16(0x7f));
+    } else {
+        h = _mm256_slli_epi16(x, 8);
+        nan = _mm256_cmpgt_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7fff)), _mm256_set1_epi16(0x7c00));
+    }
+    return _mm256_blendv_epi8(h, _mm256_or_si256(sign, _mm256_set1_epi16(0x7e00)), nan);
+}
+
+F16C static inline void fp8_groups(const uint8_t *codes, size_t n_groups, size_t group, const float *lut,
+                                   const float *s, float *out, int e4m3)
+{
+    const float pre = e4m3 ? 256.0f : 1.0f;
+    for (size_t g = 0; g < n_groups; g++, codes += group, out += group) {
+        float sc = s ? s[g] : 1.0f, ss = sc * pre;
+        if (!isfinite(ss)) { /* non-finite or 2^8 * s overflows: the reference's rounding */
+            tp_lut_ref(codes, 1, group, 8, lut, 0, s ? s + g : NULL, out);
+            continue;
+        }
+        const __m256 vs = _mm256_set1_ps(ss);
+        size_t i = 0;
+        for (; i + 16 <= group; i += 16) {
+            __m256i h = fp8_to_h16(_mm_loadu_si128((const __m128i *)(codes + i)), e4m3);
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
+            _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), vs));
+        }
+        if (i < group) {
+            __m256i h = fp8_to_h16(_mm_loadl_epi64((const __m128i *)(codes + i)), e4m3);
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
+        }
+    }
+}
+
+F16C static void fp8_e4m3_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
+                               size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups(codes, n_groups, group, lut, s, out, 1);
+}
+
+F16C static void fp8_e5m2_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
+                               size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups(codes, n_groups, group, lut, s, out, 0);
+}
 #endif
+
+tp_lut_fn tp_lut_variant(int i)
+{
+    if (i == 0) return tp_lut_ref;
+#if defined(__x86_64__)
+    unsigned f = tp_cpu_features(), need = TP_CPU_AVX2 | TP_CPU_FMA;
+    if ((f & need) != need) return NULL;
+    if (i == 1) return lut_avx2;
+    if (i == 2) return (f & TP_CPU_AVX512) ? lut_avx512 : NULL;
+#endif
+    return NULL;
+}
+
 
 tp_lut_fn tp_lut_best(void)
 {
-#if defined(__x86_64__)
-    unsigned need = TP_CPU_AVX2 | TP_CPU_FMA;
-    if ((tp_cpu_features() & need) == need) return lut_avx2;
-#endif
+    for (int i = 2; i > 0; i--)
+        if (tp_lut_variant(i)) return tp_lut_variant(i);
     return tp_lut_ref;
+}
+
+tp_lut_fn tp_fp8_kernel_variant(int format, int i)
+{
+    if (i == 0) return tp_lut_ref;
+#if defined(__x86_64__)
+    unsigned need = TP_CPU_AVX2 | TP_CPU_F16C;
+    if (i == 1 && (tp_cpu_features() & need) == need) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c : fp8_e5m2_f16c;
+#endif
+    return NULL;
+}
+
+tp_lut_fn tp_fp8_kernel_best(int format)
+{
+    tp_lut_fn k = tp_fp8_kernel_variant(format, 1);
+    return k ? k : tp_lut_ref;
 }
 
 static void lut_bits(const uint8_t *codes, uint64_t k0, uint64_t n, unsigned bits, const float *t, float sc,
