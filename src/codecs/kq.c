@@ -27,6 +27,7 @@
 #include "core/bitpack.h"
 #include "core/bytes.h"
 #include "core/half.h"
+#include "core/parallel.h"
 
 enum { P_BITS, P_SUB, P_SBITS, P_SYM, P_SEARCH, P_WEIGHT, N_PARAMS };
 static const char *const weight_names[] = {"none", "abs", "sq", NULL};
@@ -399,6 +400,29 @@ static void encode_super(const kq_layout *L, const float *x, unsigned n_valid, f
     tp_pack8(codes, qa, SUPER, L->bits);
 }
 
+/* Super-blocks are independent: ranges of them go to the worker threads
+ * of tp_threads_set() on encode and decode. */
+typedef struct {
+    const kq_layout *L;
+    const float *x;
+    float G;
+    uint8_t *dst;
+    const uint8_t *src;
+    float *out;
+} kq_job;
+
+static size_t encode_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+    const kq_job *J = ctx;
+    float wbuf[SUPER], xbuf[SUPER];
+    for (uint64_t b = lo; b < hi; b++) {
+        uint64_t start = b * SUPER;
+        unsigned nv = J->L->numel - start < SUPER ? (unsigned)(J->L->numel - start) : SUPER;
+        encode_super(J->L, J->x + start, nv, J->G, J->dst + 4 + b * J->L->block, wbuf, xbuf);
+    }
+    return 0;
+}
+
 static size_t kq_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
 {
     kq_layout L;
@@ -420,31 +444,23 @@ static size_t kq_encode(const tp_params *p, const tp_tensor *in, void *dst, size
     float G = ldexpf(1.0f, e);
     uint8_t *o = dst;
     tp_put_u32(o, tp_f32_bits(G));
-    float wbuf[SUPER], xbuf[SUPER];
-    for (uint64_t b = 0; b < L.n_super; b++) {
-        uint64_t start = b * SUPER;
-        unsigned nv = L.numel - start < SUPER ? (unsigned)(L.numel - start) : SUPER;
-        encode_super(&L, x + start, nv, G, o + 4 + b * L.block, wbuf, xbuf);
-    }
+    kq_job J = {&L, x, G, o, NULL, NULL};
+    tp_parallel_ranges(L.n_super, 64, encode_range, &J);
     tp_desc_bytes(out, L.payload);
     return L.payload;
 }
 
 /* ---- decode ------------------------------------------------------------ */
 
-static size_t kq_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
-                        const tp_tensor *dst_desc, void *dst)
+static size_t decode_range(void *ctx, uint64_t lo, uint64_t hi)
 {
-    kq_layout L;
-    size_t r = make_layout(p, dst_desc, &L);
-    if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "kq stage: %s", tp_last_error_detail());
-    if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "kq payload is %zu bytes, expected %zu", n, L.payload);
-    const uint8_t *in = src;
-    float G = tp_bits_f32(tp_get_u32(in));
-    if (!isfinite(G) || !(G > 0)) return tp_fail(TP_ERR_CORRUPT, "kq tensor scale is not a positive number");
+    const kq_job *J = ctx;
+    const kq_layout L = *J->L;
+    const uint8_t *in = J->src;
+    const float G = J->G;
     tp_kq_dequant_fn kernel = tp_kq_dequant_best();
-    float *out = dst, s[16], off[16], tail[SUPER];
-    for (uint64_t b = 0; b < L.n_super; b++) {
+    float *out = J->out, s[16], off[16], tail[SUPER];
+    for (uint64_t b = lo; b < hi; b++) {
         const uint8_t *blk = in + 4 + b * L.block, *q = blk;
         float d = tp_half_to_float(tp_get_u16(q)) * G, dmin = 0;
         q += 2;
@@ -471,6 +487,21 @@ static size_t kq_decode(const tp_params *p, const void *src, size_t n, const tp_
             memcpy(out + start, tail, (size_t)(L.numel - start) * sizeof(float));
         }
     }
+    return 0;
+}
+
+static size_t kq_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
+                        const tp_tensor *dst_desc, void *dst)
+{
+    kq_layout L;
+    size_t r = make_layout(p, dst_desc, &L);
+    if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "kq stage: %s", tp_last_error_detail());
+    if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "kq payload is %zu bytes, expected %zu", n, L.payload);
+    const uint8_t *in = src;
+    float G = tp_bits_f32(tp_get_u32(in));
+    if (!isfinite(G) || !(G > 0)) return tp_fail(TP_ERR_CORRUPT, "kq tensor scale is not a positive number");
+    kq_job J = {&L, NULL, G, NULL, in, dst};
+    TP_TRY(tp_parallel_ranges(L.n_super, 256, decode_range, &J));
     return L.numel * sizeof(float);
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/bitpack.h"
 #include "core/cpu.h"
+#include "core/parallel.h"
 #include "codecs/quant_family.h"
 
 void tp_lut_ref(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
@@ -253,16 +254,48 @@ static void lut_bits(const uint8_t *codes, uint64_t k0, uint64_t n, unsigned bit
     for (uint64_t k = 0; k < n; k++) out[k] = t[tp_bits_get(codes, k0 + k, bits)] * sc;
 }
 
+/* Ranges of whole groups (GROUP mode) or of values (TENSOR mode, multiples
+ * of 8) decoded by the worker threads of tp_threads_set(). */
+typedef struct {
+    tp_lut_fn k;
+    const tp_grouping *G;
+    const uint8_t *codes;
+    unsigned bits;
+    const float *lut, *s;
+    size_t lut_stride;
+    float *out;
+} lut_job;
+
+#define RANGE_VALUES 65536 /* values per parallel range: 256 KiB of output */
+
+static size_t lut_groups(void *ctx, uint64_t lo, uint64_t hi)
+{
+    const lut_job *J = ctx;
+    size_t g = (size_t)J->G->group;
+    J->k(J->codes + lo * g / 8 * J->bits, (size_t)(hi - lo), g, J->bits, J->lut + lo * J->lut_stride, J->lut_stride,
+         J->s ? J->s + lo : NULL, J->out + lo * g);
+    return 0;
+}
+
+static size_t lut_values(void *ctx, uint64_t lo, uint64_t hi)
+{
+    const lut_job *J = ctx;
+    J->k(J->codes + lo / 8 * J->bits, 1, (size_t)(hi - lo), J->bits, J->lut, 0, J->s, J->out + lo);
+    return 0;
+}
+
 void tp_lut_decode(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
                    size_t lut_stride, const float *s, float *out)
 {
+    lut_job J = {k, G, codes, bits, lut, s, lut_stride, out};
     if (G->mode == TP_GROUPING_GROUP && G->group % 8 == 0 && G->row_len % G->group == 0) {
-        k(codes, (size_t)G->n_groups, (size_t)G->group, bits, lut, lut_stride, s, out);
+        uint64_t per = RANGE_VALUES / G->group;
+        tp_parallel_ranges(G->n_groups, per ? per : 1, lut_groups, &J);
         return;
     }
     if (G->mode == TP_GROUPING_TENSOR) {
         uint64_t n8 = G->numel & ~(uint64_t)7;
-        if (n8) k(codes, 1, (size_t)n8, bits, lut, 0, s, out);
+        tp_parallel_ranges(n8, RANGE_VALUES, lut_values, &J);
         lut_bits(codes, n8, G->numel - n8, bits, lut, s ? s[0] : 1.0f, out + n8);
         return;
     }
