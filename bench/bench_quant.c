@@ -207,10 +207,11 @@ speed:;
     double *td = malloc(sizeof(double) * (size_t)reps);
     static const char *const speed[] = {"kmeans:bits=4", "kmeans:bits=8", "nf:bits=4", "nf:bits=8", "log:bits=4",
                                         "log:bits=8", "fp8:format=e4m3", "fp8:format=e5m2,group=32",
-                                        "int:bits=4,group=32", "int:bits=8,group=32"};
+                                        "int:bits=4,group=32", "int:bits=8,group=32", "kq:bits=2", "kq:bits=3",
+                                        "kq:bits=4", "kq:bits=5", "kq:bits=6", "ternary", "ternary:method=mse,group=256"};
     size_t ns = sizeof speed / sizeof speed[0];
-    void *frames[16];
-    size_t fsz[16];
+    void *frames[32];
+    size_t fsz[32];
     for (size_t s = 0; s < ns; s++) if (encode(speed[s], &t, &frames[s], &fsz[s])) return 1;
     printf("\n### Decode speed: %zu MiB f32 output (%zu values), single thread, %d reps\n\n", bytes >> 20, n, reps);
     printf("| what | GB/s median (min..max) | %% of write loop | %% of memcpy |\n|---|---:|---:|---:|\n");
