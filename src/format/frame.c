@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "codecs/pipeline.h"
 #include "codecs/tokdct.h"
+#include "core/hash.h"
 #include "core/bytes.h"
 
 #define FRAME_MAGIC 0x52465054u /* "TPFR" */
@@ -193,7 +193,7 @@ static size_t finish_encode(encode_plan *e, uint8_t *dst, size_t cap)
     q += 8;
     if ((size_t)(q - dst) != e->header_size) return tp_fail(TP_ERR_GENERIC, "frame header size mismatch");
     size_t total = e->header_size + n;
-    tp_put_u64(dst + total, XXH3_64bits(dst, total));
+    tp_put_u64(dst + total, tp_xxh3_64(dst, total));
     return total + 8;
 }
 
@@ -301,7 +301,7 @@ static size_t parse_header(const void *src, size_t n, frame_header *h, tp_frame_
     h->frame_size = header_size + h->payload_size + 8;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let fuzzers reach the decoders */
     uint64_t want = tp_get_u64(h->payload + h->payload_size);
-    if (XXH3_64bits(src, header_size + h->payload_size) != want) return tp_fail(TP_ERR_CHECKSUM, "frame checksum mismatch");
+    if (tp_xxh3_64(src, header_size + h->payload_size) != want) return tp_fail(TP_ERR_CHECKSUM, "frame checksum mismatch");
 #endif
     if (info) {
         info->dtype = h->desc[0].dtype;

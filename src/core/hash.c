@@ -1,0 +1,15 @@
+#include "core/hash.h"
+
+#include <xxhash.h>
+
+#include "core/cpu.h"
+
+uint64_t tp_xxh3_avx2(const void *p, size_t n); /* hash_avx2.c */
+
+uint64_t tp_xxh3_64(const void *p, size_t n)
+{
+#if defined(__x86_64__)
+    if (tp_cpu_features() & TP_CPU_AVX2) return tp_xxh3_avx2(p, n);
+#endif
+    return XXH3_64bits(p, n);
+}
