@@ -202,23 +202,30 @@ TEST(quant_fp8_kernel_all_codes)
     for (int fmt = 0; fmt < 2; fmt++) {
         float lut[256];
         for (unsigned c = 0; c < 256; c++) lut[c] = tp_fp8_to_f32(fmt, (uint8_t)c);
-        tp_lut_fn k = tp_fp8_kernel_variant(fmt, 1);
         CHECK(tp_fp8_kernel_variant(fmt, 0) == tp_lut_ref);
-        if (!k) continue;
-        uint8_t *cs = malloc(group * ns);
-        float *a = malloc(group * ns * 4), *b = malloc(group * ns * 4);
-        CHECK(cs && a && b);
-        for (size_t g = 0; g < ns; g++) memcpy(cs + g * group, codes, group);
-        tp_lut_ref(cs, ns, group, 8, lut, 0, scales, a);
-        k(cs, ns, group, 8, lut, 0, scales, b);
-        for (size_t i = 0; i < group * ns; i++) {
-            uint32_t x, y;
-            memcpy(&x, a + i, 4);
-            memcpy(&y, b + i, 4);
-            if (x != y) fprintf(stderr, "fp8 %d code 0x%02x scale %g: ref %08x f16c %08x\n", fmt, cs[i], scales[i / group], x, y);
-            CHECK(x == y);
+        for (int v = 1; v <= 2; v++) {
+            tp_lut_fn k = tp_fp8_kernel_variant(fmt, v);
+            if (!k) continue;
+            uint8_t *cs = malloc(group * ns);
+            float *a = malloc(group * ns * 4), *b = aligned_alloc(32, group * ns * 4); /* aligned: the streaming path */
+            CHECK(cs && a && b);
+            for (size_t g = 0; g < ns; g++) memcpy(cs + g * group, codes, group);
+            tp_lut_ref(cs, ns, group, 8, lut, 0, scales, a);
+            k(cs, ns, group, 8, lut, 0, scales, b);
+            for (size_t i = 0; i < group * ns; i++) {
+                uint32_t x, y;
+                memcpy(&x, a + i, 4);
+                memcpy(&y, b + i, 4);
+                if (x != y) fprintf(stderr, "fp8 %d code 0x%02x scale %g: ref %08x f16c %08x\n", fmt, cs[i], scales[i / group], x, y);
+                CHECK(x == y);
+            }
+            /* and misaligned output (streaming variant falls back to plain stores) */
+            float *c = malloc(group * ns * 4 + 4);
+            CHECK(c);
+            k(cs, ns, group, 8, lut, 0, scales, c + 1);
+            CHECK(!memcmp(a, c + 1, group * ns * 4));
+            free(cs); free(a); free(b); free(c);
         }
-        free(cs); free(a); free(b);
     }
 }
 

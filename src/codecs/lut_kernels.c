@@ -173,9 +173,13 @@ F16C static inline __m256i fp8_to_h16(__m128i b, int e4m3)
     return _mm256_blendv_epi8(h, _mm256_or_si256(sign, _mm256_set1_epi16(0x7e00)), nan);
 }
 
+/* nt: non-temporal stores when out is 32-byte aligned (then every group
+ * start is, groups being multiples of 8 values): for outputs beyond the
+ * last-level cache they skip the read-for-ownership of each line. */
 F16C static inline void fp8_groups(const uint8_t *codes, size_t n_groups, size_t group, const float *lut,
-                                   const float *s, float *out, int e4m3)
+                                   const float *s, float *out, int e4m3, int nt)
 {
+    nt = nt && ((uintptr_t)out & 31) == 0;
     const float pre = e4m3 ? 256.0f : 1.0f;
     for (size_t g = 0; g < n_groups; g++, codes += group, out += group) {
         float sc = s ? s[g] : 1.0f, ss = sc * pre;
@@ -187,28 +191,45 @@ F16C static inline void fp8_groups(const uint8_t *codes, size_t n_groups, size_t
         size_t i = 0;
         for (; i + 16 <= group; i += 16) {
             __m256i h = fp8_to_h16(_mm_loadu_si128((const __m128i *)(codes + i)), e4m3);
-            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
-            _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), vs));
+            __m256 a = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs);
+            __m256 b = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), vs);
+            if (nt) { _mm256_stream_ps(out + i, a); _mm256_stream_ps(out + i + 8, b); }
+            else { _mm256_storeu_ps(out + i, a); _mm256_storeu_ps(out + i + 8, b); }
         }
         if (i < group) {
             __m256i h = fp8_to_h16(_mm_loadl_epi64((const __m128i *)(codes + i)), e4m3);
             _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
         }
     }
+    if (nt) _mm_sfence();
 }
 
 F16C static void fp8_e4m3_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
                                size_t lut_stride, const float *s, float *out)
 {
     (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 1);
+    fp8_groups(codes, n_groups, group, lut, s, out, 1, 0);
+}
+
+F16C static void fp8_e4m3_f16c_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
+                                  const float *lut, size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups(codes, n_groups, group, lut, s, out, 1, 1);
 }
 
 F16C static void fp8_e5m2_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
                                size_t lut_stride, const float *s, float *out)
 {
     (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 0);
+    fp8_groups(codes, n_groups, group, lut, s, out, 0, 0);
+}
+
+F16C static void fp8_e5m2_f16c_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
+                                  const float *lut, size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups(codes, n_groups, group, lut, s, out, 0, 1);
 }
 #endif
 
@@ -237,14 +258,16 @@ tp_lut_fn tp_fp8_kernel_variant(int format, int i)
     if (i == 0) return tp_lut_ref;
 #if defined(__x86_64__)
     unsigned need = TP_CPU_AVX2 | TP_CPU_F16C;
-    if (i == 1 && (tp_cpu_features() & need) == need) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c : fp8_e5m2_f16c;
+    if ((tp_cpu_features() & need) != need) return NULL;
+    if (i == 1) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c : fp8_e5m2_f16c;
+    if (i == 2) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c_nt : fp8_e5m2_f16c_nt;
 #endif
     return NULL;
 }
 
-tp_lut_fn tp_fp8_kernel_best(int format)
+tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes)
 {
-    tp_lut_fn k = tp_fp8_kernel_variant(format, 1);
+    tp_lut_fn k = tp_fp8_kernel_variant(format, out_bytes >= TP_STREAM_BYTES ? 2 : 1);
     return k ? k : tp_lut_ref;
 }
 

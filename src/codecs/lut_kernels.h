@@ -34,9 +34,15 @@ tp_lut_fn tp_lut_variant(int i);
  * The result equals tp_lut_ref over lut[c] = tp_fp8_to_f32(format, c), bit
  * for bit, NaN codes included (they give the quiet NaN with the code's sign).
  * tp_fp8_kernel_best returns tp_lut_ref where the CPU lacks AVX2+F16C. */
-tp_lut_fn tp_fp8_kernel_best(int format);
-/* For tests: variant 0 is tp_lut_ref, 1 the F16C kernel (NULL if absent). */
+tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes);
+/* For tests: variant 0 is tp_lut_ref, 1 the F16C kernel, 2 the F16C kernel
+ * with non-temporal stores (NULL if absent). */
 tp_lut_fn tp_fp8_kernel_variant(int format, int i);
+/* Decoded outputs of at least this many bytes use non-temporal stores
+ * where a kernel has them: beyond the last-level cache, skipping the
+ * read-for-ownership measured 78 % instead of 69 % of the write loop for
+ * the fp8 kernel alone at 64 MiB (AMD EPYC, docs/BENCHMARKS.md). */
+#define TP_STREAM_BYTES ((uint64_t)32 << 20)
 
 /* Decodes every value of grouping G with kernel k (fast paths for aligned
  * groups, per-tensor and aligned channels; bit-by-bit elsewhere). Group
