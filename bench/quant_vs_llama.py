@@ -12,7 +12,9 @@ write loop in the same process. Writes bench/out/quant_vs_llama.json,
 docs/quant_vs_llama.png and the section of docs/BENCHMARKS.md between
 <!-- BEGIN quant-vs-llama --> and <!-- END quant-vs-llama -->.
 
-usage: python3 bench/quant_vs_llama.py [--quick] [--no-speed]
+usage: python3 bench/quant_vs_llama.py [--quick] [--no-speed] [--speed-only]
+(--speed-only reruns the speed table and keeps the quality results of the
+last run from bench/out/quant_vs_llama.json)
 """
 import datetime, importlib.metadata, importlib.util, json, os, re, struct, subprocess, sys, tempfile
 import numpy as np
@@ -72,7 +74,9 @@ def sh(cmd, **kw):
 
 def build():
     sh(["make", "-j2", "build/libtpress.a"], cwd=ROOT)
-    sh(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Iinclude", "bench/tpq.c", "build/libtpress.a",
+    # -O3 like bench_quant: at -O2 GCC 12 leaves the baseline write loop
+    # scalar, which flatters every ratio (14 vs ~20 GB/s here).
+    sh(["cc", "-O3", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Iinclude", "bench/tpq.c", "build/libtpress.a",
         "-lzstd", "-lxxhash", "-lcjson", "-lpng", "-ljpeg", "-llapacke", "-lopenblas", "-lm", "-lpthread", "-o", TPQ],
        cwd=ROOT)
 
@@ -268,9 +272,15 @@ def main():
     minilm = list(weights.values())
     print(f"MiniLM: {len(minilm)} 2-D weights, {sum(x.size for x in minilm)} values", flush=True)
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["gaussian"] = run_set("gaussian", gauss, tmp)
-        results["minilm"] = run_set("minilm", minilm, tmp)
+    if "--speed-only" in sys.argv:
+        with open(os.path.join(OUT, "quant_vs_llama.json")) as f:
+            prev = json.load(f)
+        results, qmeta = prev["results"], prev["meta"]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["gaussian"] = run_set("gaussian", gauss, tmp)
+            results["minilm"] = run_set("minilm", minilm, tmp)
+        qmeta = None
     spd = speed() if "--no-speed" not in sys.argv else {}
     plot(results, os.path.join(ROOT, "docs", "quant_vs_llama.png"))
     meta = {
@@ -281,7 +291,13 @@ def main():
         "commit": sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip(),
         "gguf": importlib.metadata.version("gguf"),
         "minilm_tensors": len(minilm), "minilm_values": int(sum(x.size for x in minilm)),
+        "load_average": open("/proc/loadavg").read().split()[:3],
     }
+    if qmeta:  # quality from an earlier run: say so
+        meta["quality_from"] = f"{qmeta['command']} at {qmeta['date']}, commit {qmeta.get('quality_commit', qmeta['commit'])}"
+        meta["quality_commit"] = qmeta.get("quality_commit", qmeta["commit"])
+    else:
+        meta["quality_commit"] = meta["commit"]
     with open(os.path.join(OUT, "quant_vs_llama.json"), "w") as f:
         json.dump({"meta": meta, "results": results, "speed": spd}, f, indent=1)
     sp = ["| codec (single thread, 64 MiB f32 out, `taskset -c 1`) | decode GB/s | write loop GB/s | % of write | bar |",
@@ -294,7 +310,8 @@ def main():
 ## Quality per bit and decode speed vs llama.cpp (issue 4: the whole quantization family)
 
 Command: `{meta['command']}` · date {meta['date']} · nproc {meta['nproc']} · CPU `{meta['cpu']}` ·
-commit `{meta['commit']}` · gguf {meta['gguf']} (PyPI, llama.cpp's Python quantizer).
+commit `{meta['commit']}` · gguf {meta['gguf']} (PyPI, llama.cpp's Python quantizer) ·
+load average after the run {' / '.join(meta['load_average'])}.{(chr(10) + "Quality tables: " + meta['quality_from'] + "; speed table rerun with `--speed-only`.") if 'quality_from' in meta else ''}
 
 SNR = 10·log10(Σx²/Σ(x−x̂)²) in float64. bits/value: tensorpress from the whole frame
 (header, scales, codes); llama.cpp from the quantized block bytes (no GGUF metadata).
@@ -316,6 +333,10 @@ k-quants, tensorpress `kq` runs its super-blocks over the flat tensor.)
 {fmt_table(results['minilm'], False)}
 
 ### Decode speed (medians of 5 after a warm-up, same process as the write loop)
+
+`bench/tpq speed` per codec: the write loop and the decode alternate in one process
+pinned to core 1 (`tpq` built with -O3, as `bench_quant`). The machine is shared;
+the quant section above has min..max over repetitions and the two-thread scaling.
 
 {chr(10).join(sp)}
 <!-- END quant-vs-llama -->"""
