@@ -1,6 +1,6 @@
 /* bench_quant: quality and decode speed of the codebook quantizers.
  *
- *   bench_quant [--values N] [--reps R] [--quick] [--speed-only]
+ *   bench_quant [--values N] [--reps R] [--quick] [--speed-only] [--scaling]
  *
  * Quality: SNR (dB) against exact bits/value (whole frame bytes * 8 / N) on
  * N standard-normal values (default 16M) for kmeans, nf, log at 2..8 bits,
@@ -9,7 +9,10 @@
  * Speed: single-thread tp_frame_decode throughput of a 64 MiB f32 tensor
  * (output bytes / s), as a percentage of a plain write loop and memcpy over
  * the same 64 MiB measured in the same run: 1 warm-up + R repetitions,
- * median (min..max). Run it pinned: taskset -c 1. Prints Markdown. */
+ * median (min..max). Run it pinned: taskset -c 1. Prints Markdown.
+ * --scaling: instead, decode (and kq encode) with 1 and 2 worker threads
+ * (tp_threads_set) interleaved per repetition; run it on two cores
+ * (taskset -c 0,1) and read the speed-up. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,18 +98,66 @@ static stats summarise(double *v, int n)
     return s;
 }
 
+/* Decode with 1 and 2 threads, interleaved; the kq encode too. */
+static int run_scaling(const tp_tensor *t, float *y, int reps)
+{
+    static const char *const specs[] = {"kmeans:bits=8", "nf:bits=4", "nf:bits=8", "fp8:format=e4m3",
+                                        "int:bits=8,group=32", "kq:bits=4", "kq:bits=5"};
+    const size_t ns = sizeof specs / sizeof specs[0], bytes = t->shape[0] * t->shape[1] * 4;
+    printf("### Two-thread scaling: %zu MiB f32 output, decode GB/s median (min..max), %d reps\n\n", bytes >> 20, reps);
+    printf("| what | 1 thread | 2 threads | speed-up |\n|---|---:|---:|---:|\n");
+    double *a = malloc(sizeof(double) * (size_t)reps), *b = malloc(sizeof(double) * (size_t)reps);
+    for (size_t k = 0; k < ns; k++) {
+        void *fr; size_t fs;
+        tp_threads_set(1);
+        if (encode(specs[k], t, &fr, &fs)) return 1;
+        for (int r = -1; r < reps; r++) {
+            for (int th = 1; th <= 2; th++) {
+                tp_threads_set(th);
+                double t0 = now();
+                if (tp_is_error(tp_frame_decode(fr, fs, y, bytes))) return 1;
+                double v = bytes / (now() - t0) / 1e9;
+                if (r >= 0) (th == 1 ? a : b)[r] = v;
+            }
+        }
+        stats s1 = summarise(a, reps), s2 = summarise(b, reps);
+        printf("| decode `%s` | %.2f (%.2f..%.2f) | %.2f (%.2f..%.2f) | %.2fx |\n", specs[k], s1.med, s1.min, s1.max,
+               s2.med, s2.min, s2.max, s2.med / s1.med);
+        fflush(stdout);
+        free(fr);
+    }
+    /* kq encode: 1 rep each way on a quarter of the tensor (it is slow). */
+    tp_tensor q = *t;
+    q.shape[0] /= 4;
+    double e[2];
+    for (int th = 1; th <= 2; th++) {
+        void *fr; size_t fs;
+        tp_threads_set(th);
+        double t0 = now();
+        if (encode("kq:bits=4", &q, &fr, &fs)) return 1;
+        e[th - 1] = q.shape[0] * q.shape[1] / (now() - t0) / 1e6;
+        free(fr);
+    }
+    printf("| encode `kq:bits=4` (Mvalues/s, 1 rep) | %.2f | %.2f | %.2fx |\n", e[0], e[1], e[1] / e[0]);
+    tp_threads_set(1);
+    free(a); free(b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = (size_t)1 << 24;
-    int reps = 5, quick = 0, speed_only = 0;
+    int reps = 5, quick = 0, speed_only = 0, scaling = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--values") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--speed-only")) speed_only = 1;
+        else if (!strcmp(argv[i], "--scaling")) scaling = 1;
     }
     n &= ~(size_t)1023;
-    float *x = malloc(n * 4), *y = malloc(n * 4), *z = malloc(n * 4);
+    /* 64-byte aligned, like numpy arrays (and what streaming stores need) */
+    float *x = aligned_alloc(64, n * 4), *y = aligned_alloc(64, n * 4), *z = aligned_alloc(64, n * 4);
     if (!x || !y || !z) return 1;
     gaussian(x, n, 1);
     memset(y, 0, n * 4);
@@ -114,6 +165,7 @@ int main(int argc, char **argv)
     tp_tensor t = {0};
     t.dtype = TP_F32; t.ndim = 2; t.shape[0] = n / 1024; t.shape[1] = 1024; t.data = x;
 
+    if (scaling) return run_scaling(&t, y, reps);
     if (speed_only) goto speed;
     printf("### Quality: SNR on %zu N(0,1) values\n\n", n);
     printf("| codec spec | bits/value | SNR dB | Lloyd-Max dB (same bits) | gap dB |\n|---|---:|---:|---:|---:|\n");
@@ -156,10 +208,11 @@ speed:;
     double *td = malloc(sizeof(double) * (size_t)reps);
     static const char *const speed[] = {"kmeans:bits=4", "kmeans:bits=8", "nf:bits=4", "nf:bits=8", "log:bits=4",
                                         "log:bits=8", "fp8:format=e4m3", "fp8:format=e5m2,group=32",
-                                        "int:bits=4,group=32", "int:bits=8,group=32"};
+                                        "int:bits=4,group=32", "int:bits=8,group=32", "kq:bits=2", "kq:bits=3",
+                                        "kq:bits=4", "kq:bits=5", "kq:bits=6", "ternary", "ternary:method=mse,group=256"};
     size_t ns = sizeof speed / sizeof speed[0];
-    void *frames[16];
-    size_t fsz[16];
+    void *frames[32];
+    size_t fsz[32];
     for (size_t s = 0; s < ns; s++) if (encode(speed[s], &t, &frames[s], &fsz[s])) return 1;
     printf("\n### Decode speed: %zu MiB f32 output (%zu values), single thread, %d reps\n\n", bytes >> 20, n, reps);
     printf("| what | GB/s median (min..max) | %% of write loop | %% of memcpy |\n|---|---:|---:|---:|\n");

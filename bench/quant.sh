@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Quality and decode-speed benchmark of kmeans/nf/log/fp8 (bench/bench_quant.c).
-# Writes its tables into docs/BENCHMARKS.md between the quant markers.
+# Quality and decode-speed benchmark of the quantizers (bench/bench_quant.c):
+# quality and single-thread speed pinned to core 1, then 1-vs-2-thread
+# scaling on cores 0,1. Writes its tables into docs/BENCHMARKS.md between the
+# quant markers.
 #   bench/quant.sh [BUILD_DIR] [bench_quant options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}; shift || true
 make --no-print-directory BUILD="$B" "$B/libtpress.a" "$B/bench/bench_quant" >/dev/null
 CMD="taskset -c 1 $B/bench/bench_quant $*"
+CMD2="taskset -c 0,1 $B/bench/bench_quant --scaling"
 OUT=$(mktemp)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 $CMD | tee "$OUT"
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+echo >> "$OUT"
+$CMD2 | tee -a "$OUT"
+LOAD2=$(cut -d' ' -f1-3 /proc/loadavg)
 DOC=docs/BENCHMARKS.md
 [ -f "$DOC" ] || printf '# Benchmarks\n\n<!-- BEGIN quant -->\n<!-- END quant -->\n' > "$DOC"
 grep -q '<!-- BEGIN quant -->' "$DOC" || printf '\n<!-- BEGIN quant -->\n<!-- END quant -->\n' >> "$DOC"
 SECTION=$(mktemp)
 {
   echo "<!-- BEGIN quant -->"
-  echo "## Codebook quantizers: kmeans, nf, log, fp8"
+  echo "## Quantizers: quality of kmeans, nf, log, fp8, int; decode speed of the whole family"
   echo
-  echo "- command: \`bench/quant.sh $B $*\` (runs \`$CMD\`)"
+  echo "- command: \`bench/quant.sh $B $*\` (runs \`$CMD\`, then \`$CMD2\`)"
+  echo "- load average (1/5/15 min) before, between, after: $LOAD0; $LOAD1; $LOAD2"
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), nproc: $(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (+ uncommitted changes)')"
   echo "- bits/value counts every byte of the frame (header, scales, codebooks, codes, checksum)."

@@ -1,7 +1,8 @@
 /* tpq: tiny helper for bench/quant_vs_llama.py.
  *   tpq quant IN.f32 OUT.f32 SPEC D0 [D1 ...]
  *       encodes the raw little-endian f32 tensor of that shape through SPEC,
- *       decodes it to OUT.f32 and prints the frame byte count.
+ *       decodes it to OUT.f32 and prints the frame byte count (with
+ *       tp_threads_set(0): all cores; the bytes are the same for any count).
  *   tpq speed SPEC NVALUES REPS
  *       single-thread decode of NVALUES Gaussian values (after one warm-up),
  *       next to a plain write loop over the same output bytes; prints
@@ -104,7 +105,10 @@ static int speed(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "quant")) return quant(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "quant")) {
+        tp_threads_set(0); /* all cores for the quality runs: the bytes do not depend on it */
+        return quant(argc, argv);
+    }
     if (argc > 1 && !strcmp(argv[1], "speed")) return speed(argc, argv);
     fprintf(stderr, "usage: tpq quant IN.f32 OUT.f32 SPEC D0 [D1 ...] | tpq speed SPEC NVALUES REPS\n");
     return 2;

@@ -215,6 +215,14 @@ size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
  * count or an error. Never reads beyond src+n or writes beyond dst+cap. */
 size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
 
+/* Worker threads that the quantizers (int, kmeans, nf, log, fp8, kq) use
+ * inside one tp_frame_encode/tp_frame_decode call made from the calling
+ * thread: 1 (the default) runs inline, 0 means all online cores, at most
+ * 64. A per-thread setting, not a codec parameter, because parameters are
+ * stored in the frame: the bytes never depend on it. Returns the previous
+ * value. */
+int tp_threads_set(int threads);
+
 /* Token positions kept by the tokdct stage of a frame made with prune=k
  * (decode returns zeros for the other tokens): writes, for each leading
  * index b of the [..., T, C] tensor, its k token indices in ascending order

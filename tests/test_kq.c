@@ -423,8 +423,10 @@ TEST(kq_kernels_simd_vs_ref)
     for (unsigned bits = 2; bits <= 8; bits++)
         for (size_t sub = 8; sub <= 32; sub += 8) {
             size_t nsub = 256 / sub < 16 ? 256 / sub : 16;
-            tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a);
-            best(codes, nsub, sub, bits, s, off, b);
+            tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a, nsub * sub * bits / 8);
+            best(codes, nsub, sub, bits, s, off, b, nsub * sub * bits / 8); /* exact end */
+            CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
+            best(codes, nsub, sub, bits, s, off, b, sizeof codes);
             CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
         }
     /* trits: every byte value, valid or not */

@@ -157,7 +157,9 @@ TEST(quant_log_levels)
 
 TEST(quant_lut_kernel_matches_reference)
 {
-    tp_lut_fn best = tp_lut_best();
+    for (int v = 1; v < 3; v++) { /* AVX2, AVX-512 where present */
+    tp_lut_fn best = tp_lut_variant(v);
+    if (!best) continue;
     const size_t groups[] = {8, 16, 24, 64, 264, 2048};
     uint64_t s = 7;
     for (unsigned bits = 1; bits <= 8; bits++) {
@@ -183,6 +185,46 @@ TEST(quant_lut_kernel_matches_reference)
                 }
             }
             free(codes); free(lut); free(a); free(b);
+        }
+    }
+    }
+}
+
+/* The F16C fp8 kernels against the table reference: all 256 codes (NaN,
+ * Inf, subnormals, zeros), under scales that are normal, tiny, subnormal,
+ * zero, negative and large enough that 2^8 * s overflows. */
+TEST(quant_fp8_kernel_all_codes)
+{
+    const float scales[] = {1.0f, 0.37f, -2.5f, 0.0f, 1e-30f, 1e-40f, 3e38f, 1.5e36f, 7.7e35f, 1.0f / 448};
+    const size_t ns = sizeof scales / sizeof scales[0], group = 264; /* 256 codes + an 8-value tail */
+    uint8_t codes[264];
+    for (size_t i = 0; i < group; i++) codes[i] = (uint8_t)(i * 97 + 13);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        float lut[256];
+        for (unsigned c = 0; c < 256; c++) lut[c] = tp_fp8_to_f32(fmt, (uint8_t)c);
+        CHECK(tp_fp8_kernel_variant(fmt, 0) == tp_lut_ref);
+        for (int v = 1; v <= 2; v++) {
+            tp_lut_fn k = tp_fp8_kernel_variant(fmt, v);
+            if (!k) continue;
+            uint8_t *cs = malloc(group * ns);
+            float *a = malloc(group * ns * 4), *b = aligned_alloc(32, group * ns * 4); /* aligned: the streaming path */
+            CHECK(cs && a && b);
+            for (size_t g = 0; g < ns; g++) memcpy(cs + g * group, codes, group);
+            tp_lut_ref(cs, ns, group, 8, lut, 0, scales, a);
+            k(cs, ns, group, 8, lut, 0, scales, b);
+            for (size_t i = 0; i < group * ns; i++) {
+                uint32_t x, y;
+                memcpy(&x, a + i, 4);
+                memcpy(&y, b + i, 4);
+                if (x != y) fprintf(stderr, "fp8 %d code 0x%02x scale %g: ref %08x f16c %08x\n", fmt, cs[i], scales[i / group], x, y);
+                CHECK(x == y);
+            }
+            /* and misaligned output (streaming variant falls back to plain stores) */
+            float *c = malloc(group * ns * 4 + 4);
+            CHECK(c);
+            k(cs, ns, group, 8, lut, 0, scales, c + 1);
+            CHECK(!memcmp(a, c + 1, group * ns * 4));
+            free(cs); free(a); free(b); free(c);
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "codecs/lut_kernels.h"
 #include "codecs/lut_quant.h"
 #include "codecs/quant_family.h"
 #include "core/half.h"
@@ -107,6 +108,7 @@ static size_t fp8_setup(const tp_params *p, const tp_tensor *t, tp_grouping *G, 
     Q->qmax = fmts[f].max;
     Q->lut = fp8_lut[f];
     Q->quant = f == TP_FP8_E4M3 ? quant_e4m3 : quant_e5m2;
+    Q->kernel = tp_fp8_kernel_best(f, G->numel * sizeof(float));
     return 0;
 }
 

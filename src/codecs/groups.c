@@ -113,6 +113,17 @@ float tp_scale_get(int f32, const uint8_t *base, uint64_t i)
     return tp_half_to_float(h);
 }
 
+void tp_scales_get_n(int f32, const uint8_t *base, uint64_t n, float *out)
+{
+    if (f32) { memcpy(out, base, (size_t)n * 4); return; }
+    uint16_t h[1024];
+    for (uint64_t i = 0; i < n; i += 1024) {
+        size_t m = n - i < 1024 ? (size_t)(n - i) : 1024;
+        memcpy(h, base + 2 * i, m * 2);
+        tp_half_to_float_n(out + i, h, m);
+    }
+}
+
 size_t tp_check_finite(const char *codec, const float *x, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)

@@ -48,6 +48,9 @@ uint64_t tp_grouping_gather(const tp_grouping *G, const float *x, uint64_t gid, 
 float tp_scale_round(int f32, float v);
 void tp_scale_put(int f32, uint8_t *base, uint64_t i, float v);
 float tp_scale_get(int f32, const uint8_t *base, uint64_t i);
+/* Scales 0..n-1 at once (F16C for f16 where the CPU has it); the same
+ * values as tp_scale_get. */
+void tp_scales_get_n(int f32, const uint8_t *base, uint64_t n, float *out);
 /* Smallest storable value >= v (v >= 0): a stored absmax scale never
  * shrinks the range. May return +Inf when f16 overflows. */
 float tp_scale_round_up(int f32, float v);

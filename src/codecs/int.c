@@ -15,6 +15,7 @@
 #include "codecs/codec.h"
 #include "codecs/groups.h"
 #include "codecs/int_kernels.h"
+#include "core/parallel.h"
 #include "core/bitpack.h"
 #include "core/half.h"
 
@@ -290,6 +291,32 @@ static size_t int_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
     return int_encode_ref(&L, in, dst, out);
 }
 
+typedef struct {
+    const int_layout *L;
+    const uint8_t *scales, *offs, *codes;
+    float *out;
+    tp_dequant_fn kernel;
+} int_job;
+
+/* Batches [lo, hi) of 256 groups. */
+static size_t int_batches(void *ctx, uint64_t lo, uint64_t hi)
+{
+    const int_job *J = ctx;
+    const int_layout *L = J->L;
+    const float half_range = (float)(1u << (L->bits - 1));
+    float s[256], o[256];
+    for (uint64_t g0 = lo * 256; g0 < hi * 256 && g0 < L->G.n_groups; g0 += 256) {
+        size_t m = L->G.n_groups - g0 < 256 ? (size_t)(L->G.n_groups - g0) : 256;
+        get_scales(L, J->scales, g0, m, s);
+        if (L->sym)
+            for (size_t j = 0; j < m; j++) o[j] = -half_range * s[j];
+        else
+            get_scales(L, J->offs, g0, m, o);
+        J->kernel(J->codes + g0 * L->G.group / 8 * L->bits, m, L->G.group, L->bits, s, o, J->out + g0 * L->G.group);
+    }
+    return 0;
+}
+
 static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                          const tp_tensor *dst_desc, void *dst)
 {
@@ -302,19 +329,12 @@ static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp
     float *out = dst;
     const float half_range = (float)(1u << (L.bits - 1));
 
-    /* Fast path: whole rows of byte-aligned groups, decoded in batches. */
+    /* Fast path: whole rows of byte-aligned groups, decoded in batches of
+     * 256 groups, the batches spread over tp_threads_set() workers. */
     if (L.G.mode == TP_GROUPING_GROUP && L.G.group % 8 == 0 && L.G.row_len % L.G.group == 0) {
-        tp_dequant_fn kernel = tp_dequant_for(out, L.G.numel * sizeof(float));
-        float s[256], o[256];
-        for (uint64_t g0 = 0; g0 < L.G.n_groups; g0 += 256) {
-            size_t m = L.G.n_groups - g0 < 256 ? (size_t)(L.G.n_groups - g0) : 256;
-            get_scales(&L, scales, g0, m, s);
-            if (L.sym)
-                for (size_t j = 0; j < m; j++) o[j] = -half_range * s[j];
-            else
-                get_scales(&L, offs, g0, m, o);
-            kernel(codes + g0 * L.G.group / 8 * L.bits, m, L.G.group, L.bits, s, o, out + g0 * L.G.group);
-        }
+        int_job J = {&L, scales, offs, codes, out, tp_dequant_for(out, L.G.numel * sizeof(float))};
+        uint64_t batches = (L.G.n_groups + 255) / 256, per = 65536 / (256 * L.G.group);
+        tp_parallel_ranges(batches, per ? per : 1, int_batches, &J);
         return L.G.numel * sizeof(float);
     }
     tp_run it = {0};

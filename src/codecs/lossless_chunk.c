@@ -2,10 +2,10 @@
  * constant or rANS-coded (docs/LOSSLESS.md). */
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 #include <zstd.h>
 
 #include "codecs/lossless.h"
+#include "core/hash.h"
 #include "core/error.h"
 
 size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, int for_encode)
@@ -98,7 +98,7 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
 size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsigned elem, int rotate, uint8_t *dst)
 {
     size_t ne = n / elem;
-    tp_put_u64(dst, XXH3_64bits(src, n));
+    tp_put_u64(dst, tp_hash64(src, n));
     uint8_t *pl[TP_LL_MAX_ELEM];
     for (unsigned k = 0; k < elem; k++) pl[k] = s->planes + k * ne;
     tp_ll_split(src, ne, elem, rotate, pl);
@@ -166,7 +166,7 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
         return tp_fail(TP_ERR_CORRUPT, "unknown chunk kind %u", kind);
     }
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    if (XXH3_64bits(dst, n) != want) return tp_fail(TP_ERR_CHECKSUM, "lossless chunk checksum mismatch");
+    if (tp_hash64(dst, n) != want) return tp_fail(TP_ERR_CHECKSUM, "lossless chunk checksum mismatch");
 #else
     (void)want;
 #endif

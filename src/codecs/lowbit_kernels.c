@@ -11,8 +11,9 @@
 /* ---- kq ---------------------------------------------------------------- */
 
 void tp_kq_dequant_ref(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits, const float *s,
-                       const float *off, float *out)
+                       const float *off, float *out, size_t avail)
 {
+    (void)avail;
     uint8_t q[256];
     for (size_t j = 0; j < n_sub; j++) {
         for (size_t i = 0; i < sub; i += 256) {
@@ -76,34 +77,60 @@ void tp_scale_i8_ref(const int8_t *q, size_t n, float s, float *out)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* 8 codes (b bytes) per step. Each 32-bit lane k gathers the two bytes
- * holding code k (pshufb), shifts it down by (k*b) mod 8 and masks it. b is
- * a compile-time constant in every caller (see the switch below), so the
- * constants fold; loads are 8 bytes wide except near the end of the codes,
- * where exactly b bytes are read. */
+/* Shuffle control and shifts for 8 codes of b bits (index b): lane k of
+ * the result gathers the two bytes holding code k (pshufb within each
+ * 128-bit half, both halves holding the same 8 bytes) and shifts it down by
+ * (k*b) mod 8. Built once. */
+static int8_t kq_ctl[9][32];
+static int32_t kq_sh[9][8];
+static pthread_once_t kq_once = PTHREAD_ONCE_INIT;
+
+static void kq_tables_init(void)
+{
+    for (unsigned b = 1; b <= 8; b++)
+        for (int k = 0; k < 8; k++) {
+            int byte = (int)((unsigned)k * b / 8);
+            int8_t *c = kq_ctl[b] + 16 * (k >> 2) + 4 * (k & 3);
+            c[0] = (int8_t)byte; c[1] = (int8_t)(byte + 1); c[2] = c[3] = (int8_t)0x80;
+            kq_sh[b][k] = (int32_t)((unsigned)k * b % 8);
+        }
+}
+
+/* One sub-block at a time (sub/8 steps of 8 codes, b bytes each, unrolled
+ * for the constant sub of each caller), its scale and offset broadcast
+ * once. When 16 bytes past the codes are readable (avail), each step
+ * broadcasts 16 code bytes to both 128-bit lanes with a single load and no
+ * bounds check; otherwise it reads 8 bytes through a general register, or
+ * exactly b bytes at the very end. */
 __attribute__((target("avx2"), always_inline)) static inline void kq_all_avx2(const uint8_t *codes, size_t n_sub,
                                                                           size_t sub, const unsigned b,
                                                                           const float *s, const float *off,
-                                                                          float *out)
+                                                                          float *out, size_t avail)
 {
-    int8_t ctl[32];
-    int32_t sh[8];
-    for (int k = 0; k < 8; k++) {
-        int byte = (int)((unsigned)k * b / 8);
-        int8_t *c = ctl + 16 * (k >> 2) + 4 * (k & 3);
-        c[0] = (int8_t)byte; c[1] = (int8_t)(byte + 1); c[2] = c[3] = (int8_t)0x80;
-        sh[k] = (int32_t)((unsigned)k * b % 8);
-    }
-    const __m256i vctl = _mm256_loadu_si256((const __m256i *)ctl);
-    const __m256i vsh = _mm256_loadu_si256((const __m256i *)sh);
+    const __m256i vctl = _mm256_loadu_si256((const __m256i *)kq_ctl[b]);
+    const __m256i vsh = _mm256_loadu_si256((const __m256i *)kq_sh[b]);
     const __m256i mask = _mm256_set1_epi32((1 << b) - 1);
     const size_t total = n_sub * sub * b / 8;
-    const uint8_t *safe_end = total >= 8 ? codes + total - 8 : codes; /* last start of an 8-byte load */
+    if (avail >= total + 16) { /* every step's 16-byte load fits: no checks */
+        for (size_t j = 0; j < n_sub; j++) {
+            const __m256 vs = _mm256_set1_ps(s[j]), vo = _mm256_set1_ps(off[j]);
+#pragma GCC unroll 4
+            for (size_t i = 0; i < sub; i += 8) {
+                __m256i raw = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(codes + i / 8 * b)));
+                __m256i v = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(raw, vctl), vsh), mask);
+                _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(v), vs), vo));
+            }
+            codes += sub / 8 * b;
+            out += sub;
+        }
+        return;
+    }
+    const uint8_t *end8 = avail >= 8 ? codes + avail - 8 : NULL; /* last start of an 8-byte load */
     for (size_t j = 0; j < n_sub; j++) {
         const __m256 vs = _mm256_set1_ps(s[j]), vo = _mm256_set1_ps(off[j]);
         for (size_t i = 0; i < sub; i += 8, codes += b, out += 8) {
             uint64_t w = 0;
-            if (codes <= safe_end && total >= 8) memcpy(&w, codes, 8);
+            if (end8 && codes <= end8) memcpy(&w, codes, 8);
             else memcpy(&w, codes, b);
             __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)w), vctl);
             v = _mm256_and_si256(_mm256_srlv_epi32(v, vsh), mask);
@@ -115,18 +142,18 @@ __attribute__((target("avx2"), always_inline)) static inline void kq_all_avx2(co
 
 #define KQ_CASES(SUB)                                                           \
     switch (bits) {                                                             \
-    case 2: kq_all_avx2(codes, n_sub, SUB, 2, s, off, out); break;              \
-    case 3: kq_all_avx2(codes, n_sub, SUB, 3, s, off, out); break;              \
-    case 4: kq_all_avx2(codes, n_sub, SUB, 4, s, off, out); break;              \
-    case 5: kq_all_avx2(codes, n_sub, SUB, 5, s, off, out); break;              \
-    case 6: kq_all_avx2(codes, n_sub, SUB, 6, s, off, out); break;              \
-    case 7: kq_all_avx2(codes, n_sub, SUB, 7, s, off, out); break;              \
-    default: kq_all_avx2(codes, n_sub, SUB, 8, s, off, out); break;             \
+    case 2: kq_all_avx2(codes, n_sub, SUB, 2, s, off, out, avail); break;              \
+    case 3: kq_all_avx2(codes, n_sub, SUB, 3, s, off, out, avail); break;              \
+    case 4: kq_all_avx2(codes, n_sub, SUB, 4, s, off, out, avail); break;              \
+    case 5: kq_all_avx2(codes, n_sub, SUB, 5, s, off, out, avail); break;              \
+    case 6: kq_all_avx2(codes, n_sub, SUB, 6, s, off, out, avail); break;              \
+    case 7: kq_all_avx2(codes, n_sub, SUB, 7, s, off, out, avail); break;              \
+    default: kq_all_avx2(codes, n_sub, SUB, 8, s, off, out, avail); break;             \
     }
 
 __attribute__((target("avx2"))) static void kq_dequant_avx2(const uint8_t *codes, size_t n_sub, size_t sub,
                                                              unsigned bits, const float *s, const float *off,
-                                                             float *out)
+                                                             float *out, size_t avail)
 {
     /* the sub-block sizes kq uses get their own unrolled copies */
     if (sub == 16) { KQ_CASES(16) }
@@ -154,7 +181,10 @@ static int have_avx2(void) { return (tp_cpu_features() & TP_CPU_AVX2) != 0; }
 tp_kq_dequant_fn tp_kq_dequant_best(void)
 {
 #if defined(__x86_64__)
-    if (have_avx2()) return kq_dequant_avx2;
+    if (have_avx2()) {
+        pthread_once(&kq_once, kq_tables_init);
+        return kq_dequant_avx2;
+    }
 #endif
     return tp_kq_dequant_ref;
 }

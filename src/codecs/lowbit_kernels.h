@@ -10,11 +10,13 @@
 /* kq: n_sub sub-blocks of `sub` values (a multiple of 8), whose `bits`-bit
  * codes (2..8, LSB-first stream, core/bitpack.h) follow one another from a
  * byte-aligned start. out[i] = (float)code * s[j] + off[j], computed as a
- * product then a sum (no fused multiply-add, so both versions agree). */
+ * product then a sum (no fused multiply-add, so both versions agree).
+ * avail (>= n_sub * sub * bits / 8) is how many bytes from codes may be
+ * read: the fast version loads 16 bytes at a time where they fit. */
 typedef void (*tp_kq_dequant_fn)(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits, const float *s,
-                                 const float *off, float *out);
+                                 const float *off, float *out, size_t avail);
 void tp_kq_dequant_ref(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits, const float *s,
-                       const float *off, float *out);
+                       const float *off, float *out, size_t avail);
 tp_kq_dequant_fn tp_kq_dequant_best(void);
 
 /* ternary: unpacks n bytes of 5 base-3 digits each (t0 + 3 t1 + 9 t2 + 27 t3

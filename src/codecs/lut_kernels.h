@@ -3,8 +3,11 @@
  * byte-aligned `group` values after group g-1's (group a multiple of 8), its
  * table is lut + g * lut_stride (stride 0: one table for all) and s may be
  * NULL (scale 1). The portable reference is chosen at run time against the
- * AVX2 version (permute lookup for <= 4-bit codes, gather above); both give
- * bit-identical results. */
+ * AVX2 version (permute lookup for <= 4-bit codes, gather above) and, for
+ * 8-bit codes with AVX-512F, a 256-entry lookup in registers (8 two-table
+ * permutes of 32 floats, merged by the top 3 code bits); all give
+ * bit-identical results. fp8 has its own conversion kernels (F16C) with the
+ * same signature, whose reference is tp_lut_ref over the fp8 table. */
 #ifndef TP_CODECS_LUT_KERNELS_H
 #define TP_CODECS_LUT_KERNELS_H
 
@@ -20,6 +23,26 @@ void tp_lut_ref(const uint8_t *codes, size_t n_groups, size_t group, unsigned bi
                 size_t lut_stride, const float *s, float *out);
 /* Best kernel for this CPU (honours TP_CPU_MASK). */
 tp_lut_fn tp_lut_best(void);
+/* Every kernel this CPU can run, for tests: variant 0 is the reference,
+ * then AVX2, AVX-512; NULL past the last or when the CPU lacks one. */
+tp_lut_fn tp_lut_variant(int i);
+
+/* fp8 decode without a table: kernels of the tp_lut_fn signature for codes
+ * of `format` (TP_FP8_E4M3/E5M2, bits 8) that convert each code through
+ * F16C (e5m2 is the top byte of an f16; e4m3 is an f16 bit pattern shifted
+ * by 7 and rescaled by 2^8, folded into the group scale) and so ignore lut.
+ * The result equals tp_lut_ref over lut[c] = tp_fp8_to_f32(format, c), bit
+ * for bit, NaN codes included (they give the quiet NaN with the code's sign).
+ * tp_fp8_kernel_best returns tp_lut_ref where the CPU lacks AVX2+F16C. */
+tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes);
+/* For tests: variant 0 is tp_lut_ref, 1 the F16C kernel, 2 the F16C kernel
+ * with non-temporal stores (NULL if absent). */
+tp_lut_fn tp_fp8_kernel_variant(int format, int i);
+/* Decoded outputs of at least this many bytes use non-temporal stores
+ * where a kernel has them: beyond the last-level cache, skipping the
+ * read-for-ownership measured 78 % instead of 69 % of the write loop for
+ * the fp8 kernel alone at 64 MiB (AMD EPYC, docs/BENCHMARKS.md). */
+#define TP_STREAM_BYTES ((uint64_t)32 << 20)
 
 /* Decodes every value of grouping G with kernel k (fast paths for aligned
  * groups, per-tensor and aligned channels; bit-by-bit elsewhere). Group

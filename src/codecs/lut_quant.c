@@ -129,8 +129,8 @@ size_t tp_lut_quant_decode(const tp_lut_quant *Q, const tp_grouping *G, const ui
     float *s = malloc((G->n_groups ? G->n_groups : 1) * sizeof *s);
     if (!s) return tp_fail(TP_ERR_NOMEM, "%s: scale table", Q->name);
     const uint8_t *scales = src + Q->head, *codes = scales + G->n_groups * (Q->f32 ? 4 : 2);
-    for (uint64_t g = 0; g < G->n_groups; g++) s[g] = tp_scale_get(Q->f32, scales, g);
-    tp_lut_decode(tp_lut_best(), G, codes, Q->bits, Q->lut, 0, s, out);
+    tp_scales_get_n(Q->f32, scales, G->n_groups, s);
+    tp_lut_decode(Q->kernel ? Q->kernel : tp_lut_best(), G, codes, Q->bits, Q->lut, 0, s, out);
     free(s);
     return (size_t)G->numel * sizeof(float);
 }

@@ -8,6 +8,7 @@
 #define TP_CODECS_LUT_QUANT_H
 
 #include "codecs/groups.h"
+#include "codecs/lut_kernels.h"
 
 /* Sorted view of a code table for nearest-level search. */
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     void (*quant)(const float *u, size_t n, uint8_t *q);
     const tp_nearest_table *near;
     size_t head;             /* codec bytes before the scales              */
+    tp_lut_fn kernel;        /* decode kernel; NULL: tp_lut_best()         */
     int search;              /* 1: per group, pick s = absmax / qmax * r,
                               * r in {1, 0.975, ..., 0.5}, of least squared
                               * error (values beyond saturate)             */

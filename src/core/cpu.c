@@ -15,6 +15,8 @@ unsigned tp_cpu_features(void)
     if (__builtin_cpu_supports("fma")) f |= TP_CPU_FMA;
     /* GCC 12 has no "f16c" probe; every AVX2 CPU shipped has F16C. */
     if (f & TP_CPU_AVX2) f |= TP_CPU_F16C;
+    /* libgcc's probe also checks that the OS saves the zmm state (XGETBV). */
+    if (__builtin_cpu_supports("avx512f")) f |= TP_CPU_AVX512;
 #endif
     const char *mask = getenv("TP_CPU_MASK");
     if (mask) f &= (unsigned)strtoul(mask, NULL, 0);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "tpress.h"
 
 int tp_cpu_count(void)
 {
@@ -96,7 +97,7 @@ size_t tp_parallel_for(size_t n, int threads, tp_item_fn fn, void *ctx)
 }
 
 typedef struct {
-    tp_range_fn fn;
+    tp_parfor_fn fn;
     void *ctx;
     size_t n, parts;
 } range_job;
@@ -109,7 +110,7 @@ static size_t run_range(void *arg, size_t part, int worker)
     return 0;
 }
 
-void tp_parfor(size_t n, unsigned threads, tp_range_fn fn, void *ctx)
+void tp_parfor(size_t n, unsigned threads, tp_parfor_fn fn, void *ctx)
 {
     if (threads > 64) threads = 64;
     if (threads > n) threads = (unsigned)n;
@@ -119,4 +120,40 @@ void tp_parfor(size_t n, unsigned threads, tp_range_fn fn, void *ctx)
     }
     range_job j = {fn, ctx, n, threads};
     tp_parallel_for(threads, (int)threads, run_range, &j);
+}
+
+static _Thread_local int quant_threads = 1;
+
+int tp_threads_set(int threads)
+{
+    int old = quant_threads;
+    quant_threads = threads < 0 ? 1 : threads > 64 ? 64 : threads;
+    return old;
+}
+
+int tp_threads_get(void) { return quant_threads; }
+
+typedef struct {
+    tp_range_fn fn;
+    void *ctx;
+    uint64_t n, chunk;
+} ranges;
+
+static size_t range_item(void *ctx, size_t item, int worker)
+{
+    (void)worker;
+    const ranges *r = ctx;
+    uint64_t lo = (uint64_t)item * r->chunk, hi = r->n - lo < r->chunk ? r->n : lo + r->chunk;
+    return r->fn(r->ctx, lo, hi);
+}
+
+size_t tp_parallel_ranges(uint64_t n, uint64_t chunk, tp_range_fn fn, void *ctx)
+{
+    if (!n) return 0;
+    if (!chunk) chunk = 1;
+    uint64_t items = (n - 1) / chunk + 1;
+    int threads = tp_threads_for(tp_threads_get(), (size_t)items);
+    if (threads <= 1) return fn(ctx, 0, n);
+    ranges r = {fn, ctx, n, chunk};
+    return tp_parallel_for((size_t)items, threads, range_item, &r);
 }

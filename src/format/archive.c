@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
+#include "core/hash.h"
 #include "core/bytes.h"
 #include "core/error.h"
 #include "format/atomic_file.h"
@@ -144,7 +144,7 @@ size_t tp_archive_writer_finish(tp_archive_writer *w)
         uint8_t foot[TPZ_FOOTER_SIZE];
         tp_put_u64(foot, w->pos + pad);
         tp_put_u64(foot + 8, isz);
-        tp_put_u64(foot + 16, XXH3_64bits(idx, isz));
+        tp_put_u64(foot + 16, tp_hash64(idx, isz));
         tp_put_u32(foot + 24, TPZ_FOOTER_MAGIC);
         tp_put_u16(foot + 28, TPZ_VERSION);
         tp_put_u16(foot + 30, 0);
@@ -283,7 +283,7 @@ static size_t open_mapped(tp_archive *a)
     if (ioff < TPZ_HEADER_SIZE || ioff > limit || isz != limit - ioff)
         return tp_fail(TP_ERR_CORRUPT, "archive index position is invalid");
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let fuzzers reach the index parser */
-    if (XXH3_64bits(a->map + ioff, (size_t)isz) != tp_get_u64(f + 16))
+    if (tp_hash64(a->map + ioff, (size_t)isz) != tp_get_u64(f + 16))
         return tp_fail(TP_ERR_CHECKSUM, "archive index checksum mismatch");
 #endif
     return parse_index(a, a->map + ioff, (size_t)isz, ioff);

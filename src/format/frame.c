@@ -5,6 +5,7 @@
 
 #include "codecs/pipeline.h"
 #include "codecs/tokdct.h"
+#include "core/hash.h"
 #include "core/bytes.h"
 #include "core/hash.h"
 

@@ -1,0 +1,17 @@
+/* xxhash's header-only XXH3 compiled for AVX2 (tp_xxh3_64 calls it only on
+ * AVX2 CPUs). The namespace keeps its symbols apart from libxxhash's. */
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t tp_xxh3_avx2(const void *p, size_t n);
+
+#if defined(__x86_64__)
+#pragma GCC target("avx2")
+#define XXH_INLINE_ALL
+#define XXH_VECTOR XXH_AVX2
+#include <xxhash.h>
+
+uint64_t tp_xxh3_avx2(const void *p, size_t n) { return XXH3_64bits(p, n); }
+#else
+uint64_t tp_xxh3_avx2(const void *p, size_t n) { (void)p; (void)n; return 0; }
+#endif
