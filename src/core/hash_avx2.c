@@ -1,4 +1,4 @@
-/* xxhash's header-only XXH3 compiled for AVX2 (tp_xxh3_64 calls it only on
+/* xxhash's header-only XXH3 compiled for AVX2 (tp_hash64 calls it only on
  * AVX2 CPUs). The namespace keeps its symbols apart from libxxhash's. */
 #include <stddef.h>
 #include <stdint.h>
