@@ -5,7 +5,9 @@ CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+# clang reports GCC unroll hints it cannot honour as errors under -Werror.
+WARN    += $(if $(findstring clang,$(CC)),-Wno-pass-failed)
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
 ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
 LIBS     = -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
