@@ -188,28 +188,17 @@ size_t tp_bpe_load(const tp_gguf *g, tp_bpe **out)
 }
 
 /* Character classes of the pre-tokenizer regex. */
-static int in_ranges(const tp_uc_range *r, size_t n, uint32_t cp)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < r[mid].lo) hi = mid;
-        else if (cp > r[mid].hi) lo = mid + 1;
-        else return 1;
-    }
-    return 0;
-}
 
 static int is_letter(uint32_t c)
 {
     if (c < 128) return (c | 32) >= 'a' && (c | 32) <= 'z';
-    return in_ranges(tp_uc_letter, tp_uc_letter_n, c);
+    return tp_uc_in_ranges(tp_uc_letter, tp_uc_letter_n, c);
 }
 
 static int is_number(uint32_t c)
 {
     if (c < 128) return c >= '0' && c <= '9';
-    return in_ranges(tp_uc_number, tp_uc_number_n, c);
+    return tp_uc_in_ranges(tp_uc_number, tp_uc_number_n, c);
 }
 
 /* \s: the Unicode White_Space property. */

@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 typedef struct { uint32_t lo, hi; } tp_uc_range;
+
+/* 1 if cp lies in one of the n sorted, disjoint ranges r (binary search). */
+int tp_uc_in_ranges(const tp_uc_range *r, size_t n, uint32_t cp);
 typedef struct { uint32_t cp; const char *utf8; } tp_uc_map;
 
 extern const tp_uc_range tp_uc_ws[], tp_uc_drop[], tp_uc_punct[];

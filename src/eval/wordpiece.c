@@ -116,17 +116,6 @@ int32_t tp_wordpiece_id(const tp_wordpiece *wp, const char *token) { return look
 
 /* ---- Unicode helpers ---- */
 
-static int in_ranges(const tp_uc_range *r, size_t n, uint32_t cp)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < r[mid].lo) hi = mid;
-        else if (cp > r[mid].hi) lo = mid + 1;
-        else return 1;
-    }
-    return 0;
-}
 
 static const char *lower_strip(uint32_t cp)
 {
@@ -203,7 +192,7 @@ static int push(cpbuf *b, uint32_t cp)
         b->punct = p;
         b->cap = nc;
     }
-    b->punct[b->n] = cp != ' ' && in_ranges(tp_uc_punct, tp_uc_punct_n, cp);
+    b->punct[b->n] = cp != ' ' && tp_uc_in_ranges(tp_uc_punct, tp_uc_punct_n, cp);
     b->cp[b->n++] = cp;
     return 0;
 }
@@ -211,8 +200,8 @@ static int push(cpbuf *b, uint32_t cp)
 /* Pushes the normalized form of one input code point. */
 static int normalize_push(cpbuf *b, uint32_t cp)
 {
-    if (in_ranges(tp_uc_drop, tp_uc_drop_n, cp)) return 0;
-    if (in_ranges(tp_uc_ws, tp_uc_ws_n, cp)) return push(b, ' ');
+    if (tp_uc_in_ranges(tp_uc_drop, tp_uc_drop_n, cp)) return 0;
+    if (tp_uc_in_ranges(tp_uc_ws, tp_uc_ws_n, cp)) return push(b, ' ');
     int cjk = is_cjk(cp);
     if (cjk && push(b, ' ')) return -1;
     if (cp >= 0xAC00 && cp <= 0xD7A3) { /* Hangul syllable: canonical decomposition */
