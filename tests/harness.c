@@ -27,6 +27,36 @@ const char *th_data_dir(void)
     return d ? d : "tests/data";
 }
 
+const char *th_data_path(const char *name)
+{
+    static char buf[4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", th_data_dir(), name);
+    return buf[k];
+}
+
+const char *th_model_path(const char *env_var, const char *script)
+{
+    static struct { const char *script; char path[4096]; } cache[4];
+    int i = 0;
+    while (i < 4 && cache[i].script && strcmp(cache[i].script, script)) i++;
+    if (i == 4) i = 0;
+    if (cache[i].script && cache[i].path[0]) return cache[i].path;
+    cache[i].script = script;
+    char *path = cache[i].path;
+    const char *env = getenv(env_var);
+    if (env && *env) { snprintf(path, sizeof cache[i].path, "%s", env); return path; }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s 2>/dev/null", script);
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    if (!fgets(path, sizeof cache[i].path, p)) path[0] = 0;
+    pclose(p);
+    path[strcspn(path, "\n")] = 0;
+    return path[0] ? path : NULL;
+}
+
 const char *th_tmp_path(const char *suffix)
 {
     static char buf[4][256];

@@ -13,6 +13,12 @@ void th_register(const char *name, void (*fn)(void));
 void th_fail(const char *file, int line, const char *what);
 /* Directory of test data (tests/data), overridable by TP_TEST_DATA. */
 const char *th_data_dir(void);
+/* th_data_dir()/name (one of four rotating static buffers). */
+const char *th_data_path(const char *name);
+/* A model file: $env_var if set, else the first line printed by script
+ * (e.g. scripts/minilm_path.sh); NULL if neither gives one. Cached per
+ * script (at most four). */
+const char *th_model_path(const char *env_var, const char *script);
 /* Path of a fresh temporary file name ending in suffix (not created). */
 const char *th_tmp_path(const char *suffix);
 /* Encodes t through spec and decodes it into *back (malloc'd, caller

