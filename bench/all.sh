@@ -10,7 +10,18 @@ shift || true
 sections=("$@")
 [ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval)
 
-# Python peers the benchmarks compare against (not needed by `make test`).
+# Peers and data the benchmarks need beyond `make test`: JPEG/WebP encoders,
+# skimage's test images, a text renderer (Debian); Python peers (PyPI).
+BENCH_APT=(libjpeg-turbo-progs webp python3-skimage pango1.0-tools)
+missing=()
+for p in "${BENCH_APT[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+    echo "bench: could not install ${missing[*]}; the dct section will fail" >&2
+fi
 python3 -m pip install -q --root-user-action=ignore zipnn blosc2 gguf matplotlib pillow >/dev/null 2>&1 ||
   echo "bench: could not install the Python peers; their rows will be missing" >&2
 
