@@ -12,17 +12,7 @@ except Hangul syllables, which the C code decomposes by the Unicode algorithm.
 """
 import sys, unicodedata
 
-def ranges(pred):
-    out, start = [], None
-    for cp in range(0x110000):
-        if pred(cp):
-            if start is None: start = cp
-        elif start is not None:
-            out.append((start, cp - 1)); start = None
-    if start is not None: out.append((start, 0x10FFFF))
-    return out
-
-def cat(cp): return unicodedata.category(chr(cp))
+from unicode_ranges import cat, ranges
 def is_ws(cp): return cp in (0x20, 9, 10, 13) or cat(cp) == "Zs"
 def is_drop(cp):
     if cp in (9, 10, 13): return False
