@@ -44,6 +44,8 @@ int cli_is_help(const char *arg);
 int cli_int(const char *opt, const char *value, long lo, long hi, long *out);
 /* 1 if path ends with suffix. */
 int cli_has_suffix(const char *path, const char *suffix);
+/* 1 if path starts with the GGUF magic. */
+int cli_is_gguf(const char *path);
 /* 1 if path exists. */
 int cli_exists(const char *path);
 

@@ -57,16 +57,6 @@ static int write_npy(const char *dir, const char *name, tp_dtype dt, uint32_t nd
     return tp_is_error(r) ? cli_fail_result(path, r) : 0;
 }
 
-static int is_gguf(const char *path)
-{
-    char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(m, 1, 4, f);
-    fclose(f);
-    return got == 4 && !memcmp(m, "GGUF", 4);
-}
-
 static int read_text(const char *path, char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -184,7 +174,7 @@ int cmd_dump(int argc, char **argv)
         return 0;
     }
     if (!model || !what || !text || !out) { fputs(help, stderr); return EXIT_BAD; }
-    if (gguf || is_gguf(model)) return dump_llama(model, gguf, what, text, out, max_tokens, quiet);
+    if (gguf || cli_is_gguf(model)) return dump_llama(model, gguf, what, text, out, max_tokens, quiet);
     int hidden = !strcmp(what, "hidden");
     if (!hidden && strcmp(what, "embedding"))
         return cli_fail("dump: --what %s is not supported (hidden or embedding for MiniLM; kv needs a decoder GGUF)", what);

@@ -76,16 +76,6 @@ static double bits_per_weight(const char *path)
     return 8.0 * (double)st.st_size / (double)n;
 }
 
-static int is_gguf(const char *path)
-{
-    char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(m, 1, 4, f);
-    fclose(f);
-    return got == 4 && !memcmp(m, "GGUF", 4);
-}
-
 static int eval_llama(const char *ref, const char *cand, const char *text, size_t window, size_t max_tokens, int json)
 {
     tp_eval_lm_result res;
@@ -167,7 +157,7 @@ int cmd_eval(int argc, char **argv)
     if (!ref || !cand) { fputs(help, stderr); return EXIT_BAD; }
     if (strcmp(model, "auto") && strcmp(model, "minilm") && strcmp(model, "smollm2"))
         return cli_fail("eval: model '%s' is not supported (minilm, smollm2 or auto)", model);
-    if (!strcmp(model, "auto")) model = is_gguf(ref) ? "smollm2" : "minilm";
+    if (!strcmp(model, "auto")) model = cli_is_gguf(ref) ? "smollm2" : "minilm";
     char tbuf[PATH_MAX + 32];
     int llama = !strcmp(model, "smollm2");
     if (!text) text = default_text(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);

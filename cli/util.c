@@ -69,6 +69,16 @@ int cli_has_suffix(const char *path, const char *suffix)
     return n >= m && !strcmp(path + n - m, suffix);
 }
 
+int cli_is_gguf(const char *path)
+{
+    char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(m, 1, 4, f);
+    fclose(f);
+    return got == 4 && !memcmp(m, "GGUF", 4);
+}
+
 int cli_exists(const char *path)
 {
     struct stat st;
