@@ -8,12 +8,12 @@
  * repetition of a small case loops the call until it lasts ~20 ms.
  *
  * GB/s = 1e9 bytes of f32 input (encode) or output (decode) per second.
- * Baselines: memcpy of the f32 buffer, and a plain store loop writing the
- * same number of bytes (memory write bandwidth; 256-bit stores when the CPU
- * has AVX2, like the decode kernels, ordinary not streaming stores). The
- * bars compare decode with that plain loop. A second loop with streaming
- * (non-temporal) stores is shown too: the int decoder streams outputs
- * larger than the last-level cache, and this is the bandwidth it can reach.
+ * Baselines: memcpy of the f32 buffer, and the two write loops of
+ * bench_util.h over the same bytes (ordinary 256-bit stores; streaming
+ * stores), the same definitions bench_quant uses. The spine bars compare
+ * decode with the plain loop; the streaming loop is the bandwidth a decoder
+ * that streams its output (as the int decoder does beyond the last-level
+ * cache) can reach, and the stricter baseline.
  *
  * "codec only" decode = median(tp_frame_decode) - median(tp_frame_inspect):
  * inspect parses the header and verifies the checksum, the part of decode
@@ -28,9 +28,6 @@
 
 #include "bench_util.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #define MAX_REPS 101
 #define MAX_CASES 32
@@ -59,58 +56,6 @@ typedef struct {
 
 static float write_value = 1.0f;
 
-#if defined(__x86_64__)
-__attribute__((target("avx2"), noinline)) static void write_loop_avx2(float *dst, size_t n, float v)
-{
-    __m256 x = _mm256_set1_ps(v);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, x);
-    for (; i < n; i++) dst[i] = v;
-}
-
-/* Streaming (non-temporal) stores: no read-for-ownership of the
- * destination lines; what the int decoder uses for outputs larger than
- * the last-level cache. dst is 64-byte aligned (bench_alloc). */
-__attribute__((target("avx2"), noinline)) static void write_loop_stream_avx2(float *dst, size_t n, float v)
-{
-    __m256 x = _mm256_set1_ps(v);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, x);
-    _mm_sfence();
-    for (; i < n; i++) dst[i] = v;
-}
-#endif
-
-__attribute__((noinline)) static void write_loop_scalar(float *dst, size_t n, float v)
-{
-    for (size_t i = 0; i < n; i++) dst[i] = v;
-}
-
-static void write_loop(float *dst, size_t n, float v)
-{
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2")) { write_loop_avx2(dst, n, v); return; }
-#endif
-    write_loop_scalar(dst, n, v);
-}
-
-static int have_stream(void)
-{
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2");
-#else
-    return 0;
-#endif
-}
-
-static void write_loop_stream(float *dst, size_t n, float v)
-{
-#if defined(__x86_64__)
-    if (have_stream()) { write_loop_stream_avx2(dst, n, v); return; }
-#endif
-    write_loop_scalar(dst, n, v);
-}
-
 static void run_call(bench_case *c, bench_data *d)
 {
     switch (c->kind) {
@@ -118,11 +63,11 @@ static void run_call(bench_case *c, bench_data *d)
         memcpy(d->dst, d->src, d->bytes);
         break;
     case K_WRITE:
-        write_loop(d->dst, d->numel, write_value);
+        bench_write_plain(d->dst, d->numel, write_value);
         write_value += 1.0f; /* a new value each call: nothing to elide */
         break;
     case K_WRITE_NT:
-        write_loop_stream(d->dst, d->numel, write_value);
+        bench_write_stream(d->dst, d->numel, write_value);
         write_value += 1.0f;
         break;
     case K_ENCODE:
@@ -284,10 +229,10 @@ static void bench_size(size_t numel, int reps, const float *all_src, const char 
         }
     }
     printf("\nBaselines, median: memcpy %.2f GB/s, write loop %.2f GB/s (%s stores)", gbs(d.bytes, t_memcpy),
-           gbs(d.bytes, t_write), have_stream() ? "256-bit" : "scalar");
+           gbs(d.bytes, t_write), bench_write_wide() ? "256-bit" : "scalar");
     if (big)
         printf(", streaming write loop %.2f GB/s%s", gbs(d.bytes, t_stream),
-               have_stream() ? "" : " (no streaming stores on this CPU: plain loop)");
+               bench_write_wide() ? "" : " (no streaming stores on this CPU: plain loop)");
     printf(". %d repetitions after a warm-up, round-robin over the rows; %s.\n", reps,
            big ? "one call per repetition"
                : "each repetition loops the call for ~20 ms. Inside the caches the write loop measures L2, not "

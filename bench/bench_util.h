@@ -78,4 +78,68 @@ static inline void *bench_alloc(size_t n)
     return p;
 }
 
+/* The memory baselines every bench program shares, so that "% of the write
+ * loop" means one thing in every section of docs/BENCHMARKS.md:
+ *  - bench_write_plain: a store loop over n floats with ordinary 256-bit
+ *    stores (AVX2; scalar stores elsewhere). Each destination line is read
+ *    for ownership before it is written, so beyond the caches it moves
+ *    about twice the bytes it writes.
+ *  - bench_write_stream: the same loop with non-temporal (streaming)
+ *    256-bit stores and an sfence: no read-for-ownership, the fastest
+ *    plain write this CPU does to memory. dst must be 32-byte aligned
+ *    (bench_alloc gives 64).
+ * Decoders that stream their outputs are measured against the second one;
+ * the tables print both. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx2"), noinline)) static void bench_write_plain_avx2(float *dst, size_t n, float v)
+{
+    __m256 x = _mm256_set1_ps(v);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, x);
+    for (; i < n; i++) dst[i] = v;
+}
+
+__attribute__((target("avx2"), noinline)) static void bench_write_stream_avx2(float *dst, size_t n, float v)
+{
+    __m256 x = _mm256_set1_ps(v);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, x);
+    _mm_sfence();
+    for (; i < n; i++) dst[i] = v;
+}
+#endif
+
+__attribute__((noinline)) static void bench_write_scalar(float *dst, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = v;
+}
+
+/* 1 when the wide (and streaming) loops run, 0 when both fall back to scalar. */
+static inline int bench_write_wide(void)
+{
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+static inline void bench_write_plain(float *dst, size_t n, float v)
+{
+#if defined(__x86_64__)
+    if (bench_write_wide()) { bench_write_plain_avx2(dst, n, v); return; }
+#endif
+    bench_write_scalar(dst, n, v);
+}
+
+static inline void bench_write_stream(float *dst, size_t n, float v)
+{
+#if defined(__x86_64__)
+    if (bench_write_wide() && (uintptr_t)dst % 32 == 0) { bench_write_stream_avx2(dst, n, v); return; }
+#endif
+    bench_write_scalar(dst, n, v);
+}
+
 #endif

@@ -157,17 +157,17 @@ TEST(quant_log_levels)
 
 TEST(quant_lut_kernel_matches_reference)
 {
-    for (int v = 1; v < 3; v++) { /* AVX2, AVX-512 where present */
+    for (int v = 1; v < 5; v++) { /* AVX2, AVX-512, AVX-512 VBMI (plain, streaming) where present */
     tp_lut_fn best = tp_lut_variant(v);
     if (!best) continue;
-    const size_t groups[] = {8, 16, 24, 64, 264, 2048};
+    const size_t groups[] = {8, 16, 24, 32, 48, 64, 80, 264, 2048};
     uint64_t s = 7;
     for (unsigned bits = 1; bits <= 8; bits++) {
         unsigned K = 1u << bits;
         for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
             size_t group = groups[gi], ng = 5, n = group * ng;
             uint8_t *codes = malloc(n * bits / 8 + 16);
-            float *lut = malloc(ng * K * sizeof *lut), sc[5], *a = malloc(n * 4), *b = malloc(n * 4);
+            float *lut = malloc(ng * K * sizeof *lut), sc[5], *a = malloc(n * 4), *b = aligned_alloc(64, (n * 4 + 63) / 64 * 64);
             CHECK(codes && lut && a && b);
             for (size_t i = 0; i < n * bits / 8 + 16; i++) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; codes[i] = (uint8_t)s; }
             for (size_t i = 0; i < ng * K; i++) lut[i] = (float)((int)(i * 7919 % 1001) - 500) / 37.0f;

@@ -300,7 +300,7 @@ static size_t kmeans_decode(const tp_params *p, const void *src, size_t n, const
     float *books = malloc((nb ? nb : 1) * sizeof *books);
     if (!books) return tp_fail(TP_ERR_NOMEM, "kmeans: %zu centroids", nb);
     for (size_t i = 0; i < nb; i++) books[i] = tp_scale_get((int)L.f32, src, i);
-    tp_lut_decode(tp_lut_best(), &L.G, (const uint8_t *)src + L.book_bytes, L.bits, books, L.K, NULL, dst);
+    tp_lut_decode(tp_lut_for(L.G.numel * sizeof(float)), &L.G, (const uint8_t *)src + L.book_bytes, L.bits, books, L.K, NULL, dst);
     free(books);
     return (size_t)L.G.numel * sizeof(float);
 }

@@ -5,7 +5,8 @@
  * NULL (scale 1). The portable reference is chosen at run time against the
  * AVX2 version (permute lookup for <= 4-bit codes, gather above) and, for
  * 8-bit codes with AVX-512F, a 256-entry lookup in registers (8 two-table
- * permutes of 32 floats, merged by the top 3 code bits); all give
+ * permutes of 32 floats, merged by the top 3 code bits) or, with AVX-512
+ * VBMI, a byte-plane lookup of 64 codes at a time (vpermt2b); all give
  * bit-identical results. fp8 has its own conversion kernels (F16C) with the
  * same signature, whose reference is tp_lut_ref over the fp8 table. */
 #ifndef TP_CODECS_LUT_KERNELS_H
@@ -24,8 +25,13 @@ void tp_lut_ref(const uint8_t *codes, size_t n_groups, size_t group, unsigned bi
 /* Best kernel for this CPU (honours TP_CPU_MASK). */
 tp_lut_fn tp_lut_best(void);
 /* Every kernel this CPU can run, for tests: variant 0 is the reference,
- * then AVX2, AVX-512; NULL past the last or when the CPU lacks one. */
+ * then AVX2, AVX-512, AVX-512 VBMI, and 4 the VBMI kernel with
+ * non-temporal stores (64-byte aligned outputs; plain stores otherwise);
+ * NULL past the last or when the CPU lacks one. */
 tp_lut_fn tp_lut_variant(int i);
+/* tp_lut_best(), or the streaming variant for outputs of at least
+ * TP_STREAM_BYTES. */
+tp_lut_fn tp_lut_for(uint64_t out_bytes);
 
 /* fp8 decode without a table: kernels of the tp_lut_fn signature for codes
  * of `format` (TP_FP8_E4M3/E5M2, bits 8) that convert each code through

@@ -130,7 +130,7 @@ size_t tp_lut_quant_decode(const tp_lut_quant *Q, const tp_grouping *G, const ui
     if (!s) return tp_fail(TP_ERR_NOMEM, "%s: scale table", Q->name);
     const uint8_t *scales = src + Q->head, *codes = scales + G->n_groups * (Q->f32 ? 4 : 2);
     tp_scales_get_n(Q->f32, scales, G->n_groups, s);
-    tp_lut_decode(Q->kernel ? Q->kernel : tp_lut_best(), G, codes, Q->bits, Q->lut, 0, s, out);
+    tp_lut_decode(Q->kernel ? Q->kernel : tp_lut_for(G->numel * sizeof(float)), G, codes, Q->bits, Q->lut, 0, s, out);
     free(s);
     return (size_t)G->numel * sizeof(float);
 }

@@ -4,7 +4,13 @@
 
 #include <stddef.h>
 
-enum { TP_CPU_AVX2 = 1, TP_CPU_F16C = 2, TP_CPU_FMA = 4, TP_CPU_AVX512 = 8 /* AVX-512F with OS support */ };
+enum {
+    TP_CPU_AVX2 = 1,
+    TP_CPU_F16C = 2,
+    TP_CPU_FMA = 4,
+    TP_CPU_AVX512 = 8,     /* AVX-512F with OS support   */
+    TP_CPU_AVX512VBMI = 16 /* AVX-512BW and AVX-512VBMI  */
+};
 
 /* Feature bits of this CPU, masked by the TP_CPU_MASK environment variable
  * when set (e.g. TP_CPU_MASK=0 forces the scalar reference kernels). */
