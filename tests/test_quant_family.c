@@ -9,6 +9,7 @@
 #include "codecs/lut_kernels.h"
 #include "codecs/quant_family.h"
 #include "core/bitpack.h"
+#include "core/hash.h"
 #include "harness.h"
 
 /* Encodes x (f32, shape given) with spec, decodes into y; returns the frame
@@ -144,13 +145,47 @@ TEST(quant_nf_levels)
 TEST(quant_log_levels)
 {
     float lut[256];
-    for (unsigned b = 2; b <= 8; b++) {
+    tp_log_levels(2, 0.5f, lut); /* 2 bits: four levels, no zero */
+    CHECK(lut[1] == 1.0f && lut[3] == -1.0f && lut[0] == -lut[2] && fabsf(lut[0] - sqrtf(0.5f)) < 1e-6f);
+    for (unsigned b = 3; b <= 8; b++) {
         unsigned L = (1u << (b - 1)) - 1;
         tp_log_levels(b, 0.5f, lut);
         CHECK(lut[0] == 0.0f && lut[1u << (b - 1)] == 0.0f);
         CHECK(lut[L] == 1.0f && lut[(1u << (b - 1)) | L] == -1.0f);
         for (unsigned m = 2; m <= L; m++) CHECK(fabsf(lut[m] / lut[m - 1] - sqrtf(2.0f)) < 1e-5f);
     }
+}
+
+/* A 2-bit log frame of the older three-level table ({0, ±M}, stored with
+ * a positive step field) still decodes as such: the frame of today's
+ * encoder with its step field (-0.5f) set back to +1.0f and re-hashed. */
+TEST(quant_log_2bit_three_level_frames_decode)
+{
+    enum { N = 64 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = i % 3 == 0 ? 0.0f : (i % 3 == 1 ? 2.0f : -2.0f);
+    tp_pipeline *p;
+    CHECK_OK(tp_pipeline_parse("log:bits=2,group=0,step=0.5,search=0", &p));
+    tp_tensor t = {0};
+    t.dtype = TP_F32; t.ndim = 1; t.shape[0] = N; t.data = x;
+    void *f = NULL;
+    size_t n = tp_frame_encode_alloc(p, &t, &f);
+    tp_pipeline_free(p);
+    CHECK_OK(n);
+    uint8_t *b = f;
+    const float neg = -0.5f, one = 1.0f;
+    size_t at = 0, hits = 0;
+    for (size_t i = 0; i + 4 <= n - 8; i++)
+        if (!memcmp(b + i, &neg, 4)) { at = i; hits++; }
+    CHECK(hits == 1);
+    CHECK_OK(tp_frame_decode(f, n, y, sizeof y));
+    for (int i = 0; i < N; i++) CHECK(y[i] != 0.0f); /* four levels: no zero */
+    memcpy(b + at, &one, 4);
+    uint64_t h = tp_hash64(b, n - 8);
+    memcpy(b + n - 8, &h, 8); /* little-endian host */
+    CHECK_OK(tp_frame_decode(f, n, y, sizeof y));
+    for (int i = 0; i < N; i++) CHECK(y[i] == x[i]);
+    free(f);
 }
 
 /* ---- SIMD vs reference --------------------------------------------------- */
@@ -360,6 +395,7 @@ TEST(quant_exact_on_representable_values)
     for (unsigned b = 2; b <= 8; b++) {
         tp_log_levels(b, 0.5f, lut);
         for (size_t i = 0; i < N; i++) x[i] = (i % 8 == 0 ? 1.0f : lut[(i * 17 + b) % (1u << b)]) * 8.0f;
+        if (b == 2) CHECK(lut[0] != 0.0f); /* the 2-bit table has no zero, the others do */
         char spec[64];
         snprintf(spec, sizeof spec, "log:bits=%u,group=8,step=0.5,search=0", b);
         CHECK_OK(roundtrip1(spec, x, N, y, NULL));

@@ -11,6 +11,11 @@
  * chosen by the encoder from a geometric grid (0.02 * 1.1^k, k = 0..60) to
  * minimise the squared error on up to 65536 evenly spaced values. Values
  * go to the nearest level in the linear domain.
+ * At 2 bits the table above has 3 levels {-M, 0, M} and wastes a code;
+ * encoders since format note "log 2-bit four levels" (docs/FORMAT.md) use
+ * {±M, ±M * 2^-step} instead (no exact zero; step fitted as above), and
+ * mark it by storing -step: a negative step field at bits=2 selects the
+ * four-level table, a positive one (older frames) the three-level one.
  * Payload: step (f32), M[n_groups] (f16/f32), then the codes bit-packed. */
 #include <math.h>
 #include <stdlib.h>
@@ -38,6 +43,11 @@ static const tp_param_def log_params[N_PARAMS] = {
 
 void tp_log_levels(unsigned bits, float step, float *lut)
 {
+    if (bits == 2) { /* four levels: (-1)^s * M * (m ? 1 : 2^-step) */
+        float inner = exp2f(-step);
+        lut[0] = inner; lut[1] = 1.0f; lut[2] = -inner; lut[3] = -1.0f;
+        return;
+    }
     unsigned L = (1u << (bits - 1)) - 1;
     for (unsigned s = 0; s < 2; s++) {
         lut[s << (bits - 1)] = 0.0f;
@@ -59,6 +69,15 @@ typedef struct {
     float lut[256];
     tp_nearest_table near;
 } log_ctx;
+
+/* The table a stored step field selects (see the top comment): older
+ * 2-bit frames (positive field) have levels {0, M, 0, -M}. */
+static void levels_of_field(unsigned bits, float field, float *lut)
+{
+    static const float three[4] = {0.0f, 1.0f, 0.0f, -1.0f};
+    if (bits == 2 && field > 0.0f) memcpy(lut, three, sizeof three);
+    else tp_log_levels(bits, bits == 2 ? -field : field, lut);
+}
 
 static void set_step(log_ctx *c, float step)
 {
@@ -93,7 +112,7 @@ static size_t log_bound(const tp_params *p, const tp_tensor *in, tp_tensor *out)
 /* Step of least squared error on a sample of x (scales as stored). */
 static float fit_step(log_ctx *c, const float *x)
 {
-    if (c->Q.bits == 2 || c->G.numel == 0) return 1.0f; /* levels {-M, 0, M}: step unused */
+    if (c->G.numel == 0) return 1.0f;
     tp_lut_quant plain = c->Q; /* absmax scales: the search needs the table being fitted */
     plain.search = 0;
     float *s = tp_lut_quant_scales(&plain, &c->G, x);
@@ -137,8 +156,9 @@ static size_t log_encode(const tp_params *p, const tp_tensor *in, void *dst, siz
         if (step == 0.0f) return tp_fail(TP_ERR_NOMEM, "log: step search buffers");
     }
     set_step(&c, step);
+    float field = c.Q.bits == 2 ? -step : step;
     uint32_t bits;
-    memcpy(&bits, &step, 4);
+    memcpy(&bits, &field, 4);
     tp_put_u32(dst, bits);
     TP_TRY(tp_lut_quant_encode(&c.Q, &c.G, in->data, dst));
     tp_desc_bytes(out, n);
@@ -155,8 +175,9 @@ static size_t log_decode(const tp_params *p, const void *src, size_t n, const tp
     uint32_t bits = tp_get_u32(src);
     float step;
     memcpy(&step, &bits, 4);
-    if (!(step > 0.0f && step <= STEP_MAX)) return tp_fail(TP_ERR_CORRUPT, "log step %g out of range", (double)step);
-    tp_log_levels(c.Q.bits, step, c.lut);
+    float mag = c.Q.bits == 2 ? fabsf(step) : step;
+    if (!(mag > 0.0f && mag <= STEP_MAX)) return tp_fail(TP_ERR_CORRUPT, "log step %g out of range", (double)step);
+    levels_of_field(c.Q.bits, step, c.lut);
     return tp_lut_quant_decode(&c.Q, &c.G, src, n, dst);
 }
 

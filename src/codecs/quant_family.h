@@ -16,7 +16,8 @@ float tp_fp8_to_f32(int format, uint8_t c);
 /* nf levels for 2..8 bits in code order (ascending), see nf.c. */
 void tp_nf_levels(unsigned bits, double *lv);
 
-/* log levels (value of each code at scale 1) for bits and step, see log.c. */
+/* log levels (value of each code at scale 1) for bits and step, as the
+ * encoder writes them (bits=2: the four levels {±1, ±2^-step}), see log.c. */
 void tp_log_levels(unsigned bits, float step, float *lut);
 
 #endif
