@@ -78,59 +78,140 @@ void tp_dct_inv_scalar(float *strip, size_t stride, const float *coef, int B, si
 }
 
 #ifdef HAVE_X86
-/* Eight blocks at once: lane k of every vector belongs to block k. */
-__attribute__((target("avx2,fma"))) static void fwd8_avx2(const float *strip, size_t stride, float *coef, int B)
+/* Eight blocks at once: lane k of every vector belongs to block k. Rows of
+ * eight blocks are moved in and out of that layout by 8x8 transposes of
+ * eight-column chunks (columns 0, 8, ..., and B-8 for the last, overlapping
+ * one); B < 8 goes through a lane buffer. The body is inlined with B a
+ * constant for the common sizes so that the FMA loops unroll. */
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+INLINE_AVX2 void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* v[j] = lane-k vector of src[k*kstep + j], j = 0..B-1. */
+INLINE_AVX2 void gather_lanes(__m256 *v, const float *src, size_t kstep, const int B)
+{
+    if (B < 8) {
+        float lane[8 * 8];
+        for (int k = 0; k < 8; k++)
+            for (int j = 0; j < B; j++) lane[j * 8 + k] = src[k * kstep + (size_t)j];
+        for (int j = 0; j < B; j++) v[j] = _mm256_loadu_ps(lane + j * 8);
+        return;
+    }
+    for (int j0 = 0; j0 < B; j0 += 8) {
+        if (j0 + 8 > B) j0 = B - 8;
+        __m256 r[8];
+        for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(src + k * kstep + (size_t)j0);
+        transpose8(r);
+        for (int c = 0; c < 8; c++) v[j0 + c] = r[c];
+    }
+}
+
+/* dst[k*kstep + j] = lane k of v[j], j = 0..B-1. */
+INLINE_AVX2 void scatter_lanes(float *dst, size_t kstep, const __m256 *v, const int B)
+{
+    if (B < 8) {
+        float lane[8 * 8];
+        for (int j = 0; j < B; j++) _mm256_storeu_ps(lane + j * 8, v[j]);
+        for (int k = 0; k < 8; k++)
+            for (int j = 0; j < B; j++) dst[k * kstep + (size_t)j] = lane[j * 8 + k];
+        return;
+    }
+    for (int j0 = 0; j0 < B; j0 += 8) {
+        if (j0 + 8 > B) j0 = B - 8;
+        __m256 r[8];
+        for (int c = 0; c < 8; c++) r[c] = v[j0 + c];
+        transpose8(r);
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(dst + k * kstep + (size_t)j0, r[k]);
+    }
+}
+
+/* out[a*ostep] = sum_j M[a*mr + j*mc] in[j*istep], a < nv, j < B: nv
+ * independent accumulators (nv a constant after inlining, so they live in
+ * registers); one chain of B dependent FMAs per output would leave the
+ * FMA units waiting on latency. */
+INLINE_AVX2 void matvec_group(__m256 *out, size_t ostep, const __m256 *in, size_t istep, const float *M, size_t mr,
+                              size_t mc, const int B, const int nv)
+{
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
+    for (int j = 0; j < B; j++) {
+        __m256 xj = in[j * istep];
+#pragma GCC unroll 8
+        for (int a = 0; a < nv; a++) acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(M[(size_t)a * mr + (size_t)j * mc]), xj, acc[a]);
+    }
+#pragma GCC unroll 8
+    for (int a = 0; a < nv; a++) out[(size_t)a * ostep] = acc[a];
+}
+
+/* out[v*ostep] = sum_j M[v*mr + j*mc] in[j*istep], v, j < B. */
+INLINE_AVX2 void matvec_lanes(__m256 *out, size_t ostep, const __m256 *in, size_t istep, const float *M, size_t mr,
+                              size_t mc, const int B)
+{
+    const int NV = B % 8 == 0 ? 8 : B % 7 == 0 ? 7 : 0;
+    if (NV)
+        for (int v0 = 0; v0 < B; v0 += NV)
+            matvec_group(out + (size_t)v0 * ostep, ostep, in, istep, M + (size_t)v0 * mr, mr, mc, B, NV);
+    else /* other sizes: runtime group width */
+        for (int v0 = 0; v0 < B; v0 += 8)
+            matvec_group(out + (size_t)v0 * ostep, ostep, in, istep, M + (size_t)v0 * mr, mr, mc, B, B - v0 < 8 ? B - v0 : 8);
+}
+
+INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const int B)
 {
     const float *C = tp_dct_matrix(B);
     __m256 x[TP_DCT_MAX_B * TP_DCT_MAX_B], t[TP_DCT_MAX_B * TP_DCT_MAX_B];
-    const int BB = B * B;
-    float lane[8];
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < B; j++) {
-            const float *p = strip + i * stride + j;
-            for (int k = 0; k < 8; k++) lane[k] = p[k * B];
-            x[i * B + j] = _mm256_loadu_ps(lane);
-        }
-    for (int i = 0; i < B; i++)
-        for (int v = 0; v < B; v++) {
-            __m256 s = _mm256_setzero_ps();
-            for (int j = 0; j < B; j++) s = _mm256_fmadd_ps(_mm256_set1_ps(C[v * B + j]), x[i * B + j], s);
-            t[i * B + v] = s;
-        }
-    for (int u = 0; u < B; u++)
-        for (int v = 0; v < B; v++) {
-            __m256 s = _mm256_setzero_ps();
-            for (int i = 0; i < B; i++) s = _mm256_fmadd_ps(_mm256_set1_ps(C[u * B + i]), t[i * B + v], s);
-            _mm256_storeu_ps(lane, s);
-            for (int k = 0; k < 8; k++) coef[k * BB + u * B + v] = lane[k];
-        }
+    for (int i = 0; i < B; i++) gather_lanes(x + i * B, strip + i * stride, (size_t)B, B);
+    for (int i = 0; i < B; i++) /* rows: t[i][v] = sum_j C[v][j] x[i][j] */
+        matvec_lanes(t + i * B, 1, x + i * B, 1, C, (size_t)B, 1, B);
+    for (int v = 0; v < B; v++) /* columns: y[u][v] = sum_i C[u][i] t[i][v] (into x) */
+        matvec_lanes(x + v, (size_t)B, t + v, (size_t)B, C, (size_t)B, 1, B);
+    for (int u = 0; u < B; u++) scatter_lanes(coef + u * B, (size_t)B * B, x + u * B, B);
 }
 
-__attribute__((target("avx2,fma"))) static void inv8_avx2(float *strip, size_t stride, const float *coef, int B)
+INLINE_AVX2 void inv8_body(float *strip, size_t stride, const float *coef, const int B)
 {
     const float *C = tp_dct_matrix(B);
     __m256 y[TP_DCT_MAX_B * TP_DCT_MAX_B], t[TP_DCT_MAX_B * TP_DCT_MAX_B];
-    const int BB = B * B;
-    float lane[8];
-    for (int u = 0; u < B; u++)
-        for (int v = 0; v < B; v++) {
-            for (int k = 0; k < 8; k++) lane[k] = coef[k * BB + u * B + v];
-            y[u * B + v] = _mm256_loadu_ps(lane);
-        }
-    for (int i = 0; i < B; i++)
-        for (int v = 0; v < B; v++) {
-            __m256 s = _mm256_setzero_ps();
-            for (int u = 0; u < B; u++) s = _mm256_fmadd_ps(_mm256_set1_ps(C[u * B + i]), y[u * B + v], s);
-            t[i * B + v] = s;
-        }
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < B; j++) {
-            __m256 s = _mm256_setzero_ps();
-            for (int v = 0; v < B; v++) s = _mm256_fmadd_ps(_mm256_set1_ps(C[v * B + j]), t[i * B + v], s);
-            _mm256_storeu_ps(lane, s);
-            float *p = strip + i * stride + j;
-            for (int k = 0; k < 8; k++) p[k * B] = lane[k];
-        }
+    for (int u = 0; u < B; u++) gather_lanes(y + u * B, coef + u * B, (size_t)B * B, B);
+    for (int v = 0; v < B; v++) /* t[i][v] = sum_u C[u][i] y[u][v] */
+        matvec_lanes(t + v, (size_t)B, y + v, (size_t)B, C, 1, (size_t)B, B);
+    for (int i = 0; i < B; i++) /* x[i][j] = sum_v C[v][j] t[i][v] (into y) */
+        matvec_lanes(y + i * B, 1, t + i * B, 1, C, 1, (size_t)B, B);
+    for (int i = 0; i < B; i++) scatter_lanes(strip + i * stride, (size_t)B, y + i * B, B);
+}
+
+AVX2 static void fwd8_avx2(const float *strip, size_t stride, float *coef, int B)
+{
+    if (B == 8) fwd8_body(strip, stride, coef, 8);
+    else if (B == 14) fwd8_body(strip, stride, coef, 14);
+    else fwd8_body(strip, stride, coef, B);
+}
+
+AVX2 static void inv8_avx2(float *strip, size_t stride, const float *coef, int B)
+{
+    if (B == 8) inv8_body(strip, stride, coef, 8);
+    else if (B == 14) inv8_body(strip, stride, coef, 14);
+    else inv8_body(strip, stride, coef, B);
 }
 #endif
 
