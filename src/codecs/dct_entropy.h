@@ -92,13 +92,22 @@ static inline int tp_tok_get(tp_tok_dec *d, int ctx)
     uint32_t s = d->x & (TP_TOK_M - 1);
     int sym = d->slot[(size_t)ctx * TP_TOK_M + s];
     uint32_t fs = d->fs[ctx][sym];
-    d->x = (fs & 0xffff) * (d->x >> TP_TOK_SCALE) + s - (fs >> 16);
-    while (d->x < TP_TOK_L) {
-        uint8_t b = 0;
-        if (d->p < d->end) b = *d->p++;
-        else d->bad = 1;
-        d->x = (d->x << 8) | b;
-    }
+    uint32_t x = (fs & 0xffff) * (d->x >> TP_TOK_SCALE) + s - (fs >> 16);
+    /* x >= 2^11 here, so at most two bytes refill it; away from the end
+     * they are read without a data-dependent branch. */
+    if (__builtin_expect(d->end - d->p >= 2, 1)) {
+        int nb = (x < TP_TOK_L) + (x < (TP_TOK_L >> 8));
+        uint32_t two = (uint32_t)d->p[0] << 8 | d->p[1];
+        x = (uint32_t)((uint64_t)x << (8 * nb)) | (uint32_t)((uint64_t)two >> (8 * (2 - nb)));
+        d->p += nb;
+    } else
+        while (x < TP_TOK_L) {
+            uint8_t b = 0;
+            if (d->p < d->end) b = *d->p++;
+            else d->bad = 1;
+            x = (x << 8) | b;
+        }
+    d->x = x;
     return sym;
 }
 
