@@ -49,7 +49,7 @@ static const tp_param_def dct2d_params[N_PARAMS] = {
     [P_COLOR] = {"color", TP_PARAM_ENUM, 0, 0, 3, color_names, "[...,3,H,W] colour: auto (ycbcr420 for u8, none for floats), none, ycbcr, ycbcr420"},
 };
 
-#define HDR 12          /* mode, reserved[3], f32 mid, f32 unit */
+#define HDR 12          /* mode, token format, reserved[2], f32 mid, f32 unit */
 #define MODE_CODED 0
 #define MODE_RAW 1
 #define MAX_LEVEL (1 << 20)
@@ -208,9 +208,12 @@ static void put_dc(tp_tok_enc *e, int kind, dc_state *ds, int32_t dc)
     ds->last_dc_mag = dc_class(a);
 }
 
-static int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc)
+/* The decoders take the token format as a constant (see tp_tok_get_v). */
+#define INLINE_DEC __attribute__((always_inline)) static inline
+
+INLINE_DEC int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc, const int ver)
 {
-    int cat = tp_tok_get(dd, CTX_DC(kind, ds->last_dc_mag));
+    int cat = tp_tok_get_v(dd, CTX_DC(kind, ds->last_dc_mag), ver);
     int32_t d = 0;
     if (cat > 16) return -1;
     if (cat) {
@@ -258,12 +261,12 @@ static void put_ac(tp_tok_enc *e, int kind, const scan_tab *s, const int32_t *lq
 /* Decodes the ACs of one block into y (natural order, zeroed by the
  * caller): level * step[n], or 1 per significant position with sig_only.
  * Returns -1 on a corrupt stream. */
-static int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const float *step, int sig_only)
+INLINE_DEC int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const float *step, int sig_only, const int ver)
 {
     const int BB = s->BB;
     int pos = 1, big = 0;
     while (pos < BB) {
-        int sym = tp_tok_get(d, CTX_RUN(kind, s->bucket[pos]));
+        int sym = tp_tok_get_v(d, CTX_RUN(kind, s->bucket[pos]), ver);
         if (sym == SYM_EOB) break;
         if (sym == SYM_ZRL) {
             if ((pos += 16) >= BB) return -1;
@@ -273,7 +276,7 @@ static int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const fl
         int n = s->scan[pos];
         if (sig_only) y[n] = 1.0f;
         else {
-            int cat = tp_tok_get(d, CTX_CAT(kind, s->bucket[pos], big)) + 1;
+            int cat = tp_tok_get_v(d, CTX_CAT(kind, s->bucket[pos], big), ver) + 1;
             if (cat > 15) return -1;
             uint32_t b = tp_tok_get_bits(d, cat);
             float a = (float)((1u << (cat - 1)) + (b >> 1)) * step[n];
@@ -631,7 +634,7 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
             size_t room = L.raw - 8 - 4 * sk.nvals; /* coded form must beat raw */
             if (4 * sk.nvals + 8 > L.raw) room = 0;
             if (room > cap - HDR - 8) room = cap - HDR - 8;
-            size_t S = tp_tok_enc_finish(&sk.te, NCTX, d + HDR + 8, room);
+            size_t S = tp_tok_enc_finish(&sk.te, NCTX, TP_TOK_V1, d + HDR + 8, room);
             tp_tok_enc_free(&sk.te);
             if (tp_is_error(S)) r = S;
             else if (S) {
@@ -660,7 +663,8 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
     state_free(&st);
     work_free(&wk);
     if (tp_is_error(r)) return r;
-    d[1] = d[2] = d[3] = 0;
+    d[1] = (uint8_t)(d[0] == MODE_CODED ? TP_TOK_V1 : 0); /* version 0 frames still decode */
+    d[2] = d[3] = 0;
     tp_put_u32(d + 4, tp_f32_bits(wk.mid));
     tp_put_u32(d + 8, tp_f32_bits(wk.unit));
     tp_desc_bytes(out, total);
@@ -684,7 +688,7 @@ static float next_val(source *sr, int *bad)
     return v;
 }
 
-static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma)
+INLINE_DEC size_t decode_plane_v(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma, const int ver)
 {
     const layout *L = st->L;
     const int B = L->B, BB = L->BB;
@@ -706,17 +710,17 @@ static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, u
             }
             if (!L->quality) {
                 y[0] = next_val(sr, &bad);
-                if (get_ac(&sr->td, chroma, &st->scan, y, NULL, 1) < 0) bad = 1;
+                if (get_ac(&sr->td, chroma, &st->scan, y, NULL, 1, ver) < 0) bad = 1;
                 for (int s = 1; s < BB && !bad; s++) {
                     int n = st->scan.scan[s];
                     if (y[n] != 0.0f) y[n] = next_val(sr, &bad);
                 }
             } else {
                 int32_t dc = 0;
-                if (get_dc(&sr->td, chroma, &ds, &dc) < 0) bad = 1;
+                if (get_dc(&sr->td, chroma, &ds, &dc, ver) < 0) bad = 1;
                 if (k == 0) ds.row_dc = dc;
                 y[0] = (float)dc * step[0];
-                if (!bad && get_ac(&sr->td, chroma, &st->scan, y, step, 0) < 0) bad = 1;
+                if (!bad && get_ac(&sr->td, chroma, &st->scan, y, step, 0, ver) < 0) bad = 1;
             }
             if (bad) return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
         }
@@ -725,6 +729,12 @@ static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, u
             memcpy(pl + (r * B + (uint64_t)i) * w, st->strip + (size_t)i * sw, (size_t)w * sizeof(float));
     }
     return 0;
+}
+
+static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma)
+{
+    if (sr->td.version == TP_TOK_V0) return decode_plane_v(st, sr, pl, h, w, chroma, TP_TOK_V0);
+    return decode_plane_v(st, sr, pl, h, w, chroma, TP_TOK_V1);
 }
 
 static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
@@ -736,7 +746,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     const uint8_t *s = src;
     if (n < HDR) return tp_fail(TP_ERR_CORRUPT, "dct2d payload of %zu bytes is too short", n);
     float mid = tp_bits_f32(tp_get_u32(s + 4)), unit = tp_bits_f32(tp_get_u32(s + 8));
-    if (s[1] || s[2] || s[3] || s[0] > MODE_RAW) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mode byte");
+    if (s[2] || s[3] || s[0] > MODE_RAW || s[1] >= TP_TOK_NVER || (s[0] == MODE_RAW && s[1])) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mode byte");
     if (!isfinite(mid) || !isfinite(unit) || !(unit > 0)) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mid/unit");
     source sr;
     memset(&sr, 0, sizeof sr);
@@ -753,7 +763,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         S = (size_t)S64;
         if (L.quality && HDR + 8 + S != n) return tp_fail(TP_ERR_CORRUPT, "dct2d: trailing bytes after the stream");
         if (!L.quality && (n - HDR - 8 - S) % 4) return tp_fail(TP_ERR_CORRUPT, "dct2d: value section is not whole f32s");
-        r = tp_tok_dec_init(&sr.td, NCTX, s + HDR + 8, S);
+        r = tp_tok_dec_init(&sr.td, NCTX, s[1], s + HDR + 8, S);
         if (tp_is_error(r)) {
             tp_tok_dec_free(&sr.td);
             return tp_error_code(r) == TP_ERR_NOMEM ? r : tp_fail(TP_ERR_CORRUPT, "dct2d: %s", tp_last_error_detail());

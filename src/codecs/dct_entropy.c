@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 /* W[c] = round(16 * 2^((c-1)/2)), c = 1..31; W[0] = 0 (absent). */
@@ -13,21 +14,22 @@ static const uint32_t W[32] = {0,     16,    23,    32,    45,    64,    91,    
                                512,   724,   1024,  1448,  2048,  2896,  4096,  5793,  8192,   11585, 16384,
                                23170, 32768, 46341, 65536, 92682, 131072, 185364, 262144, 370728, 524288};
 
-/* Frequencies (sum TP_TOK_M, each present symbol >= 1) from codes. */
-static void tok_normalize(const uint8_t *code, int n, uint16_t *freq)
+/* Frequencies (sum M = 2^scale, each present symbol >= 1) from codes. */
+static void tok_normalize(const uint8_t *code, int n, int scale, uint16_t *freq)
 {
+    const uint32_t M = 1u << scale;
     uint64_t sum = 0;
     for (int s = 0; s < n; s++) sum += W[code[s]];
     uint32_t tot = 0;
     int big = 0;
     for (int s = 0; s < n; s++) {
-        uint64_t f = code[s] ? W[code[s]] * (uint64_t)TP_TOK_M / sum : 0;
+        uint64_t f = code[s] ? W[code[s]] * (uint64_t)M / sum : 0;
         if (code[s] && f == 0) f = 1;
         freq[s] = (uint16_t)f;
         tot += (uint32_t)f;
         if (freq[s] > freq[big]) big = s;
     }
-    freq[big] = (uint16_t)((int)freq[big] + (int)TP_TOK_M - (int)tot);
+    freq[big] = (uint16_t)((int)freq[big] + (int)M - (int)tot);
 }
 
 void tp_tok_enc_init(tp_tok_enc *e, size_t hint)
@@ -83,8 +85,9 @@ static void bw_put(bitw *w, uint32_t v, int n)
     }
 }
 
-size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap)
+size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, size_t cap)
 {
+    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : 2;
     if (e->nomem) return tp_fail(TP_ERR_NOMEM, "dct token buffers");
     /* flush the raw bits */
     while (e->nacc > 0) {
@@ -116,7 +119,7 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap)
             bw_put(&w, code[s], 5);
         }
         uint16_t freq[TP_TOK_NSYM] = {0};
-        if (n) tok_normalize(code, n, freq);
+        if (n) tok_normalize(code, n, sc, freq);
         uint32_t start = 0;
         for (int s = 0; s < TP_TOK_NSYM; s++) {
             enc[c * TP_TOK_NSYM + s] = freq[s] | start << 16;
@@ -124,17 +127,19 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap)
         }
     }
     if (w.n) bw_put(&w, 0, 8 - w.n);
-    /* rANS, backwards */
+    /* rANS, backwards; token i uses state i % nstate */
     uint8_t *end = rb + 2 * e->ntok + 16, *q = end;
-    uint32_t x = TP_TOK_L;
+    uint32_t xs[2] = {TP_TOK_L, TP_TOK_L};
     for (size_t i = e->ntok; i-- > 0;) {
-        uint32_t fs = enc[e->tok[i]], f = fs & 0xffff, st = fs >> 16;
-        uint32_t xmax = ((TP_TOK_L >> TP_TOK_SCALE) << 8) * f;
+        uint32_t fs = enc[e->tok[i]], f = fs & 0xffff, st = fs >> 16, x = xs[i & (size_t)(nstate - 1)];
+        uint32_t xmax = ((TP_TOK_L >> sc) << 8) * f;
         while (x >= xmax) { *--q = (uint8_t)x; x >>= 8; }
-        x = ((x / f) << TP_TOK_SCALE) + x % f + st;
+        xs[i & (size_t)(nstate - 1)] = ((x / f) << sc) + x % f + st;
     }
-    q -= 4;
-    q[0] = (uint8_t)x; q[1] = (uint8_t)(x >> 8); q[2] = (uint8_t)(x >> 16); q[3] = (uint8_t)(x >> 24);
+    for (int k = nstate; k-- > 0;) {
+        q -= 4;
+        tp_put_u32(q, xs[k]);
+    }
     size_t R = (size_t)(end - q), tab = (size_t)(w.p - dst);
     size_t total = tab + 4 + R + e->nbytes;
     if (total > cap || R > 0xffffffffu) goto done; /* r = 0: does not fit */
@@ -150,10 +155,14 @@ done:
     return r;
 }
 
-size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n)
+size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, int version, const uint8_t *src, size_t n)
 {
     memset(d, 0, sizeof *d);
-    d->slot = malloc((size_t)nctx * TP_TOK_M);
+    if (version < 0 || version >= TP_TOK_NVER) return tp_fail(TP_ERR_CORRUPT, "dct token stream version %d", version);
+    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : 2;
+    const uint32_t M = 1u << sc;
+    d->version = version;
+    d->slot = malloc((size_t)nctx * M);
     if (!d->slot) return tp_fail(TP_ERR_NOMEM, "dct token decode tables");
     const uint8_t *p = src, *end = src + n;
     uint64_t acc = 0;
@@ -179,9 +188,9 @@ size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n)
         }
         if (ns && (!code[ns - 1] || !any)) return tp_fail(TP_ERR_CORRUPT, "dct token table without its last symbol");
         uint16_t freq[TP_TOK_NSYM] = {0};
-        if (ns) tok_normalize(code, ns, freq);
-        else freq[0] = TP_TOK_M; /* unused context: any use is caught as a mismatch */
-        uint8_t *sl = d->slot + (size_t)c * TP_TOK_M;
+        if (ns) tok_normalize(code, ns, sc, freq);
+        else freq[0] = (uint16_t)M; /* unused context: any use is caught as a mismatch */
+        uint8_t *sl = d->slot + (size_t)c * M;
         uint32_t start = 0;
         for (int s = 0; s < TP_TOK_NSYM; s++) {
             d->fs[c][s] = freq[s] | start << 16;
@@ -193,10 +202,13 @@ size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n)
     if (end - p < 4) return tp_fail(TP_ERR_CORRUPT, "dct token stream truncated");
     uint64_t R = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
     p += 4;
-    if (R < 4 || R > (uint64_t)(end - p)) return tp_fail(TP_ERR_CORRUPT, "dct rANS stream of %llu bytes", (unsigned long long)R);
-    d->x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    if (d->x < TP_TOK_L || d->x >= TP_TOK_L << 8) return tp_fail(TP_ERR_CORRUPT, "dct rANS state out of range");
-    d->p = p + 4;
+    if (R < 4u * nstate || R > (uint64_t)(end - p)) return tp_fail(TP_ERR_CORRUPT, "dct rANS stream of %llu bytes", (unsigned long long)R);
+    for (int k = 0; k < nstate; k++) {
+        d->x[k] = (uint32_t)p[4 * k] | (uint32_t)p[4 * k + 1] << 8 | (uint32_t)p[4 * k + 2] << 16 | (uint32_t)p[4 * k + 3] << 24;
+        if (d->x[k] < TP_TOK_L || d->x[k] >= TP_TOK_L << 8) return tp_fail(TP_ERR_CORRUPT, "dct rANS state out of range");
+    }
+    if (nstate == 1) d->x[1] = TP_TOK_L;
+    d->p = p + 4 * nstate;
     d->end = p + R;
     d->bp = p + R;
     d->bend = end;
@@ -211,5 +223,5 @@ void tp_tok_dec_free(tp_tok_dec *d)
 
 int tp_tok_dec_finish(const tp_tok_dec *d)
 {
-    return d->bad || d->p != d->end || d->x != TP_TOK_L || d->bp != d->bend || d->nacc >= 8 ? -1 : 0;
+    return d->bad || d->p != d->end || d->x[0] != TP_TOK_L || d->x[1] != TP_TOK_L || d->bp != d->bend || d->nacc >= 8 ? -1 : 0;
 }

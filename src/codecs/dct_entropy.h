@@ -8,8 +8,13 @@
  *           code 0 = symbol absent, code c >= 1 = weight W[c] ~ 2^((c-1)/2);
  *           zero bits up to a byte boundary
  *   u32     R, the byte count of the rANS stream
- *   R bytes rANS stream (one 32-bit state, byte renormalisation, L = 2^23,
- *           12-bit probabilities; starts with the final state, LE)
+ *   R bytes rANS stream (32-bit states, byte renormalisation, L = 2^23;
+ *           starts with the final states, LE). Version 0: one state,
+ *           12-bit probabilities. Version 1: two states, token i coded
+ *           with state i % 2 into one byte stream (interleaved rANS,
+ *           Giesen 2014), 10-bit probabilities: the decoder's chain of
+ *           dependent operations per token halves and the look-up tables
+ *           of one plane kind fit in L1 (24 x 1 KiB).
  *   rest    raw bits, LSB first
  * Frequencies come from the weights by one integer rule on both sides
  * (tok_normalize), so a table costs 5 bits per symbol, not a count: about
@@ -28,9 +33,12 @@
 
 #define TP_TOK_MAX_CTX 64
 #define TP_TOK_NSYM 32
-#define TP_TOK_SCALE 12
-#define TP_TOK_M (1u << TP_TOK_SCALE)
 #define TP_TOK_L (1u << 23)
+#define TP_TOK_V0 0 /* one state, 12-bit probabilities (first format) */
+#define TP_TOK_V1 1 /* two interleaved states, 10-bit probabilities   */
+#define TP_TOK_NVER 2
+
+static inline int tp_tok_scale(int version) { return version == TP_TOK_V0 ? 12 : 10; }
 
 typedef struct {
     uint16_t *tok; /* ctx * TP_TOK_NSYM + sym */
@@ -66,33 +74,37 @@ static inline void tp_tok_bits(tp_tok_enc *e, uint32_t v, int n)
     }
 }
 
-/* Writes the section for contexts 0..nctx-1 into dst. Returns its size, 0
- * if it does not fit in cap, or an error (no memory). */
-size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, uint8_t *dst, size_t cap);
+/* Writes the section for contexts 0..nctx-1 in format `version` into dst.
+ * Returns its size, 0 if it does not fit in cap, or an error (no memory). */
+size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, size_t cap);
 
 typedef struct {
     const uint8_t *p, *end; /* rANS bytes */
-    uint32_t x;
+    uint32_t x[2];          /* x[0] decodes the next token */
+    int version;
     const uint8_t *bp, *bend; /* raw bits */
     uint64_t acc;
     int nacc, bad;
-    uint8_t *slot;                          /* [ctx][TP_TOK_M] -> symbol */
+    uint8_t *slot;                          /* [ctx][2^scale] -> symbol */
     uint32_t fs[TP_TOK_MAX_CTX][TP_TOK_NSYM]; /* freq | start << 16 */
 } tp_tok_dec;
 
-/* Parses a section of exactly n bytes. Returns 0 or an error
- * (TP_ERR_CORRUPT, TP_ERR_NOMEM). */
-size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, const uint8_t *src, size_t n);
+/* Parses a section of exactly n bytes in format `version`. Returns 0 or an
+ * error (TP_ERR_CORRUPT, TP_ERR_NOMEM). */
+size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, int version, const uint8_t *src, size_t n);
 void tp_tok_dec_free(tp_tok_dec *d);
-/* 0 when every byte was used and the final state is the initial one. */
+/* 0 when every byte was used and the final states are the initial ones. */
 int tp_tok_dec_finish(const tp_tok_dec *d);
 
-static inline int tp_tok_get(tp_tok_dec *d, int ctx)
+/* One token; `version` must be d->version (a constant here so that callers
+ * can keep one specialised loop per format). */
+__attribute__((always_inline)) static inline int tp_tok_get_v(tp_tok_dec *d, int ctx, const int version)
 {
-    uint32_t s = d->x & (TP_TOK_M - 1);
-    int sym = d->slot[(size_t)ctx * TP_TOK_M + s];
+    const int sc = tp_tok_scale(version);
+    uint32_t x = d->x[0], s = x & ((1u << sc) - 1);
+    int sym = d->slot[((size_t)ctx << sc) + s];
     uint32_t fs = d->fs[ctx][sym];
-    uint32_t x = (fs & 0xffff) * (d->x >> TP_TOK_SCALE) + s - (fs >> 16);
+    x = (fs & 0xffff) * (x >> sc) + s - (fs >> 16);
     /* x >= 2^11 here, so at most two bytes refill it; away from the end
      * they are read without a data-dependent branch. */
     if (__builtin_expect(d->end - d->p >= 2, 1)) {
@@ -107,13 +119,27 @@ static inline int tp_tok_get(tp_tok_dec *d, int ctx)
             else d->bad = 1;
             x = (x << 8) | b;
         }
-    d->x = x;
+    if (version == TP_TOK_V0) d->x[0] = x;
+    else { d->x[0] = d->x[1]; d->x[1] = x; }
     return sym;
+}
+
+static inline int tp_tok_get(tp_tok_dec *d, int ctx)
+{
+    return d->version == TP_TOK_V0 ? tp_tok_get_v(d, ctx, TP_TOK_V0) : tp_tok_get_v(d, ctx, TP_TOK_V1);
 }
 
 static inline uint32_t tp_tok_get_bits(tp_tok_dec *d, int n)
 {
-    if (d->nacc < n) {
+    if (__builtin_expect(d->bend - d->bp >= 8, 1)) {
+        /* Branch-free refill to >= 56 bits (Giesen's "variant 4"): bits
+         * above nacc are those the next load puts there again. */
+        uint64_t w = (uint64_t)d->bp[0] | (uint64_t)d->bp[1] << 8 | (uint64_t)d->bp[2] << 16 | (uint64_t)d->bp[3] << 24 |
+                     (uint64_t)d->bp[4] << 32 | (uint64_t)d->bp[5] << 40 | (uint64_t)d->bp[6] << 48 | (uint64_t)d->bp[7] << 56;
+        d->acc |= w << d->nacc;
+        d->bp += (63 - d->nacc) >> 3;
+        d->nacc |= 56;
+    } else if (d->nacc < n) {
         while (d->nacc <= 56 && d->bp < d->bend) {
             d->acc |= (uint64_t)*d->bp++ << d->nacc;
             d->nacc += 8;
