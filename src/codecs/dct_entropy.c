@@ -85,6 +85,33 @@ static void bw_put(bitw *w, uint32_t v, int n)
     }
 }
 
+/* Encoder form of a symbol: x -> (x / f) * M + x % f + start with the
+ * division done as a multiply by a rounded-up reciprocal, exact for
+ * x < 2^31 (Alverson 1991; the rANS arrangement follows Giesen's
+ * rans_byte.h): x + bias + floor(x / f) * (M - f). */
+typedef struct {
+    uint32_t xmax, rcp, bias, cmpl;
+    int shift;
+} enc_sym;
+
+static void enc_sym_init(enc_sym *es, uint32_t start, uint32_t f, int scale)
+{
+    const uint32_t M = 1u << scale;
+    es->xmax = ((TP_TOK_L >> scale) << 8) * f;
+    es->cmpl = M - f;
+    if (f < 2) { /* floor(x / 1) = x: rcp = 2^32 - 1 gives x - 1 (x > 0), the bias adds the 1 back */
+        es->rcp = ~0u;
+        es->shift = 0;
+        es->bias = start + M - 1;
+    } else {
+        int sh = 0;
+        while (f > (1u << sh)) sh++;
+        es->rcp = (uint32_t)(((UINT64_C(1) << (sh + 31)) + f - 1) / f);
+        es->shift = sh - 1;
+        es->bias = start;
+    }
+}
+
 size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, size_t cap)
 {
     const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : 2;
@@ -98,7 +125,7 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, siz
     }
     e->nacc = 0;
     uint32_t *cnt = calloc((size_t)nctx * TP_TOK_NSYM, sizeof *cnt); /* [ctx * TP_TOK_NSYM + sym] */
-    uint32_t *enc = malloc((size_t)nctx * TP_TOK_NSYM * sizeof *enc); /* freq | start << 16 */
+    enc_sym *enc = malloc((size_t)nctx * TP_TOK_NSYM * sizeof *enc);
     uint8_t *rb = malloc(2 * e->ntok + 16);
     size_t r = 0;
     if (!cnt || !enc || !rb) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
@@ -122,19 +149,26 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, siz
         if (n) tok_normalize(code, n, sc, freq);
         uint32_t start = 0;
         for (int s = 0; s < TP_TOK_NSYM; s++) {
-            enc[c * TP_TOK_NSYM + s] = freq[s] | start << 16;
+            enc_sym_init(&enc[c * TP_TOK_NSYM + s], start, freq[s], sc);
             start += freq[s];
         }
     }
     if (w.n) bw_put(&w, 0, 8 - w.n);
-    /* rANS, backwards; token i uses state i % nstate */
+    /* rANS, backwards; token i uses state i % nstate. Up to two bytes
+     * leave a state per token: both are stored, the pointer moves by the
+     * count (no data-dependent branch); the extra byte is overwritten. */
     uint8_t *end = rb + 2 * e->ntok + 16, *q = end;
     uint32_t xs[2] = {TP_TOK_L, TP_TOK_L};
     for (size_t i = e->ntok; i-- > 0;) {
-        uint32_t fs = enc[e->tok[i]], f = fs & 0xffff, st = fs >> 16, x = xs[i & (size_t)(nstate - 1)];
-        uint32_t xmax = ((TP_TOK_L >> sc) << 8) * f;
-        while (x >= xmax) { *--q = (uint8_t)x; x >>= 8; }
-        xs[i & (size_t)(nstate - 1)] = ((x / f) << sc) + x % f + st;
+        const enc_sym *es = &enc[e->tok[i]];
+        uint32_t x = xs[i & (size_t)(nstate - 1)];
+        int nb = (x >= es->xmax) + ((uint64_t)x >= (uint64_t)es->xmax << 8);
+        q[-1] = (uint8_t)x;
+        q[-2] = (uint8_t)(x >> 8);
+        q -= nb;
+        x = (uint32_t)((uint64_t)x >> (8 * nb));
+        uint32_t quo = (uint32_t)(((uint64_t)x * es->rcp) >> 32) >> es->shift;
+        xs[i & (size_t)(nstate - 1)] = x + es->bias + quo * es->cmpl;
     }
     for (int k = nstate; k-- > 0;) {
         q -= 4;
