@@ -197,14 +197,14 @@ typedef struct {
 
 static inline int dc_class(uint32_t a) { return a == 0 ? 0 : a < 3 ? 1 : 2; }
 
-static void put_dc(tp_tok_enc *e, int kind, dc_state *ds, int32_t dc)
+static void put_dc(tp_tok_span *e, int kind, dc_state *ds, int32_t dc)
 {
     int32_t d = dc - ds->dc_pred;
     ds->dc_pred = dc;
     uint32_t a = (uint32_t)(d < 0 ? -d : d);
     int cat = a ? tp_tok_cat(a) : 0;
-    tp_tok_put(e, CTX_DC(kind, ds->last_dc_mag), cat);
-    if (cat) tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(d < 0), cat);
+    tp_span_put(e, CTX_DC(kind, ds->last_dc_mag), cat);
+    if (cat) tp_span_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(d < 0), cat);
     ds->last_dc_mag = dc_class(a);
 }
 
@@ -229,33 +229,36 @@ INLINE_DEC int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc, const
     return 0;
 }
 
+/* Most tokens and raw bits one block can add. */
+#define BLOCK_TOKENS(BB) (2 * (BB) + (BB) / 16 + 2)
+#define BLOCK_BITS(BB) (24 * (BB) + 32)
+
 /* Codes the AC levels of one block, lq in scan order (lq[0], the DC, is
- * not looked at): per non-zero level its zero run (ZRL for each 16), then
- * its category and raw mantissa + sign bits; EOB after the last one unless
- * it sits at the last position. With sig_only, runs only. */
-static void put_ac(tp_tok_enc *e, int kind, const scan_tab *s, const int32_t *lq, int sig_only)
+ * not looked at) with m its non-zero mask (bit k for lq[k], k >= 1; it is
+ * consumed): per non-zero level its zero run (ZRL for each 16), then its
+ * category and raw mantissa + sign bits; EOB after the last one unless it
+ * sits at the last position. With sig_only, runs only. */
+static void put_ac(tp_tok_span *e, int kind, const scan_tab *s, const int32_t *lq, uint64_t *m, int sig_only)
 {
     const int BB = s->BB, nw = (BB + 63) / 64;
-    uint64_t m[TP_DCT_MAX_B * TP_DCT_MAX_B / 64] = {0};
-    for (int k = 1; k < BB; k++) m[k >> 6] |= (uint64_t)(lq[k] != 0) << (k & 63);
     int pos = 1, big = 0;
     for (int wi = 0; wi < nw; wi++)
         while (m[wi]) {
             int k = wi * 64 + __builtin_ctzll(m[wi]);
             m[wi] &= m[wi] - 1;
-            while (k - pos >= 16) { tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_ZRL); pos += 16; }
-            tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), k - pos);
+            while (k - pos >= 16) { tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_ZRL); pos += 16; }
+            tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), k - pos);
             if (!sig_only) {
                 int32_t l = lq[k];
                 uint32_t a = (uint32_t)(l < 0 ? -l : l);
                 int cat = tp_tok_cat(a);
-                tp_tok_put(e, CTX_CAT(kind, s->bucket[k], big), cat - 1);
-                tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(l < 0), cat);
+                tp_span_put(e, CTX_CAT(kind, s->bucket[k], big), cat - 1);
+                tp_span_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(l < 0), cat);
                 big = cat > 1;
             }
             pos = k + 1;
         }
-    if (pos < BB) tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
+    if (pos < BB) tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
 }
 
 /* Decodes the ACs of one block into y (natural order, zeroed by the
@@ -492,6 +495,8 @@ typedef struct {
     const layout *L;
     scan_tab scan;
     float step[2][TP_DCT_MAX_B * TP_DCT_MAX_B], inv[2][TP_DCT_MAX_B * TP_DCT_MAX_B];
+    float inv_scan[2][TP_DCT_MAX_B * TP_DCT_MAX_B]; /* inv by scan position */
+    int32_t scan32[TP_DCT_MAX_B * TP_DCT_MAX_B];    /* scan, as gather indices */
     float *strip, *coef;
     int32_t *lv;
     int pad8; /* round strips up to 8 blocks: the AVX2 kernels take 8 at a time */
@@ -502,10 +507,12 @@ static size_t state_init(codec_state *st, const layout *L)
     memset(st, 0, sizeof *st);
     st->L = L;
     make_scan(L->B, &st->scan);
+    for (int i = 0; i < L->BB; i++) st->scan32[i] = st->scan.scan[i];
     if (L->quality)
         for (int k = 0; k < 2; k++) {
             make_steps(L, k, st->step[k]);
             for (int i = 0; i < L->BB; i++) st->inv[k][i] = 1.0f / st->step[k][i];
+            for (int i = 0; i < L->BB; i++) st->inv_scan[k][i] = st->inv[k][st->scan.scan[i]];
         }
     st->pad8 = (tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA);
     uint64_t bmax = (L->W + L->B - 1) / L->B;
@@ -556,21 +563,27 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
         }
         tp_dct_fwd(st->strip, sw, st->coef, B, nb);
         if (r > 0) ds.dc_pred = ds.row_dc;
+        tp_tok_span sp = {0};
+        if (!sk->raw) {
+            if (tp_tok_reserve(&sk->te, (size_t)bw * BLOCK_TOKENS(BB), (size_t)bw * BLOCK_BITS(BB))) return;
+            sp = tp_tok_span_begin(&sk->te);
+        }
         for (uint64_t k = 0; k < bw; k++) {
             float *y = st->coef + k * BB;
             apply_keep(y, BB, nkeep);
             int32_t *lq = st->lv;
+            uint64_t m[TP_DCT_MAX_B * TP_DCT_MAX_B / 64] = {0};
             if (!L->quality) {
                 if (sk->raw) { for (int i = 0; i < BB; i++) { tp_put_u32(sk->out, tp_f32_bits(y[i])); sk->out += 4; } continue; }
-                for (int i = 0; i < BB; i++) lq[i] = y[scan[i]] != 0.0f;
+                for (int i = 1; i < BB; i++) m[i >> 6] |= (uint64_t)(y[scan[i]] != 0.0f) << (i & 63);
                 sk->vals[sk->nvals++] = y[0];
-                put_ac(&sk->te, chroma, &st->scan, lq, 1);
+                put_ac(&sp, chroma, &st->scan, lq, m, 1);
                 for (int i = 1; i < BB; i++)
-                    if (lq[i]) sk->vals[sk->nvals++] = y[scan[i]];
+                    if (y[scan[i]] != 0.0f) sk->vals[sk->nvals++] = y[scan[i]];
                 continue;
             }
-            const float *inv = st->inv[chroma];
             if (sk->raw) {
+                const float *inv = st->inv[chroma];
                 for (int i = 0; i < BB; i++) {
                     int16_t q = (int16_t)quant(y[i], inv[i], i ? AC_ROUND : 0.5f);
                     tp_put_u16(sk->out, (uint16_t)q);
@@ -578,15 +591,12 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
                 }
                 continue;
             }
-            lq[0] = quant(y[0], inv[0], 0.5f);
-            for (int i = 1; i < BB; i++) {
-                int n = scan[i];
-                lq[i] = quant(y[n], inv[n], AC_ROUND);
-            }
-            put_dc(&sk->te, chroma, &ds, lq[0]);
+            tp_dct_quant_scan(y, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, BB, lq, m);
+            put_dc(&sp, chroma, &ds, lq[0]);
             if (k == 0) ds.row_dc = lq[0];
-            put_ac(&sk->te, chroma, &st->scan, lq, 0);
+            put_ac(&sp, chroma, &st->scan, lq, m, 0);
         }
+        if (!sk->raw) tp_tok_span_end(&sk->te, &sp);
     }
 }
 

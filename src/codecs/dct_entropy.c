@@ -67,6 +67,15 @@ int tp_tok_enc_grow(tp_tok_enc *e, int which)
     return 0;
 }
 
+int tp_tok_reserve(tp_tok_enc *e, size_t ntok, size_t nbits)
+{
+    while (e->captok - e->ntok < ntok)
+        if (tp_tok_enc_grow(e, 0)) return 1;
+    while (e->capbytes - e->nbytes < nbits / 8 + 16) /* + the acc's 4 bytes and an 8-byte store */
+        if (tp_tok_enc_grow(e, 1)) return 1;
+    return 0;
+}
+
 typedef struct {
     uint8_t *p, *end;
     uint64_t acc;

@@ -74,6 +74,47 @@ static inline void tp_tok_bits(tp_tok_enc *e, uint32_t v, int n)
     }
 }
 
+/* Unchecked writing over room made by tp_tok_reserve: the hot loops keep
+ * the cursor in registers (stores through the byte buffer would otherwise
+ * force the encoder's fields to be reloaded after every raw field). */
+typedef struct {
+    uint16_t *tok;
+    uint8_t *bits;
+    uint64_t acc;
+    int nacc;
+} tp_tok_span;
+
+/* Room for ntok more tokens and nbits more raw bits; 1 on failure (no
+ * memory, also reported by tp_tok_enc_finish). */
+int tp_tok_reserve(tp_tok_enc *e, size_t ntok, size_t nbits);
+
+static inline tp_tok_span tp_tok_span_begin(const tp_tok_enc *e)
+{
+    tp_tok_span s = {e->tok + e->ntok, e->bits + e->nbytes, e->acc, e->nacc};
+    return s;
+}
+
+static inline void tp_tok_span_end(tp_tok_enc *e, const tp_tok_span *s)
+{
+    e->ntok = (size_t)(s->tok - e->tok);
+    e->nbytes = (size_t)(s->bits - e->bits);
+    e->acc = s->acc;
+    e->nacc = s->nacc;
+}
+
+static inline void tp_span_put(tp_tok_span *s, int ctx, int sym) { *s->tok++ = (uint16_t)(ctx * TP_TOK_NSYM + sym); }
+
+/* n <= 24 raw bits: eight bytes are stored, the whole ones kept. */
+static inline void tp_span_bits(tp_tok_span *s, uint32_t v, int n)
+{
+    s->acc |= (uint64_t)v << s->nacc;
+    s->nacc += n;
+    for (int i = 0; i < 8; i++) s->bits[i] = (uint8_t)(s->acc >> (8 * i));
+    s->bits += s->nacc >> 3;
+    s->acc >>= s->nacc & ~7;
+    s->nacc &= 7;
+}
+
 /* Writes the section for contexts 0..nctx-1 in format `version` into dst.
  * Returns its size, 0 if it does not fit in cap, or an error (no memory). */
 size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, size_t cap);

@@ -77,6 +77,25 @@ void tp_dct_inv_scalar(float *strip, size_t stride, const float *coef, int B, si
     }
 }
 
+static inline int32_t quant1(float c, float inv, float r)
+{
+    float a = fabsf(c) * inv + r;
+    if (a > 32767.0f) a = 32767.0f;
+    int32_t q = (int32_t)a;
+    return c < 0 ? -q : q;
+}
+
+void tp_dct_quant_scan_scalar(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac,
+                              int n, int32_t *lq, uint64_t *mask)
+{
+    memset(mask, 0, (size_t)(n + 63) / 64 * sizeof *mask);
+    lq[0] = quant1(y[scan[0]], inv[0], round_dc);
+    for (int i = 1; i < n; i++) {
+        lq[i] = quant1(y[scan[i]], inv[i], round_ac);
+        mask[i >> 6] |= (uint64_t)(lq[i] != 0) << (i & 63);
+    }
+}
+
 #ifdef HAVE_X86
 /* Eight blocks at once: lane k of every vector belongs to block k. Rows of
  * eight blocks are moved in and out of that layout by 8x8 transposes of
@@ -213,6 +232,33 @@ AVX2 static void inv8_avx2(float *strip, size_t stride, const float *coef, int B
     else if (B == 14) inv8_body(strip, stride, coef, 14);
     else inv8_body(strip, stride, coef, B);
 }
+
+/* Eight levels per step: gather, |c| * inv + r (multiply then add, two
+ * roundings as in the scalar code, so the levels are identical), clamp,
+ * truncate, copy the sign of c back (vpsign: c = -0 gives level 0). */
+AVX2 static void quant_scan_avx2(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac,
+                                 int n, int32_t *lq, uint64_t *mask)
+{
+    memset(mask, 0, (size_t)(n + 63) / 64 * sizeof *mask);
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), cap = _mm256_set1_ps(32767.0f);
+    __m256 r = _mm256_setr_ps(round_dc, round_ac, round_ac, round_ac, round_ac, round_ac, round_ac, round_ac);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 c = _mm256_i32gather_ps(y, _mm256_loadu_si256((const __m256i *)(scan + i)), 4);
+        __m256 a = _mm256_min_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(c, absm), _mm256_loadu_ps(inv + i)), r), cap);
+        __m256i q = _mm256_sign_epi32(_mm256_cvttps_epi32(a), _mm256_castps_si256(c));
+        _mm256_storeu_si256((__m256i *)(lq + i), q);
+        uint32_t nz = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(q, _mm256_setzero_si256()))) ^ 0xffu;
+        mask[i >> 6] |= (uint64_t)nz << (i & 63); /* i is a multiple of 8: never straddles a word */
+        r = _mm256_set1_ps(round_ac);
+    }
+    if (i == 0) lq[0] = quant1(y[scan[0]], inv[0], round_dc), i = 1;
+    for (; i < n; i++) {
+        lq[i] = quant1(y[scan[i]], inv[i], round_ac);
+        mask[i >> 6] |= (uint64_t)(lq[i] != 0) << (i & 63);
+    }
+    mask[0] &= ~UINT64_C(1); /* bit 0 (the DC) is never set */
+}
 #endif
 
 void tp_dct_fwd(const float *strip, size_t stride, float *coef, int B, size_t nblocks)
@@ -233,4 +279,16 @@ void tp_dct_inv(float *strip, size_t stride, const float *coef, int B, size_t nb
         for (; k + 8 <= nblocks; k += 8) inv8_avx2(strip + k * (size_t)B, stride, coef + k * (size_t)B * B, B);
 #endif
     tp_dct_inv_scalar(strip + k * (size_t)B, stride, coef + k * (size_t)B * B, B, nblocks - k);
+}
+
+void tp_dct_quant_scan(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac, int n,
+                       int32_t *lq, uint64_t *mask)
+{
+#ifdef HAVE_X86
+    if ((tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA)) {
+        quant_scan_avx2(y, scan, inv, round_dc, round_ac, n, lq, mask);
+        return;
+    }
+#endif
+    tp_dct_quant_scan_scalar(y, scan, inv, round_dc, round_ac, n, lq, mask);
 }

@@ -12,6 +12,7 @@
 #define TP_CODECS_DCT_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TP_DCT_MAX_B 32
 
@@ -27,5 +28,16 @@ void tp_dct_inv_scalar(float *strip, size_t stride, const float *coef, int B, si
 /* Best available versions for this CPU. */
 void tp_dct_fwd(const float *strip, size_t stride, float *coef, int B, size_t nblocks);
 void tp_dct_inv(float *strip, size_t stride, const float *coef, int B, size_t nblocks);
+
+/* Quantization of one block of n = B*B coefficients y (natural order) into
+ * levels in scan order: lq[i] = sign(c) * (int)min(|c| * inv[i] + r, 32767)
+ * with c = y[scan[i]], r = round_dc for i = 0 and round_ac otherwise; inv
+ * is given in scan order. Bit i of mask (64-bit words, ceil(n/64) of them)
+ * is set when i >= 1 and lq[i] != 0. Scalar reference and AVX2 version
+ * (gathers eight coefficients at a time), same results. */
+void tp_dct_quant_scan_scalar(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac,
+                              int n, int32_t *lq, uint64_t *mask);
+void tp_dct_quant_scan(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac, int n,
+                       int32_t *lq, uint64_t *mask);
 
 #endif
