@@ -238,8 +238,9 @@ INLINE_DEC int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc, const
  * consumed): per non-zero level its zero run (ZRL for each 16), then its
  * category and raw mantissa + sign bits; EOB after the last one unless it
  * sits at the last position. With sig_only, runs only. */
-static void put_ac(tp_tok_span *e, int kind, const scan_tab *s, const int32_t *lq, uint64_t *m, int sig_only)
+static void put_ac(tp_tok_span *span, int kind, const scan_tab *s, const int32_t *lq, uint64_t *m, int sig_only)
 {
+    tp_tok_span local = *span, *e = &local; /* in registers: byte stores cannot alias it */
     const int BB = s->BB, nw = (BB + 63) / 64;
     int pos = 1, big = 0;
     for (int wi = 0; wi < nw; wi++)
@@ -259,6 +260,7 @@ static void put_ac(tp_tok_span *e, int kind, const scan_tab *s, const int32_t *l
             pos = k + 1;
         }
     if (pos < BB) tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
+    *span = local;
 }
 
 /* Decodes the ACs of one block into y (natural order, zeroed by the

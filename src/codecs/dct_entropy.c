@@ -138,7 +138,21 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, siz
     uint8_t *rb = malloc(2 * e->ntok + 16);
     size_t r = 0;
     if (!cnt || !enc || !rb) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
-    for (size_t i = 0; i < e->ntok; i++) cnt[e->tok[i]]++;
+    { /* four histograms: a run of one token does not chain on one counter */
+        uint32_t *c4 = calloc((size_t)4 * nctx * TP_TOK_NSYM, sizeof *c4);
+        if (!c4) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
+        const size_t nc = (size_t)nctx * TP_TOK_NSYM;
+        size_t i = 0;
+        for (; i + 4 <= e->ntok; i += 4) {
+            c4[e->tok[i]]++;
+            c4[nc + e->tok[i + 1]]++;
+            c4[2 * nc + e->tok[i + 2]]++;
+            c4[3 * nc + e->tok[i + 3]]++;
+        }
+        for (; i < e->ntok; i++) c4[e->tok[i]]++;
+        for (size_t k = 0; k < nc; k++) cnt[k] = c4[k] + c4[nc + k] + c4[2 * nc + k] + c4[3 * nc + k];
+        free(c4);
+    }
     bitw w = {dst, dst + cap, 0, 0};
     for (int c = 0; c < nctx; c++) {
         int n = 0;

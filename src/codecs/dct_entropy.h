@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TP_TOK_MAX_CTX 64
 #define TP_TOK_NSYM 32
@@ -109,7 +110,11 @@ static inline void tp_span_bits(tp_tok_span *s, uint32_t v, int n)
 {
     s->acc |= (uint64_t)v << s->nacc;
     s->nacc += n;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(s->bits, &s->acc, 8);
+#else
     for (int i = 0; i < 8; i++) s->bits[i] = (uint8_t)(s->acc >> (8 * i));
+#endif
     s->bits += s->nacc >> 3;
     s->acc >>= s->nacc & ~7;
     s->nacc &= 7;
