@@ -211,13 +211,13 @@ static void put_dc(tp_tok_span *e, int kind, dc_state *ds, int32_t dc)
 /* The decoders take the token format as a constant (see tp_tok_get_v). */
 #define INLINE_DEC __attribute__((always_inline)) static inline
 
-INLINE_DEC int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc, const int ver)
+INLINE_DEC int get_dc(tp_tok_cur *c, const tp_tok_dec *t, int kind, dc_state *ds, int32_t *dc, const int ver)
 {
-    int cat = tp_tok_get_v(dd, CTX_DC(kind, ds->last_dc_mag), ver);
+    int cat = tp_tok_read(c, t, CTX_DC(kind, ds->last_dc_mag), ver);
     int32_t d = 0;
     if (cat > 16) return -1;
     if (cat) {
-        uint32_t b = tp_tok_get_bits(dd, cat);
+        uint32_t b = tp_tok_read_bits(c, cat);
         d = (int32_t)((1u << (cat - 1)) + (b >> 1));
         if (b & 1) d = -d;
     }
@@ -266,12 +266,13 @@ static void put_ac(tp_tok_span *span, int kind, const scan_tab *s, const int32_t
 /* Decodes the ACs of one block into y (natural order, zeroed by the
  * caller): level * step[n], or 1 per significant position with sig_only.
  * Returns -1 on a corrupt stream. */
-INLINE_DEC int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const float *step, int sig_only, const int ver)
+INLINE_DEC int get_ac(tp_tok_cur *c, const tp_tok_dec *t, int kind, const scan_tab *s, float *y, const float *step, int sig_only,
+                      const int ver)
 {
     const int BB = s->BB;
     int pos = 1, big = 0;
     while (pos < BB) {
-        int sym = tp_tok_get_v(d, CTX_RUN(kind, s->bucket[pos]), ver);
+        int sym = tp_tok_read(c, t, CTX_RUN(kind, s->bucket[pos]), ver);
         if (sym == SYM_EOB) break;
         if (sym == SYM_ZRL) {
             if ((pos += 16) >= BB) return -1;
@@ -281,9 +282,9 @@ INLINE_DEC int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, cons
         int n = s->scan[pos];
         if (sig_only) y[n] = 1.0f;
         else {
-            int cat = tp_tok_get_v(d, CTX_CAT(kind, s->bucket[pos], big), ver) + 1;
+            int cat = tp_tok_read(c, t, CTX_CAT(kind, s->bucket[pos], big), ver) + 1;
             if (cat > 15) return -1;
-            uint32_t b = tp_tok_get_bits(d, cat);
+            uint32_t b = tp_tok_read_bits(c, cat);
             float a = (float)((1u << (cat - 1)) + (b >> 1)) * step[n];
             y[n] = b & 1 ? -a : a;
             big = cat > 1;
@@ -641,7 +642,7 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
             if (!sk.vals) r = tp_fail(TP_ERR_NOMEM, "dct2d: coefficient values");
         }
         if (!tp_is_error(r)) {
-            tp_tok_enc_init(&sk.te, (size_t)(L.ncoef / 8));
+            tp_tok_enc_init(&sk.te, (size_t)(L.ncoef / 2)); /* untouched room costs no pages; regrowth copies */
             encode_all(&st, &wk, &sk);
             size_t room = L.raw - 8 - 4 * sk.nvals; /* coded form must beat raw */
             if (4 * sk.nvals + 8 > L.raw) room = 0;
@@ -708,6 +709,7 @@ INLINE_DEC size_t decode_plane_v(codec_state *st, source *sr, float *pl, uint64_
     dc_state ds = {0, 0, 0};
     int bad = 0;
     const float *step = st->step[chroma];
+    tp_tok_cur cur = sr->td.c; /* a local: stays in registers */
     for (uint64_t r = 0; r < bh; r++) {
         if (r > 0) ds.dc_pred = ds.row_dc;
         memset(st->coef, 0, (size_t)(bw * BB) * sizeof(float));
@@ -722,24 +724,28 @@ INLINE_DEC size_t decode_plane_v(codec_state *st, source *sr, float *pl, uint64_
             }
             if (!L->quality) {
                 y[0] = next_val(sr, &bad);
-                if (get_ac(&sr->td, chroma, &st->scan, y, NULL, 1, ver) < 0) bad = 1;
+                if (get_ac(&cur, &sr->td, chroma, &st->scan, y, NULL, 1, ver) < 0) bad = 1;
                 for (int s = 1; s < BB && !bad; s++) {
                     int n = st->scan.scan[s];
                     if (y[n] != 0.0f) y[n] = next_val(sr, &bad);
                 }
             } else {
                 int32_t dc = 0;
-                if (get_dc(&sr->td, chroma, &ds, &dc, ver) < 0) bad = 1;
+                if (get_dc(&cur, &sr->td, chroma, &ds, &dc, ver) < 0) bad = 1;
                 if (k == 0) ds.row_dc = dc;
                 y[0] = (float)dc * step[0];
-                if (!bad && get_ac(&sr->td, chroma, &st->scan, y, step, 0, ver) < 0) bad = 1;
+                if (!bad && get_ac(&cur, &sr->td, chroma, &st->scan, y, step, 0, ver) < 0) bad = 1;
             }
-            if (bad) return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
+            if (bad) {
+                sr->td.c = cur;
+                return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
+            }
         }
         tp_dct_inv(st->strip, sw, st->coef, B, nb);
         for (int i = 0; i < B && r * B + (uint64_t)i < h; i++)
             memcpy(pl + (r * B + (uint64_t)i) * w, st->strip + (size_t)i * sw, (size_t)w * sizeof(float));
     }
+    sr->td.c = cur;
     return 0;
 }
 

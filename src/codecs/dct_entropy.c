@@ -123,7 +123,7 @@ static void enc_sym_init(enc_sym *es, uint32_t start, uint32_t f, int scale)
 
 size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, size_t cap)
 {
-    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : 2;
+    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : TP_TOK_NSTATE;
     if (e->nomem) return tp_fail(TP_ERR_NOMEM, "dct token buffers");
     /* flush the raw bits */
     while (e->nacc > 0) {
@@ -135,7 +135,7 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, siz
     e->nacc = 0;
     uint32_t *cnt = calloc((size_t)nctx * TP_TOK_NSYM, sizeof *cnt); /* [ctx * TP_TOK_NSYM + sym] */
     enc_sym *enc = malloc((size_t)nctx * TP_TOK_NSYM * sizeof *enc);
-    uint8_t *rb = malloc(2 * e->ntok + 16);
+    uint8_t *rb = malloc(2 * e->ntok + 4 * TP_TOK_NSTATE + 8);
     size_t r = 0;
     if (!cnt || !enc || !rb) { r = tp_fail(TP_ERR_NOMEM, "dct token tables"); goto done; }
     { /* four histograms: a run of one token does not chain on one counter */
@@ -180,8 +180,8 @@ size_t tp_tok_enc_finish(tp_tok_enc *e, int nctx, int version, uint8_t *dst, siz
     /* rANS, backwards; token i uses state i % nstate. Up to two bytes
      * leave a state per token: both are stored, the pointer moves by the
      * count (no data-dependent branch); the extra byte is overwritten. */
-    uint8_t *end = rb + 2 * e->ntok + 16, *q = end;
-    uint32_t xs[2] = {TP_TOK_L, TP_TOK_L};
+    uint8_t *end = rb + 2 * e->ntok + 4 * TP_TOK_NSTATE + 8, *q = end;
+    uint32_t xs[TP_TOK_NSTATE] = {TP_TOK_L, TP_TOK_L, TP_TOK_L, TP_TOK_L};
     for (size_t i = e->ntok; i-- > 0;) {
         const enc_sym *es = &enc[e->tok[i]];
         uint32_t x = xs[i & (size_t)(nstate - 1)];
@@ -216,7 +216,7 @@ size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, int version, const uint8_t *src,
 {
     memset(d, 0, sizeof *d);
     if (version < 0 || version >= TP_TOK_NVER) return tp_fail(TP_ERR_CORRUPT, "dct token stream version %d", version);
-    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : 2;
+    const int sc = tp_tok_scale(version), nstate = version == TP_TOK_V0 ? 1 : TP_TOK_NSTATE;
     const uint32_t M = 1u << sc;
     d->version = version;
     d->slot = malloc((size_t)nctx * M);
@@ -261,14 +261,14 @@ size_t tp_tok_dec_init(tp_tok_dec *d, int nctx, int version, const uint8_t *src,
     p += 4;
     if (R < 4u * nstate || R > (uint64_t)(end - p)) return tp_fail(TP_ERR_CORRUPT, "dct rANS stream of %llu bytes", (unsigned long long)R);
     for (int k = 0; k < nstate; k++) {
-        d->x[k] = (uint32_t)p[4 * k] | (uint32_t)p[4 * k + 1] << 8 | (uint32_t)p[4 * k + 2] << 16 | (uint32_t)p[4 * k + 3] << 24;
-        if (d->x[k] < TP_TOK_L || d->x[k] >= TP_TOK_L << 8) return tp_fail(TP_ERR_CORRUPT, "dct rANS state out of range");
+        d->c.x[k] = (uint32_t)p[4 * k] | (uint32_t)p[4 * k + 1] << 8 | (uint32_t)p[4 * k + 2] << 16 | (uint32_t)p[4 * k + 3] << 24;
+        if (d->c.x[k] < TP_TOK_L || d->c.x[k] >= TP_TOK_L << 8) return tp_fail(TP_ERR_CORRUPT, "dct rANS state out of range");
     }
-    if (nstate == 1) d->x[1] = TP_TOK_L;
-    d->p = p + 4 * nstate;
-    d->end = p + R;
-    d->bp = p + R;
-    d->bend = end;
+    for (int k = nstate; k < TP_TOK_NSTATE; k++) d->c.x[k] = TP_TOK_L;
+    d->c.p = p + 4 * nstate;
+    d->c.end = p + R;
+    d->c.bp = p + R;
+    d->c.bend = end;
     return 0;
 }
 
@@ -280,5 +280,5 @@ void tp_tok_dec_free(tp_tok_dec *d)
 
 int tp_tok_dec_finish(const tp_tok_dec *d)
 {
-    return d->bad || d->p != d->end || d->x[0] != TP_TOK_L || d->x[1] != TP_TOK_L || d->bp != d->bend || d->nacc >= 8 ? -1 : 0;
+    return d->c.bad || d->c.p != d->c.end || d->c.x[0] != TP_TOK_L || d->c.x[1] != TP_TOK_L || d->c.x[2] != TP_TOK_L || d->c.x[3] != TP_TOK_L || d->c.bp != d->c.bend || d->c.nacc >= 8 ? -1 : 0;
 }
