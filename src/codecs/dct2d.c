@@ -384,36 +384,35 @@ VEC_LOOP static void ycc_to_rgb(float *y, float *cb, float *cr, size_t n)
     }
 }
 
-VEC_LOOP static void downsample(const float *src, uint64_t h, uint64_t w, float *dst, uint64_t ch, uint64_t cw)
+/* One 4:2:0 chroma row (cw values) from full-resolution rows s0, s1 (w
+ * values; s1 = s0 for the last row of an odd height). */
+VEC_LOOP static void downsample_row(const float *s0, const float *s1, uint64_t w, float *dst, uint64_t cw)
 {
-    for (uint64_t y = 0; y < ch; y++)
-        for (uint64_t x = 0; x < cw; x++) {
-            uint64_t y1 = 2 * y + 1 < h ? 2 * y + 1 : 2 * y, x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
-            dst[y * cw + x] = 0.25f * (src[2 * y * w + 2 * x] + src[2 * y * w + x1] + src[y1 * w + 2 * x] + src[y1 * w + x1]);
-        }
+    for (uint64_t x = 0; x < cw; x++) {
+        uint64_t x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
+        dst[x] = 0.25f * (s0[2 * x] + s0[x1] + s1[2 * x] + s1[x1]);
+    }
 }
 
 /* Triangle upsampling (libjpeg "fancy"): full pixel 2k takes 3/4 of chroma
- * sample k and 1/4 of k-1; pixel 2k+1 takes 3/4 of k and 1/4 of k+1. */
-VEC_LOOP static void upsample(const float *src, uint64_t ch, uint64_t cw, float *dst, uint64_t h, uint64_t w, float *rowtmp)
+ * sample k and 1/4 of k-1; pixel 2k+1 takes 3/4 of k and 1/4 of k+1.
+ * One output row y (of h) into o (w values); rowtmp holds cw values. */
+VEC_LOOP static void upsample_row(const float *src, uint64_t ch, uint64_t cw, uint64_t y, float *o, uint64_t w, float *rowtmp)
 {
-    for (uint64_t y = 0; y < h; y++) {
-        uint64_t k = y / 2, k2 = y & 1 ? (k + 1 < ch ? k + 1 : k) : (k ? k - 1 : 0);
-        const float *a = src + k * cw, *b = src + k2 * cw;
-        for (uint64_t x = 0; x < cw; x++) rowtmp[x] = 0.75f * a[x] + 0.25f * b[x];
-        float *o = dst + y * w;
-        /* interior pairs first (no edge cases), then the ends */
-        for (uint64_t j = 1; j + 1 < cw && 2 * j + 1 < w; j++) {
-            o[2 * j] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j - 1];
-            o[2 * j + 1] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j + 1];
-        }
-        uint64_t ends[4] = {0, 1, cw ? 2 * (cw - 1) : 0, cw ? 2 * (cw - 1) + 1 : 0};
-        for (int e = 0; e < 4; e++) {
-            uint64_t x = ends[e];
-            if (x >= w) continue;
-            uint64_t j = x / 2, j2 = x & 1 ? (j + 1 < cw ? j + 1 : j) : (j ? j - 1 : 0);
-            o[x] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j2];
-        }
+    uint64_t k = y / 2, k2 = y & 1 ? (k + 1 < ch ? k + 1 : k) : (k ? k - 1 : 0);
+    const float *a = src + k * cw, *b = src + k2 * cw;
+    for (uint64_t x = 0; x < cw; x++) rowtmp[x] = 0.75f * a[x] + 0.25f * b[x];
+    /* interior pairs first (no edge cases), then the ends */
+    for (uint64_t j = 1; j + 1 < cw && 2 * j + 1 < w; j++) {
+        o[2 * j] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j - 1];
+        o[2 * j + 1] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j + 1];
+    }
+    uint64_t ends[4] = {0, 1, cw ? 2 * (cw - 1) : 0, cw ? 2 * (cw - 1) + 1 : 0};
+    for (int e = 0; e < 4; e++) {
+        uint64_t x = ends[e];
+        if (x >= w) continue;
+        uint64_t j = x / 2, j2 = x & 1 ? (j + 1 < cw ? j + 1 : j) : (j ? j - 1 : 0);
+        o[x] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j2];
     }
 }
 
@@ -441,6 +440,46 @@ static float *plane_ptr(const layout *L, const work *wk, uint64_t g, int c)
     return wk->full + (g * (uint64_t)planes_per_group(L) + (uint64_t)c) * hw;
 }
 
+/* u8 [.., 3, H, W] -> Y (and Cb, Cr) planes, row by row so that the RGB
+ * rows are converted while in cache; with 4:2:0 the full-resolution
+ * chroma rows only pass through a four-row buffer. */
+static size_t load_u8_color(const layout *L, const uint8_t *src, work *wk)
+{
+    size_t hw = (size_t)(L->H * L->W), W = (size_t)L->W;
+    float *tmp = NULL;
+    if (L->color == COL_420) {
+        wk->chroma = malloc(L->groups ? (size_t)(L->groups * 2 * L->ch * L->cw) * sizeof(float) : 1);
+        tmp = malloc(4 * W * sizeof(float) + 1);
+        if (!wk->chroma || !tmp) { free(tmp); return tp_fail(TP_ERR_NOMEM, "dct2d: chroma planes"); }
+    }
+    for (uint64_t g = 0; g < L->groups; g++) {
+        const uint8_t *in = src + g * 3 * hw;
+        float *y = wk->full + g * 3 * hw;
+        if (L->color == COL_YCC) {
+            for (size_t i = 0; i < L->H; i++) {
+                for (int c = 0; c < 3; c++) load_u8(in + c * hw + i * W, W, y + c * hw + i * W);
+                rgb_to_ycc(y + i * W, y + hw + i * W, y + 2 * hw + i * W, W);
+            }
+            continue;
+        }
+        for (uint64_t k = 0; k < L->ch; k++) {
+            int two = 2 * k + 1 < L->H;
+            for (int j = 0; j <= two; j++) {
+                size_t i = 2 * k + (size_t)j;
+                float *cb = tmp + (size_t)j * W, *cr = tmp + (size_t)(2 + j) * W;
+                load_u8(in + i * W, W, y + i * W);
+                load_u8(in + hw + i * W, W, cb);
+                load_u8(in + 2 * hw + i * W, W, cr);
+                rgb_to_ycc(y + i * W, cb, cr, W);
+            }
+            downsample_row(tmp, two ? tmp + W : tmp, L->W, plane_ptr(L, wk, g, 1) + k * L->cw, L->cw);
+            downsample_row(tmp + 2 * W, two ? tmp + 3 * W : tmp + 2 * W, L->W, plane_ptr(L, wk, g, 2) + k * L->cw, L->cw);
+        }
+    }
+    free(tmp);
+    return 0;
+}
+
 static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
 {
     memset(wk, 0, sizeof *wk);
@@ -448,29 +487,32 @@ static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
     wk->full = malloc(n ? n * sizeof(float) : 1);
     if (!wk->full) return tp_fail(TP_ERR_NOMEM, "dct2d: working copy of %zu values", n);
     if (L->dtype == TP_U8) {
-        load_u8(in->data, n, wk->full);
         wk->mid = 128.0f;
         wk->unit = 1.0f;
-    } else {
-        if (L->dtype == TP_F32) memcpy(wk->full, in->data, n * sizeof(float));
-        else tp_convert(wk->full, TP_F32, in->data, in->dtype, n);
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            float v = wk->full[i];
-            if (!isfinite(v))
-                return tp_fail(TP_ERR_NONFINITE, "dct2d: value %zu is %s; use a lossless codec for such tensors", i,
-                               isnan(v) ? "NaN" : "Inf");
-            if (v < lo) lo = v;
-            if (v > hi) hi = v;
+        if (L->color == COL_NONE) {
+            load_u8(in->data, n, wk->full);
+            return 0;
         }
-        double mid = n ? 0.5 * (lo + hi) : 0.0, range = n ? hi - lo : 0.0;
-        wk->mid = (float)mid;
-        wk->unit = range > 0 ? (float)(range / 255.0) : 1.0f;
-        if (!(wk->unit > 0) || !isfinite(wk->unit)) wk->unit = 1.0f;
-        /* With quantization the working units are steps of `unit`. */
-        float scale = L->quality ? 1.0f / wk->unit : 1.0f;
-        for (size_t i = 0; i < n; i++) wk->full[i] = (wk->full[i] - wk->mid) * scale;
+        return load_u8_color(L, in->data, wk);
     }
+    if (L->dtype == TP_F32) memcpy(wk->full, in->data, n * sizeof(float));
+    else tp_convert(wk->full, TP_F32, in->data, in->dtype, n);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        float v = wk->full[i];
+        if (!isfinite(v))
+            return tp_fail(TP_ERR_NONFINITE, "dct2d: value %zu is %s; use a lossless codec for such tensors", i,
+                           isnan(v) ? "NaN" : "Inf");
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    double mid = n ? 0.5 * (lo + hi) : 0.0, range = n ? hi - lo : 0.0;
+    wk->mid = (float)mid;
+    wk->unit = range > 0 ? (float)(range / 255.0) : 1.0f;
+    if (!(wk->unit > 0) || !isfinite(wk->unit)) wk->unit = 1.0f;
+    /* With quantization the working units are steps of `unit`. */
+    float scale = L->quality ? 1.0f / wk->unit : 1.0f;
+    for (size_t i = 0; i < n; i++) wk->full[i] = (wk->full[i] - wk->mid) * scale;
     if (L->color == COL_NONE) return 0;
     size_t hw = (size_t)(L->H * L->W), chw = (size_t)(L->ch * L->cw);
     if (L->color == COL_420) {
@@ -481,7 +523,11 @@ static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
         float *r = wk->full + g * 3 * hw;
         rgb_to_ycc(r, r + hw, r + 2 * hw, hw);
         if (L->color == COL_420)
-            for (int c = 1; c < 3; c++) downsample(r + (size_t)c * hw, L->H, L->W, plane_ptr(L, wk, g, c), L->ch, L->cw);
+            for (int c = 1; c < 3; c++)
+                for (uint64_t k = 0; k < L->ch; k++) {
+                    const float *s0 = r + (size_t)c * hw + 2 * k * L->W;
+                    downsample_row(s0, 2 * k + 1 < L->H ? s0 + L->W : s0, L->W, plane_ptr(L, wk, g, c) + k * L->cw, L->cw);
+                }
     }
     return 0;
 }
@@ -790,20 +836,21 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     }
     size_t numel = (size_t)L.numel;
     float *full = L.dtype == TP_F32 ? dst : malloc(numel ? numel * sizeof(float) : 1);
-    float *chroma = NULL, *rowtmp = NULL;
+    float *chroma = NULL, *rowtmp = NULL, *rows = NULL;
     if (L.color == COL_420) {
         chroma = malloc(L.groups ? (size_t)(L.groups * 2 * L.ch * L.cw) * sizeof(float) : 1);
         rowtmp = malloc((size_t)L.cw * sizeof(float) + 1);
+        rows = malloc((size_t)L.W * 2 * sizeof(float) + 1);
     }
     codec_state st;
     memset(&st, 0, sizeof st);
-    if (!full || (L.color == COL_420 && (!chroma || !rowtmp))) r = tp_fail(TP_ERR_NOMEM, "dct2d: output planes");
+    if (!full || (L.color == COL_420 && (!chroma || !rowtmp || !rows))) r = tp_fail(TP_ERR_NOMEM, "dct2d: output planes");
     else r = state_init(&st, &L);
     if (tp_is_error(r)) {
         state_free(&st);
         tp_tok_dec_free(&sr.td);
         if (full != dst) free(full);
-        free(chroma); free(rowtmp);
+        free(chroma); free(rowtmp); free(rows);
         return r;
     }
     work wk = {full, chroma, mid, unit};
@@ -817,21 +864,38 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         r = tp_fail(TP_ERR_CORRUPT, "dct2d: stream and values do not match the payload size");
     tp_tok_dec_free(&sr.td);
     state_free(&st);
+    float scale = L.quality ? unit : 1.0f;
     if (!tp_is_error(r) && L.color != COL_NONE) {
+        /* Row by row (upsampled chroma rows, RGB, u8 output), so that no
+         * full-size intermediate plane goes through memory. */
         size_t hw = (size_t)(L.H * L.W);
-        for (uint64_t g = 0; g < L.groups; g++) {
-            float *y = full + g * 3 * hw;
-            if (L.color == COL_420)
-                for (int c = 1; c < 3; c++) upsample(plane_ptr(&L, &wk, g, c), L.ch, L.cw, y + (size_t)c * hw, L.H, L.W, rowtmp);
-            ycc_to_rgb(y, y + hw, y + 2 * hw, hw);
-        }
+        for (uint64_t g = 0; g < L.groups; g++)
+            for (uint64_t i = 0; i < L.H; i++) {
+                size_t o = g * 3 * hw + i * L.W;
+                float *y = full + o, *cb = y + hw, *cr = y + 2 * hw;
+                if (L.color == COL_420) {
+                    cb = rows, cr = rows + L.W;
+                    upsample_row(plane_ptr(&L, &wk, g, 1), L.ch, L.cw, i, cb, L.W, rowtmp);
+                    upsample_row(plane_ptr(&L, &wk, g, 2), L.ch, L.cw, i, cr, L.W, rowtmp);
+                }
+                ycc_to_rgb(y, cb, cr, L.W);
+                if (L.dtype == TP_U8) {
+                    uint8_t *d8 = (uint8_t *)dst + o;
+                    store_u8(y, L.W, scale, mid, d8);
+                    store_u8(cb, L.W, scale, mid, d8 + hw);
+                    store_u8(cr, L.W, scale, mid, d8 + 2 * hw);
+                } else if (L.color == COL_420) {
+                    memcpy(y + hw, cb, L.W * sizeof(float));
+                    memcpy(y + 2 * hw, cr, L.W * sizeof(float));
+                }
+            }
     }
     free(chroma);
     free(rowtmp);
+    free(rows);
     if (!tp_is_error(r)) {
-        float scale = L.quality ? unit : 1.0f;
         if (L.dtype == TP_U8) {
-            store_u8(full, numel, scale, mid, dst);
+            if (L.color == COL_NONE) store_u8(full, numel, scale, mid, dst);
         } else {
             for (size_t i = 0; i < numel; i++) full[i] = full[i] * scale + mid;
             if (L.dtype != TP_F32) r = tp_convert(dst, L.dtype, full, TP_F32, numel);
