@@ -96,6 +96,63 @@ TEST(dct_inverse_of_forward)
     }
 }
 
+/* The AVX2 quantizer (scan-order gather, non-zero mask) against its
+ * scalar reference: identical levels and masks, for B = 8, 14, 32 and 5
+ * (no full vector), with levels that saturate at 32767. */
+TEST(dct_quant_scan_matches_scalar)
+{
+    int sizes[] = {5, 8, 14, 32};
+    for (int si = 0; si < 4; si++) {
+        int B = sizes[si], n = B * B;
+        float y[TP_DCT_MAX_B * TP_DCT_MAX_B], inv[TP_DCT_MAX_B * TP_DCT_MAX_B];
+        int32_t scan[TP_DCT_MAX_B * TP_DCT_MAX_B], l1[TP_DCT_MAX_B * TP_DCT_MAX_B], l2[TP_DCT_MAX_B * TP_DCT_MAX_B];
+        uint64_t m1[16], m2[16];
+        th_gaussian(y, (size_t)n, 40 + B);
+        for (int i = 0; i < n; i++) {
+            y[i] *= i % 3 ? 4.0f : 300.0f;
+            inv[i] = 1.0f / (float)(1 + i % 17);
+            scan[i] = (int32_t)((i * 7 + 3) % n); /* a permutation when gcd(7, n) = 1 */
+        }
+        if (n % 7 == 0)
+            for (int i = 0; i < n; i++) scan[i] = n - 1 - i;
+        y[1] = 1e9f;  /* saturates */
+        y[2] = -0.0f; /* level 0 */
+        tp_dct_quant_scan_scalar(y, scan, inv, 0.5f, 0.35f, n, l1, m1);
+        tp_dct_quant_scan(y, scan, inv, 0.5f, 0.35f, n, l2, m2);
+        int same = 1, nz = 0;
+        for (int i = 0; i < n; i++) same &= l1[i] == l2[i], nz += i > 0 && l1[i] != 0;
+        for (int w = 0; w < (n + 63) / 64; w++) same &= m1[w] == m2[w];
+        CHECK(same);
+        int bits = 0;
+        for (int w = 0; w < (n + 63) / 64; w++) bits += __builtin_popcountll(m1[w]);
+        CHECK(bits == nz && nz > 0 && !(m1[0] & 1));
+        int sat = 0;
+        for (int i = 0; i < n; i++) sat |= abs(l1[i]) == 32767;
+        CHECK(sat);
+    }
+}
+
+/* u8 output: AVX2 against the scalar reference, over values far outside
+ * 0..255 and exact halves, lengths that leave a tail. */
+TEST(dct_store_u8_matches_scalar)
+{
+    enum { N = 1000 };
+    float *x = malloc(N * sizeof(float));
+    uint8_t a[N], b[N];
+    th_gaussian(x, N, 77);
+    for (int i = 0; i < N; i++) x[i] *= i % 5 ? 90.0f : 3e9f;
+    for (int i = 0; i < 20; i++) x[i] = (float)(i - 10) + 0.5f;
+    for (size_t n = 0; n <= N; n += n < 70 ? 1 : 131) {
+        tp_dct_store_u8_scalar(x, n, 1.5f, 128.0f, a);
+        tp_dct_store_u8(x, n, 1.5f, 128.0f, b);
+        CHECK(memcmp(a, b, n) == 0);
+    }
+    int lo = 0, hi = 0;
+    for (int i = 0; i < N; i++) lo |= a[i] == 0, hi |= a[i] == 255;
+    CHECK(lo && hi);
+    free(x);
+}
+
 TEST(dct_token_coder_roundtrip)
 {
     enum { N = 20000 };

@@ -416,17 +416,6 @@ VEC_LOOP static void upsample_row(const float *src, uint64_t ch, uint64_t cw, ui
     }
 }
 
-/* Output: x * scale + mid, rounded and clamped to 0..255. */
-VEC_LOOP static void store_u8(const float *x, size_t n, float scale, float mid, uint8_t *o)
-{
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] * scale + mid + 0.5f;
-        v = v < 0.0f ? 0.0f : v;
-        v = v > 255.0f ? 255.0f : v;
-        o[i] = (uint8_t)(int)v;
-    }
-}
-
 /* Input: u8 - 128. */
 VEC_LOOP static void load_u8(const uint8_t *s, size_t n, float *x)
 {
@@ -881,9 +870,9 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
                 ycc_to_rgb(y, cb, cr, L.W);
                 if (L.dtype == TP_U8) {
                     uint8_t *d8 = (uint8_t *)dst + o;
-                    store_u8(y, L.W, scale, mid, d8);
-                    store_u8(cb, L.W, scale, mid, d8 + hw);
-                    store_u8(cr, L.W, scale, mid, d8 + 2 * hw);
+                    tp_dct_store_u8(y, L.W, scale, mid, d8);
+                    tp_dct_store_u8(cb, L.W, scale, mid, d8 + hw);
+                    tp_dct_store_u8(cr, L.W, scale, mid, d8 + 2 * hw);
                 } else if (L.color == COL_420) {
                     memcpy(y + hw, cb, L.W * sizeof(float));
                     memcpy(y + 2 * hw, cr, L.W * sizeof(float));
@@ -895,7 +884,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     free(rows);
     if (!tp_is_error(r)) {
         if (L.dtype == TP_U8) {
-            if (L.color == COL_NONE) store_u8(full, numel, scale, mid, dst);
+            if (L.color == COL_NONE) tp_dct_store_u8(full, numel, scale, mid, dst);
         } else {
             for (size_t i = 0; i < numel; i++) full[i] = full[i] * scale + mid;
             if (L.dtype != TP_F32) r = tp_convert(dst, L.dtype, full, TP_F32, numel);

@@ -96,6 +96,16 @@ void tp_dct_quant_scan_scalar(const float *y, const int32_t *scan, const float *
     }
 }
 
+void tp_dct_store_u8_scalar(const float *x, size_t n, float scale, float mid, uint8_t *o)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] * scale + mid + 0.5f;
+        v = v < 0.0f ? 0.0f : v;
+        v = v > 255.0f ? 255.0f : v;
+        o[i] = (uint8_t)(int)v;
+    }
+}
+
 #ifdef HAVE_X86
 /* Eight blocks at once: lane k of every vector belongs to block k. Rows of
  * eight blocks are moved in and out of that layout by 8x8 transposes of
@@ -259,6 +269,27 @@ AVX2 static void quant_scan_avx2(const float *y, const int32_t *scan, const floa
     }
     mask[0] &= ~UINT64_C(1); /* bit 0 (the DC) is never set */
 }
+
+/* Clamp in float (so that any value, however large, saturates as in the
+ * scalar code), truncate, pack 32 -> 8 bits, undo the per-lane packing
+ * order. */
+AVX2 static void store_u8_avx2(const float *x, size_t n, float scale, float mid, uint8_t *o)
+{
+    const __m256 vs = _mm256_set1_ps(scale), vm = _mm256_set1_ps(mid), half = _mm256_set1_ps(0.5f);
+    const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), vs), vm), half);
+            q[k] = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+        }
+        __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)(o + i), _mm256_permutevar8x32_epi32(b, order));
+    }
+    tp_dct_store_u8_scalar(x + i, n - i, scale, mid, o + i);
+}
 #endif
 
 void tp_dct_fwd(const float *strip, size_t stride, float *coef, int B, size_t nblocks)
@@ -291,4 +322,15 @@ void tp_dct_quant_scan(const float *y, const int32_t *scan, const float *inv, fl
     }
 #endif
     tp_dct_quant_scan_scalar(y, scan, inv, round_dc, round_ac, n, lq, mask);
+}
+
+void tp_dct_store_u8(const float *x, size_t n, float scale, float mid, uint8_t *o)
+{
+#ifdef HAVE_X86
+    if ((tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA)) {
+        store_u8_avx2(x, n, scale, mid, o);
+        return;
+    }
+#endif
+    tp_dct_store_u8_scalar(x, n, scale, mid, o);
 }

@@ -40,4 +40,10 @@ void tp_dct_quant_scan_scalar(const float *y, const int32_t *scan, const float *
 void tp_dct_quant_scan(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac, int n,
                        int32_t *lq, uint64_t *mask);
 
+/* o[i] = x[i] * scale + mid rounded half up and clamped to 0..255 (as
+ * (int)clamp(x * scale + mid + 0.5, 0, 255)); scalar reference and AVX2
+ * (32 values per step), same results. */
+void tp_dct_store_u8_scalar(const float *x, size_t n, float scale, float mid, uint8_t *o);
+void tp_dct_store_u8(const float *x, size_t n, float scale, float mid, uint8_t *o);
+
 #endif
