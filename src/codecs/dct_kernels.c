@@ -173,36 +173,97 @@ INLINE_AVX2 void scatter_lanes(float *dst, size_t kstep, const __m256 *v, const 
     }
 }
 
-/* out[a*ostep] = sum_j M[a*mr + j*mc] in[j*istep], a < nv, j < B: nv
- * independent accumulators (nv a constant after inlining, so they live in
- * registers); one chain of B dependent FMAs per output would leave the
- * FMA units waiting on latency. */
-INLINE_AVX2 void matvec_group(__m256 *out, size_t ostep, const __m256 *in, size_t istep, const float *M, size_t mr,
-                              size_t mc, const int B, const int nv)
+/* For r < nr and a < nv:
+ *   out[r*ors + a*ostep] = sum_j M[a*mr + j*mc] in[r*irs + j*istep], j < n.
+ * nr input sets share each broadcast matrix entry and nv outputs per set
+ * are built with independent accumulators (nr, nv constants after
+ * inlining, so all live in registers): one chain of dependent FMAs per
+ * output would wait on FMA latency, one broadcast per FMA on loads. */
+INLINE_AVX2 void matvec_group(__m256 *out, size_t ostep, size_t ors, const __m256 *in, size_t istep, size_t irs, const float *M,
+                              size_t mr, size_t mc, const int n, const int nr, const int nv)
 {
-    __m256 acc[8];
+    __m256 acc[2][8];
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; r++)
 #pragma GCC unroll 8
-    for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
-    for (int j = 0; j < B; j++) {
-        __m256 xj = in[j * istep];
+        for (int a = 0; a < 8; a++) acc[r][a] = _mm256_setzero_ps();
+    for (int j = 0; j < n; j++) {
+        __m256 xj[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < nr; r++) xj[r] = in[(size_t)r * irs + (size_t)j * istep];
 #pragma GCC unroll 8
-        for (int a = 0; a < nv; a++) acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(M[(size_t)a * mr + (size_t)j * mc]), xj, acc[a]);
+        for (int a = 0; a < nv; a++) {
+            __m256 m = _mm256_set1_ps(M[(size_t)a * mr + (size_t)j * mc]);
+#pragma GCC unroll 2
+            for (int r = 0; r < nr; r++) acc[r][a] = _mm256_fmadd_ps(m, xj[r], acc[r][a]);
+        }
     }
+#pragma GCC unroll 2
+    for (int r = 0; r < nr; r++)
 #pragma GCC unroll 8
-    for (int a = 0; a < nv; a++) out[(size_t)a * ostep] = acc[a];
+        for (int a = 0; a < nv; a++) out[(size_t)r * ors + (size_t)a * ostep] = acc[r][a];
 }
 
-/* out[v*ostep] = sum_j M[v*mr + j*mc] in[j*istep], v, j < B. */
-INLINE_AVX2 void matvec_lanes(__m256 *out, size_t ostep, const __m256 *in, size_t istep, const float *M, size_t mr,
-                              size_t mc, const int B)
+/* The h = B/2 outputs of a half transform for two sets in groups of at
+ * most 4 (h = 7: 4 + 3; h = 4: 4): 8 accumulators + 2 inputs + 1
+ * broadcast fit the 16 registers. */
+INLINE_AVX2 void half_groups(__m256 *out, size_t ostep, size_t ors, const __m256 *in, size_t istep, size_t irs, const float *M,
+                             size_t mr, size_t mc, const int h)
 {
-    const int NV = B % 8 == 0 ? 8 : B % 7 == 0 ? 7 : 0;
-    if (NV)
-        for (int v0 = 0; v0 < B; v0 += NV)
-            matvec_group(out + (size_t)v0 * ostep, ostep, in, istep, M + (size_t)v0 * mr, mr, mc, B, NV);
-    else /* other sizes: runtime group width */
+    matvec_group(out, ostep, ors, in, istep, irs, M, mr, mc, h, 2, 4);
+    if (h == 7) matvec_group(out + 4 * ostep, ostep, ors, in, istep, irs, M + 4 * mr, mr, mc, h, 2, 3);
+}
+
+/* B forward 1-D DCTs of B-vectors (set k: in + k*rs -> out + k*rs, steps
+ * istep / ostep), B = 8 or 14. Even-odd split (the DCT-II's symmetry
+ * C[u][B-1-i] = (-1)^u C[u][i]): even outputs are an h x h product of
+ * x[i] + x[B-1-i], odd outputs of x[i] - x[B-1-i], half the FMAs of the
+ * full matrix. */
+INLINE_AVX2 void fwd_sets(__m256 *out, size_t ostep, const __m256 *in, size_t istep, size_t rs, const float *C, const int B)
+{
+    const int h = B / 2;
+    for (int k = 0; k < B; k += 2) {
+        __m256 sd[2][2][TP_DCT_MAX_B / 2]; /* [set][sum, difference][i] */
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < h; i++) {
+                __m256 a = in[(size_t)(k + r) * rs + (size_t)i * istep], b = in[(size_t)(k + r) * rs + (size_t)(B - 1 - i) * istep];
+                sd[r][0][i] = _mm256_add_ps(a, b);
+                sd[r][1][i] = _mm256_sub_ps(a, b);
+            }
+        const size_t srs = (size_t)(&sd[1][0][0] - &sd[0][0][0]);
+        for (int p = 0; p < 2; p++) /* out[(2a+p)*ostep] = sum_i C[2a+p][i] sd[p][i] */
+            half_groups(out + (size_t)k * rs + (size_t)p * ostep, 2 * ostep, rs, &sd[0][p][0], 1, srs, C + (size_t)p * B,
+                        2 * (size_t)B, 1, h);
+    }
+}
+
+/* The inverse: E[i] = sum_a C[2a][i] y[2a], O[i] = sum_a C[2a+1][i] y[2a+1]
+ * (i < h), then x[i] = E[i] + O[i], x[B-1-i] = E[i] - O[i]. */
+INLINE_AVX2 void inv_sets(__m256 *out, size_t ostep, const __m256 *in, size_t istep, size_t rs, const float *C, const int B)
+{
+    const int h = B / 2;
+    for (int k = 0; k < B; k += 2) {
+        __m256 eo[2][2][TP_DCT_MAX_B / 2]; /* [set][even, odd][i] */
+        const size_t srs = (size_t)(&eo[1][0][0] - &eo[0][0][0]);
+        for (int p = 0; p < 2; p++)
+            half_groups(&eo[0][p][0], 1, srs, in + (size_t)k * rs + (size_t)p * istep, 2 * istep, rs, C + (size_t)p * B, 1,
+                        2 * (size_t)B, h);
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < h; i++) {
+                out[(size_t)(k + r) * rs + (size_t)i * ostep] = _mm256_add_ps(eo[r][0][i], eo[r][1][i]);
+                out[(size_t)(k + r) * rs + (size_t)(B - 1 - i) * ostep] = _mm256_sub_ps(eo[r][0][i], eo[r][1][i]);
+            }
+    }
+}
+
+/* Other sizes: full matrix, one set at a time, runtime group width. */
+INLINE_AVX2 void matvec_sets(__m256 *out, size_t ostep, const __m256 *in, size_t istep, size_t rs, const float *M, size_t mr,
+                             size_t mc, const int B)
+{
+    for (int k = 0; k < B; k++)
         for (int v0 = 0; v0 < B; v0 += 8)
-            matvec_group(out + (size_t)v0 * ostep, ostep, in, istep, M + (size_t)v0 * mr, mr, mc, B, B - v0 < 8 ? B - v0 : 8);
+            matvec_group(out + (size_t)k * rs + (size_t)v0 * ostep, ostep, 0, in + (size_t)k * rs, istep, 0, M + (size_t)v0 * mr,
+                         mr, mc, B, 1, B - v0 < 8 ? B - v0 : 8);
 }
 
 INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const int B)
@@ -210,10 +271,15 @@ INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const
     const float *C = tp_dct_matrix(B);
     __m256 x[TP_DCT_MAX_B * TP_DCT_MAX_B], t[TP_DCT_MAX_B * TP_DCT_MAX_B];
     for (int i = 0; i < B; i++) gather_lanes(x + i * B, strip + i * stride, (size_t)B, B);
-    for (int i = 0; i < B; i++) /* rows: t[i][v] = sum_j C[v][j] x[i][j] */
-        matvec_lanes(t + i * B, 1, x + i * B, 1, C, (size_t)B, 1, B);
-    for (int v = 0; v < B; v++) /* columns: y[u][v] = sum_i C[u][i] t[i][v] (into x) */
-        matvec_lanes(x + v, (size_t)B, t + v, (size_t)B, C, (size_t)B, 1, B);
+    if (B == 8 || B == 14) {
+        fwd_sets(t, 1, x, 1, (size_t)B, C, B);          /* rows: t[i][v]    */
+        fwd_sets(x, (size_t)B, t, (size_t)B, 1, C, B);  /* columns: y[u][v] */
+    } else {
+        /* rows: t[i][v] = sum_j C[v][j] x[i][j] */
+        matvec_sets(t, 1, x, 1, (size_t)B, C, (size_t)B, 1, B);
+        /* columns: y[u][v] = sum_i C[u][i] t[i][v] (into x) */
+        matvec_sets(x, (size_t)B, t, (size_t)B, 1, C, (size_t)B, 1, B);
+    }
     for (int u = 0; u < B; u++) scatter_lanes(coef + u * B, (size_t)B * B, x + u * B, B);
 }
 
@@ -222,10 +288,15 @@ INLINE_AVX2 void inv8_body(float *strip, size_t stride, const float *coef, const
     const float *C = tp_dct_matrix(B);
     __m256 y[TP_DCT_MAX_B * TP_DCT_MAX_B], t[TP_DCT_MAX_B * TP_DCT_MAX_B];
     for (int u = 0; u < B; u++) gather_lanes(y + u * B, coef + u * B, (size_t)B * B, B);
-    for (int v = 0; v < B; v++) /* t[i][v] = sum_u C[u][i] y[u][v] */
-        matvec_lanes(t + v, (size_t)B, y + v, (size_t)B, C, 1, (size_t)B, B);
-    for (int i = 0; i < B; i++) /* x[i][j] = sum_v C[v][j] t[i][v] (into y) */
-        matvec_lanes(y + i * B, 1, t + i * B, 1, C, 1, (size_t)B, B);
+    if (B == 8 || B == 14) {
+        inv_sets(t, (size_t)B, y, (size_t)B, 1, C, B); /* columns: t[i][v] */
+        inv_sets(y, 1, t, 1, (size_t)B, C, B);         /* rows: x[i][j]    */
+    } else {
+        /* t[i][v] = sum_u C[u][i] y[u][v] */
+        matvec_sets(t, (size_t)B, y, (size_t)B, 1, C, 1, (size_t)B, B);
+        /* x[i][j] = sum_v C[v][j] t[i][v] (into y) */
+        matvec_sets(y, 1, t, 1, (size_t)B, C, 1, (size_t)B, B);
+    }
     for (int i = 0; i < B; i++) scatter_lanes(strip + i * stride, (size_t)B, y + i * B, B);
 }
 
