@@ -132,6 +132,40 @@ TEST(dct_quant_scan_matches_scalar)
     }
 }
 
+/* Fused forward DCT + quantization: the dispatched kernel gives exactly
+ * the levels of the dispatched DCT followed by the scalar quantizer, and
+ * the scalar fused kernel those of the scalar DCT and quantizer (19
+ * blocks: two groups of eight and a tail; B = 8, 14 and 12). */
+TEST(dct_fwd_quant_matches_separate)
+{
+    int sizes[] = {8, 14, 12};
+    for (int si = 0; si < 3; si++) {
+        int B = sizes[si], BB = B * B, W = TP_DCT_MASK_WORDS(B);
+        size_t nb = 19, w = nb * (size_t)B;
+        float *x = malloc(w * B * sizeof(float)), *y = malloc(w * B * sizeof(float));
+        int32_t *l1 = malloc(nb * BB * sizeof(int32_t)), *l2 = malloc(nb * BB * sizeof(int32_t)), scan[TP_DCT_MAX_B * TP_DCT_MAX_B];
+        uint64_t *m1 = malloc(nb * W * sizeof(uint64_t)), *m2 = malloc(nb * W * sizeof(uint64_t));
+        float inv[TP_DCT_MAX_B * TP_DCT_MAX_B];
+        th_gaussian(x, w * B, 90 + B);
+        for (size_t i = 0; i < w * B; i++) x[i] *= 40.0f;
+        for (int i = 0; i < BB; i++) scan[i] = BB - 1 - i, inv[i] = 1.0f / (float)(2 + i % 9);
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 0) tp_dct_fwd(x, w, y, B, nb);
+            else tp_dct_fwd_scalar(x, w, y, B, nb);
+            for (size_t k = 0; k < nb; k++)
+                tp_dct_quant_scan_scalar(y + k * BB, scan, inv, 0.5f, 0.35f, BB, l1 + k * BB, m1 + k * W);
+            if (pass == 0) tp_dct_fwd_quant(x, w, B, nb, scan, inv, 0.5f, 0.35f, l2, m2);
+            else tp_dct_fwd_quant_scalar(x, w, B, nb, scan, inv, 0.5f, 0.35f, l2, m2);
+            CHECK(memcmp(l1, l2, nb * BB * sizeof(int32_t)) == 0);
+            CHECK(memcmp(m1, m2, nb * W * sizeof(uint64_t)) == 0);
+        }
+        int nz = 0;
+        for (size_t i = 0; i < nb * BB; i++) nz += l1[i] != 0;
+        CHECK(nz > (int)(nb * BB) / 4);
+        free(x); free(y); free(l1); free(l2); free(m1); free(m2);
+    }
+}
+
 /* u8 output: AVX2 against the scalar reference, over values far outside
  * 0..255 and exact halves, lengths that leave a tail. */
 TEST(dct_store_u8_matches_scalar)

@@ -536,7 +536,8 @@ typedef struct {
     float inv_scan[2][TP_DCT_MAX_B * TP_DCT_MAX_B]; /* inv by scan position */
     int32_t scan32[TP_DCT_MAX_B * TP_DCT_MAX_B];    /* scan, as gather indices */
     float *strip, *coef;
-    int32_t *lv;
+    int32_t *lv;      /* levels of one block, or of a strip (fused path) */
+    uint64_t *masks;  /* their non-zero masks                            */
     int pad8; /* round strips up to 8 blocks: the AVX2 kernels take 8 at a time */
 } codec_state;
 
@@ -558,8 +559,9 @@ static size_t state_init(codec_state *st, const layout *L)
     uint64_t wmax = bmax * (uint64_t)L->B;
     st->strip = calloc((size_t)(wmax * L->B + 1), sizeof(float));
     st->coef = calloc((size_t)(wmax * L->B + 1), sizeof(float));
-    st->lv = malloc((size_t)L->BB * sizeof(int32_t));
-    if (!st->strip || !st->coef || !st->lv) return tp_fail(TP_ERR_NOMEM, "dct2d: block buffers");
+    st->lv = malloc((size_t)(bmax * L->BB + 1) * sizeof(int32_t));
+    st->masks = malloc((size_t)(bmax * TP_DCT_MASK_WORDS(L->B) + 1) * sizeof(uint64_t));
+    if (!st->strip || !st->coef || !st->lv || !st->masks) return tp_fail(TP_ERR_NOMEM, "dct2d: block buffers");
     return 0;
 }
 
@@ -568,6 +570,7 @@ static void state_free(codec_state *st)
     free(st->strip);
     free(st->coef);
     free(st->lv);
+    free(st->masks);
 }
 
 /* Blocks per strip row as transformed (bw, or bw rounded up to 8). */
@@ -599,7 +602,13 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
             memcpy(dst, src, (size_t)w * sizeof(float));
             for (uint64_t j = w; j < bw * B; j++) dst[j] = src[reflect((int64_t)j, w)];
         }
-        tp_dct_fwd(st->strip, sw, st->coef, B, nb);
+        /* Quantized coding without keep= takes the fused kernel: levels
+         * straight from the transform, no coefficient array. */
+        int fused = L->quality && nkeep >= BB && !sk->raw;
+        if (fused)
+            tp_dct_fwd_quant(st->strip, sw, B, nb, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, st->lv, st->masks);
+        else
+            tp_dct_fwd(st->strip, sw, st->coef, B, nb);
         if (r > 0) ds.dc_pred = ds.row_dc;
         tp_tok_span sp = {0};
         if (!sk->raw) {
@@ -629,7 +638,11 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
                 }
                 continue;
             }
-            tp_dct_quant_scan(y, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, BB, lq, m);
+            if (fused) {
+                lq = st->lv + k * BB;
+                memcpy(m, st->masks + k * TP_DCT_MASK_WORDS(B), (size_t)TP_DCT_MASK_WORDS(B) * sizeof *m);
+            } else
+                tp_dct_quant_scan(y, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, BB, lq, m);
             put_dc(&sp, chroma, &ds, lq[0]);
             if (k == 0) ds.row_dc = lq[0];
             put_ac(&sp, chroma, &st->scan, lq, m, 0);

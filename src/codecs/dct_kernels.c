@@ -106,6 +106,17 @@ void tp_dct_store_u8_scalar(const float *x, size_t n, float scale, float mid, ui
     }
 }
 
+void tp_dct_fwd_quant_scalar(const float *strip, size_t stride, int B, size_t nblocks, const int32_t *scan, const float *inv,
+                             float round_dc, float round_ac, int32_t *lq, uint64_t *mask)
+{
+    float y[TP_DCT_MAX_B * TP_DCT_MAX_B];
+    const int BB = B * B, W = TP_DCT_MASK_WORDS(B);
+    for (size_t k = 0; k < nblocks; k++) {
+        tp_dct_fwd_scalar(strip + k * (size_t)B, stride, y, B, 1);
+        tp_dct_quant_scan_scalar(y, scan, inv, round_dc, round_ac, BB, lq + k * (size_t)BB, mask + k * (size_t)W);
+    }
+}
+
 #ifdef HAVE_X86
 /* Eight blocks at once: lane k of every vector belongs to block k. Rows of
  * eight blocks are moved in and out of that layout by 8x8 transposes of
@@ -266,10 +277,11 @@ INLINE_AVX2 void matvec_sets(__m256 *out, size_t ostep, const __m256 *in, size_t
                          mr, mc, B, 1, B - v0 < 8 ? B - v0 : 8);
 }
 
-INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const int B)
+/* x (B*B vectors, natural order) = coefficients of the eight blocks. */
+INLINE_AVX2 void fwd8_transform(const float *strip, size_t stride, __m256 *x, const int B)
 {
     const float *C = tp_dct_matrix(B);
-    __m256 x[TP_DCT_MAX_B * TP_DCT_MAX_B], t[TP_DCT_MAX_B * TP_DCT_MAX_B];
+    __m256 t[TP_DCT_MAX_B * TP_DCT_MAX_B];
     for (int i = 0; i < B; i++) gather_lanes(x + i * B, strip + i * stride, (size_t)B, B);
     if (B == 8 || B == 14) {
         fwd_sets(t, 1, x, 1, (size_t)B, C, B);          /* rows: t[i][v]    */
@@ -280,7 +292,56 @@ INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const
         /* columns: y[u][v] = sum_i C[u][i] t[i][v] (into x) */
         matvec_sets(x, (size_t)B, t, (size_t)B, 1, C, (size_t)B, 1, B);
     }
+}
+
+INLINE_AVX2 void fwd8_body(const float *strip, size_t stride, float *coef, const int B)
+{
+    __m256 x[TP_DCT_MAX_B * TP_DCT_MAX_B];
+    fwd8_transform(strip, stride, x, B);
     for (int u = 0; u < B; u++) scatter_lanes(coef + u * B, (size_t)B * B, x + u * B, B);
+}
+
+/* Levels of eight blocks from their coefficient vectors x (natural
+ * order, lane k = block k): quantized in scan order eight positions at a
+ * time, transposed so that row k holds block k's eight levels. */
+INLINE_AVX2 void quant8_lanes(const __m256 *x, const int B, const int32_t *scan, const float *inv, float round_dc,
+                              float round_ac, int32_t *lq, uint64_t *mask)
+{
+    const int BB = B * B, W = TP_DCT_MASK_WORDS(B);
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), cap = _mm256_set1_ps(32767.0f);
+    for (int k = 0; k < 8; k++) memset(mask + k * W, 0, (size_t)W * sizeof *mask);
+    for (int i0 = 0; i0 < BB; i0 += 8) {
+        __m256 r[8];
+        for (int c = 0; c < 8; c++) {
+            if (i0 + c >= BB) { r[c] = _mm256_setzero_ps(); continue; }
+            __m256 v = x[scan[i0 + c]];
+            __m256 a = _mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(v, absm), _mm256_set1_ps(inv[i0 + c])),
+                                     _mm256_set1_ps(i0 + c ? round_ac : round_dc));
+            __m256i q = _mm256_sign_epi32(_mm256_cvttps_epi32(_mm256_min_ps(a, cap)), _mm256_castps_si256(v));
+            r[c] = _mm256_castsi256_ps(q);
+        }
+        transpose8(r);
+        for (int k = 0; k < 8; k++) {
+            __m256i q = _mm256_castps_si256(r[k]);
+            uint32_t nz = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(q, _mm256_setzero_si256()))) ^ 0xffu;
+            if (i0 == 0) nz &= ~1u; /* the DC is not in the mask */
+            mask[k * W + (i0 >> 6)] |= (uint64_t)nz << (i0 & 63);
+            if (i0 + 8 <= BB) _mm256_storeu_si256((__m256i *)(lq + k * BB + i0), q);
+            else {
+                int32_t tail[8];
+                _mm256_storeu_si256((__m256i *)tail, q);
+                memcpy(lq + k * BB + i0, tail, (size_t)(BB - i0) * sizeof *tail);
+            }
+        }
+    }
+}
+
+INLINE_AVX2 void fwd8q_body(const float *strip, size_t stride, const int B, const int32_t *scan, const float *inv,
+                            float round_dc, float round_ac, int32_t *lq, uint64_t *mask)
+{
+    __m256 x[TP_DCT_MAX_B * TP_DCT_MAX_B];
+    fwd8_transform(strip, stride, x, B);
+    quant8_lanes(x, B, scan, inv, round_dc, round_ac, lq, mask);
 }
 
 INLINE_AVX2 void inv8_body(float *strip, size_t stride, const float *coef, const int B)
@@ -305,6 +366,14 @@ AVX2 static void fwd8_avx2(const float *strip, size_t stride, float *coef, int B
     if (B == 8) fwd8_body(strip, stride, coef, 8);
     else if (B == 14) fwd8_body(strip, stride, coef, 14);
     else fwd8_body(strip, stride, coef, B);
+}
+
+AVX2 static void fwd8q_avx2(const float *strip, size_t stride, int B, const int32_t *scan, const float *inv, float round_dc,
+                            float round_ac, int32_t *lq, uint64_t *mask)
+{
+    if (B == 8) fwd8q_body(strip, stride, 8, scan, inv, round_dc, round_ac, lq, mask);
+    else if (B == 14) fwd8q_body(strip, stride, 14, scan, inv, round_dc, round_ac, lq, mask);
+    else fwd8q_body(strip, stride, B, scan, inv, round_dc, round_ac, lq, mask);
 }
 
 AVX2 static void inv8_avx2(float *strip, size_t stride, const float *coef, int B)
@@ -404,4 +473,18 @@ void tp_dct_store_u8(const float *x, size_t n, float scale, float mid, uint8_t *
     }
 #endif
     tp_dct_store_u8_scalar(x, n, scale, mid, o);
+}
+
+void tp_dct_fwd_quant(const float *strip, size_t stride, int B, size_t nblocks, const int32_t *scan, const float *inv,
+                      float round_dc, float round_ac, int32_t *lq, uint64_t *mask)
+{
+    size_t k = 0;
+    const size_t BB = (size_t)B * B, W = (size_t)TP_DCT_MASK_WORDS(B);
+#ifdef HAVE_X86
+    if ((tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA))
+        for (; k + 8 <= nblocks; k += 8)
+            fwd8q_avx2(strip + k * (size_t)B, stride, B, scan, inv, round_dc, round_ac, lq + k * BB, mask + k * W);
+#endif
+    tp_dct_fwd_quant_scalar(strip + k * (size_t)B, stride, B, nblocks - k, scan, inv, round_dc, round_ac, lq + k * BB,
+                            mask + k * W);
 }

@@ -40,6 +40,18 @@ void tp_dct_quant_scan_scalar(const float *y, const int32_t *scan, const float *
 void tp_dct_quant_scan(const float *y, const int32_t *scan, const float *inv, float round_dc, float round_ac, int n,
                        int32_t *lq, uint64_t *mask);
 
+/* Forward DCT and quantization fused: for block k of the strip, levels in
+ * scan order at lq + k*B*B and its non-zero mask at mask + k*W, W =
+ * TP_DCT_MASK_WORDS(B), exactly as tp_dct_fwd followed by
+ * tp_dct_quant_scan on each block (the AVX2 version quantizes the eight
+ * blocks' coefficients while they are in registers, then transposes the
+ * levels into per-block scan order: no gathers, no coefficient stores). */
+#define TP_DCT_MASK_WORDS(B) (((B) * (B) + 63) / 64)
+void tp_dct_fwd_quant_scalar(const float *strip, size_t stride, int B, size_t nblocks, const int32_t *scan, const float *inv,
+                             float round_dc, float round_ac, int32_t *lq, uint64_t *mask);
+void tp_dct_fwd_quant(const float *strip, size_t stride, int B, size_t nblocks, const int32_t *scan, const float *inv,
+                      float round_dc, float round_ac, int32_t *lq, uint64_t *mask);
+
 /* o[i] = x[i] * scale + mid rounded half up and clamped to 0..255 (as
  * (int)clamp(x * scale + mid + 0.5, 0, 255)); scalar reference and AVX2
  * (32 values per step), same results. */
