@@ -143,6 +143,9 @@ def tokens(work, tpress):
             r = measure(f'tokdct:profile={prof}' + (f',prune={prune}' if prune else ''))
             peer = min(ints, key=lambda i: abs(i['bytes'] - r['bytes']))
             rows.append((r, peer))
+    for step in ['0.5', '0.7', '1.0', '1.4']:
+        r = measure(f'tokdct:step={step}')
+        rows.append((r, min(ints, key=lambda i: abs(i['bytes'] - r['bytes']))))
     return x.shape, rows
 
 

@@ -524,6 +524,21 @@ TEST(tokdct_profiles)
     CHECK(snr[0] >= snr[1] && snr[1] >= snr[2]);
     printf("    tokdct SNR mild %.1f aggressive %.1f extreme %.1f dB\n", snr[0], snr[1], snr[2]);
     CHECK(snr[1] > 5.0);
+    /* step=: one step for every band; finer steps cost bytes and gain SNR,
+     * and the step is searched for the one with mild's bytes or fewer:
+     * it must be better than mild there. */
+    double prev_snr = 0;
+    size_t prev_bytes = 0, best_ok = 0;
+    const char *steps[] = {"tokdct:step=2", "tokdct:step=1", "tokdct:step=0.5", "tokdct:step=0.25"};
+    for (int i = 0; i < 4; i++) {
+        size_t b = roundtrip(steps[i], &t, y, NULL);
+        CHECK_OK(b);
+        double sn = snr_f32(x, y, n);
+        CHECK(b > prev_bytes && sn > prev_snr);
+        if (b <= bytes[0] && sn > snr[0]) best_ok = 1;
+        prev_bytes = b, prev_snr = sn;
+    }
+    CHECK(best_ok);
     /* All bands at 8 bits: a fine reconstruction. */
     CHECK_OK(roundtrip("tokdct:low=8,mid=8,high=8", &t, y, NULL));
     CHECK(snr_f32(x, y, n) > 35.0);
