@@ -303,22 +303,44 @@ def main():
   about the raw size for colour (the seed's "2x" counts coefficients, not
   bytes). With quantization (`quality=90`) the same keep=0.5 setting gives
   3-10x at about the same PSNR.
-- Speed: the run/category token coder (one table look-up per token, raw
-  mantissa bits) replaced an adaptive binary coder that made one decision per
-  coefficient (before: 48 / 20 / 13 MPixel/s grey, 19 / 13 / 9 colour at
-  0.5 / 1.4 / 2.5 bpp). From the fastest run, grey passes 50 MPixel/s up to
-  about 1 bpp and colour stays below (46 at 0.6 bpp); the DCT kernels and
-  the per-token work still grow with the rate. The per-run ratio spread is
-  wide because other jobs shared core 1 during this run; the fastest-run
-  columns are the steadier figure here. Token coding costs 3-7 % more bytes
-  than the adaptive coder did (0.3-0.7 dB at equal bpp).
-- tokdct codes are now rANS-coded per band (bytes -10 to -33 %:
-  137155 -> 92578 mild, 78949 -> 71335 aggressive, 68656 -> 59370 extreme),
-  but it still loses to plain `int` quantization at equal bytes by 5 dB on
-  these tokens: raw 14x14-pixel patches are not smooth
-  across the 12x12 grid, so the dropped or 2-4-bit high band carries much of
-  the signal. Pruning 144 -> 72 tokens halves what a consumer keeps but not
-  the stored bytes (the grid DCT still describes every token).
+- Speed (issue 8): where the time went at 2 bpp before (perf, camera
+  `quality=85`): token decoding 27 % (one rANS state: every token waited on
+  the previous token's multiply, table look-up and refill, with 4 KiB
+  tables per context in L2), the rANS encoder's division chain 14 %, the
+  AVX2 DCT 9 + 9 % (it gathered and scattered lanes through memory and ran
+  one dependent FMA chain per output), token writing 10 %. Changes, each
+  measured: DCT with 8x8 register transposes and independent accumulators
+  (2.1 -> 1.0 ns/px for B = 14), then the even-odd split (0.79 ns/px);
+  quantization fused into the forward kernel (no gathers); token format 1
+  (four interleaved rANS states, 10-bit probabilities, tables in L1;
+  frames of format 0 still decode); reciprocal instead of division and
+  branch-free byte output in the encoder; raw bits and tokens written
+  through a register-held cursor; colour conversion, 4:2:0 resampling and
+  the u8 output row by row (no full-size intermediate planes; AVX2 u8
+  store). Before (fastest of 20 runs with this bench program at the start
+  of the work, load 3.8): 78 / 59 / 39 MPixel/s grey B14 at 0.54 / 1.08 /
+  1.99 bpp, 47 / 41 / 32 colour 4:2:0 at 0.60 / 1.09 / 2.25 bpp (the table
+  this replaces showed 11 at 2.25 bpp, a load artefact). Quality: bytes
+  +0.03-0.05 % (coarser probabilities, 12 more state bytes), PSNR within
+  0.03 dB of before at every point above. The even-odd DCT gives exact
+  zeros where the full product left float noise (flat areas), so the
+  `quality=0` Method 1 frames of rendered and astronaut got smaller. The slowest rows are the 2 bpp
+  ones, where the token count grows (about 200k tokens per 512x512 image):
+  token decoding is still the largest part (about a fifth), then the two
+  DCTs. The median wall-clock column falls below 50 MPixel/s for 4:4:4 at
+  1.95 bpp because the load average was high during the run (other jobs
+  took time slices of core 1); the CPU-time and fastest-run figures agree.
+- tokdct codes are rANS-coded per band, but with the profiles' fixed bits
+  (band scale = max|c| / qmax) it loses to plain `int` quantization at
+  equal bytes by about 5 dB on these tokens: raw 14x14-pixel patches are
+  not smooth across the 12x12 grid, so the dropped or 2-4-bit high band
+  carries much of the signal. `step=` (one quantizer step for all bands,
+  i.e. reverse water-filling, with 8-bit codes left to rANS) closes most
+  of it: 11.9 dB at mild's bytes by interpolation (+3.7 dB), within 0.4 to
+  1.9 dB of the best `int` setting at equal bytes (the `int` peer column
+  picks the closest bytes, not the best `int` curve). Pruning 144 -> 72
+  tokens halves what a consumer keeps but not the stored bytes (the grid
+  DCT still describes every token).
 ''')
     print('\n'.join(out))
 

@@ -208,7 +208,7 @@ static void put_dc(tp_tok_span *e, int kind, dc_state *ds, int32_t dc)
     ds->last_dc_mag = dc_class(a);
 }
 
-/* The decoders take the token format as a constant (see tp_tok_get_v). */
+/* The decoders take the token format as a constant (see tp_tok_read). */
 #define INLINE_DEC __attribute__((always_inline)) static inline
 
 INLINE_DEC int get_dc(tp_tok_cur *c, const tp_tok_dec *t, int kind, dc_state *ds, int32_t *dc, const int ver)
