@@ -327,9 +327,11 @@ def main():
   `quality=0` Method 1 frames of rendered and astronaut got smaller. The slowest rows are the 2 bpp
   ones, where the token count grows (about 200k tokens per 512x512 image):
   token decoding is still the largest part (about a fifth), then the two
-  DCTs. The median wall-clock column falls below 50 MPixel/s for 4:4:4 at
-  1.95 bpp because the load average was high during the run (other jobs
-  took time slices of core 1); the CPU-time and fastest-run figures agree.
+  DCTs. Under a high load average the median wall-clock column drops below
+  the CPU-time one (other jobs take time slices of core 1): an earlier run
+  of this bench at load 8 had 46 MPixel/s median wall against 61 CPU for
+  4:4:4 at 1.95 bpp; the CPU-time and fastest-run figures agree with each
+  other from run to run (within about 7 %).
 - tokdct codes are rANS-coded per band, but with the profiles' fixed bits
   (band scale = max|c| / qmax) it loses to plain `int` quantization at
   equal bytes by about 5 dB on these tokens: raw 14x14-pixel patches are
