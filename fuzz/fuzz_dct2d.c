@@ -1,7 +1,7 @@
 /* Fuzzes the dct2d decoder directly (the frame checksum would hide it):
  * the first 4 bytes pick parameters, dtype and shape; the rest is either
- * the whole payload or, to reach the coefficient decoder quickly, a range
- * coder stream behind a well-formed header. */
+ * the whole payload or, to reach the coefficient decoder quickly, a token
+ * section behind a well-formed header (token format 0 or 1, bit 4). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[1] & 4) { /* well-formed header, the rest as the stream */
         built = malloc(n + 20);
         memset(built, 0, 20);
+        built[1] = (uint8_t)(data[1] >> 4 & 1); /* token format */
         tp_put_u32(built + 4, 0);           /* mid 0.0f  */
         tp_put_u32(built + 8, 0x3f800000u); /* unit 1.0f */
         size_t S = data[1] & 8 ? n : n / 2;

@@ -49,7 +49,7 @@ static const tp_param_def dct2d_params[N_PARAMS] = {
     [P_COLOR] = {"color", TP_PARAM_ENUM, 0, 0, 3, color_names, "[...,3,H,W] colour: auto (ycbcr420 for u8, none for floats), none, ycbcr, ycbcr420"},
 };
 
-#define HDR 12          /* mode, reserved[3], f32 mid, f32 unit */
+#define HDR 12          /* mode, token format, reserved[2], f32 mid, f32 unit */
 #define MODE_CODED 0
 #define MODE_RAW 1
 #define MAX_LEVEL (1 << 20)
@@ -197,24 +197,27 @@ typedef struct {
 
 static inline int dc_class(uint32_t a) { return a == 0 ? 0 : a < 3 ? 1 : 2; }
 
-static void put_dc(tp_tok_enc *e, int kind, dc_state *ds, int32_t dc)
+static void put_dc(tp_tok_span *e, int kind, dc_state *ds, int32_t dc)
 {
     int32_t d = dc - ds->dc_pred;
     ds->dc_pred = dc;
     uint32_t a = (uint32_t)(d < 0 ? -d : d);
     int cat = a ? tp_tok_cat(a) : 0;
-    tp_tok_put(e, CTX_DC(kind, ds->last_dc_mag), cat);
-    if (cat) tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(d < 0), cat);
+    tp_span_put(e, CTX_DC(kind, ds->last_dc_mag), cat);
+    if (cat) tp_span_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(d < 0), cat);
     ds->last_dc_mag = dc_class(a);
 }
 
-static int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc)
+/* The decoders take the token format as a constant (see tp_tok_read). */
+#define INLINE_DEC __attribute__((always_inline)) static inline
+
+INLINE_DEC int get_dc(tp_tok_cur *c, const tp_tok_dec *t, int kind, dc_state *ds, int32_t *dc, const int ver)
 {
-    int cat = tp_tok_get(dd, CTX_DC(kind, ds->last_dc_mag));
+    int cat = tp_tok_read(c, t, CTX_DC(kind, ds->last_dc_mag), ver);
     int32_t d = 0;
     if (cat > 16) return -1;
     if (cat) {
-        uint32_t b = tp_tok_get_bits(dd, cat);
+        uint32_t b = tp_tok_read_bits(c, cat);
         d = (int32_t)((1u << (cat - 1)) + (b >> 1));
         if (b & 1) d = -d;
     }
@@ -226,44 +229,50 @@ static int get_dc(tp_tok_dec *dd, int kind, dc_state *ds, int32_t *dc)
     return 0;
 }
 
+/* Most tokens and raw bits one block can add. */
+#define BLOCK_TOKENS(BB) (2 * (BB) + (BB) / 16 + 2)
+#define BLOCK_BITS(BB) (24 * (BB) + 32)
+
 /* Codes the AC levels of one block, lq in scan order (lq[0], the DC, is
- * not looked at): per non-zero level its zero run (ZRL for each 16), then
- * its category and raw mantissa + sign bits; EOB after the last one unless
- * it sits at the last position. With sig_only, runs only. */
-static void put_ac(tp_tok_enc *e, int kind, const scan_tab *s, const int32_t *lq, int sig_only)
+ * not looked at) with m its non-zero mask (bit k for lq[k], k >= 1; it is
+ * consumed): per non-zero level its zero run (ZRL for each 16), then its
+ * category and raw mantissa + sign bits; EOB after the last one unless it
+ * sits at the last position. With sig_only, runs only. */
+static void put_ac(tp_tok_span *span, int kind, const scan_tab *s, const int32_t *lq, uint64_t *m, int sig_only)
 {
+    tp_tok_span local = *span, *e = &local; /* in registers: byte stores cannot alias it */
     const int BB = s->BB, nw = (BB + 63) / 64;
-    uint64_t m[TP_DCT_MAX_B * TP_DCT_MAX_B / 64] = {0};
-    for (int k = 1; k < BB; k++) m[k >> 6] |= (uint64_t)(lq[k] != 0) << (k & 63);
     int pos = 1, big = 0;
     for (int wi = 0; wi < nw; wi++)
         while (m[wi]) {
             int k = wi * 64 + __builtin_ctzll(m[wi]);
             m[wi] &= m[wi] - 1;
-            while (k - pos >= 16) { tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_ZRL); pos += 16; }
-            tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), k - pos);
+            while (k - pos >= 16) { tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_ZRL); pos += 16; }
+            tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), k - pos);
             if (!sig_only) {
                 int32_t l = lq[k];
                 uint32_t a = (uint32_t)(l < 0 ? -l : l);
                 int cat = tp_tok_cat(a);
-                tp_tok_put(e, CTX_CAT(kind, s->bucket[k], big), cat - 1);
-                tp_tok_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(l < 0), cat);
+                tp_span_put(e, CTX_CAT(kind, s->bucket[k], big), cat - 1);
+                tp_span_bits(e, ((a - (1u << (cat - 1))) << 1) | (uint32_t)(l < 0), cat);
                 big = cat > 1;
             }
             pos = k + 1;
         }
-    if (pos < BB) tp_tok_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
+    if (pos < BB) tp_span_put(e, CTX_RUN(kind, s->bucket[pos]), SYM_EOB);
+    *span = local;
 }
 
 /* Decodes the ACs of one block into y (natural order, zeroed by the
  * caller): level * step[n], or 1 per significant position with sig_only.
  * Returns -1 on a corrupt stream. */
-static int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const float *step, int sig_only)
+INLINE_DEC int get_ac(tp_tok_cur *c, const tp_tok_dec *t, int kind, const scan_tab *s, float *y, const float *step, int sig_only,
+                      const int ver)
 {
     const int BB = s->BB;
     int pos = 1, big = 0;
     while (pos < BB) {
-        int sym = tp_tok_get(d, CTX_RUN(kind, s->bucket[pos]));
+        int sym = tp_tok_read(c, t, CTX_RUN(kind, s->bucket[pos]), ver);
         if (sym == SYM_EOB) break;
         if (sym == SYM_ZRL) {
             if ((pos += 16) >= BB) return -1;
@@ -273,9 +282,9 @@ static int get_ac(tp_tok_dec *d, int kind, const scan_tab *s, float *y, const fl
         int n = s->scan[pos];
         if (sig_only) y[n] = 1.0f;
         else {
-            int cat = tp_tok_get(d, CTX_CAT(kind, s->bucket[pos], big)) + 1;
+            int cat = tp_tok_read(c, t, CTX_CAT(kind, s->bucket[pos], big), ver) + 1;
             if (cat > 15) return -1;
-            uint32_t b = tp_tok_get_bits(d, cat);
+            uint32_t b = tp_tok_read_bits(c, cat);
             float a = (float)((1u << (cat - 1)) + (b >> 1)) * step[n];
             y[n] = b & 1 ? -a : a;
             big = cat > 1;
@@ -375,47 +384,35 @@ VEC_LOOP static void ycc_to_rgb(float *y, float *cb, float *cr, size_t n)
     }
 }
 
-VEC_LOOP static void downsample(const float *src, uint64_t h, uint64_t w, float *dst, uint64_t ch, uint64_t cw)
+/* One 4:2:0 chroma row (cw values) from full-resolution rows s0, s1 (w
+ * values; s1 = s0 for the last row of an odd height). */
+VEC_LOOP static void downsample_row(const float *s0, const float *s1, uint64_t w, float *dst, uint64_t cw)
 {
-    for (uint64_t y = 0; y < ch; y++)
-        for (uint64_t x = 0; x < cw; x++) {
-            uint64_t y1 = 2 * y + 1 < h ? 2 * y + 1 : 2 * y, x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
-            dst[y * cw + x] = 0.25f * (src[2 * y * w + 2 * x] + src[2 * y * w + x1] + src[y1 * w + 2 * x] + src[y1 * w + x1]);
-        }
-}
-
-/* Triangle upsampling (libjpeg "fancy"): full pixel 2k takes 3/4 of chroma
- * sample k and 1/4 of k-1; pixel 2k+1 takes 3/4 of k and 1/4 of k+1. */
-VEC_LOOP static void upsample(const float *src, uint64_t ch, uint64_t cw, float *dst, uint64_t h, uint64_t w, float *rowtmp)
-{
-    for (uint64_t y = 0; y < h; y++) {
-        uint64_t k = y / 2, k2 = y & 1 ? (k + 1 < ch ? k + 1 : k) : (k ? k - 1 : 0);
-        const float *a = src + k * cw, *b = src + k2 * cw;
-        for (uint64_t x = 0; x < cw; x++) rowtmp[x] = 0.75f * a[x] + 0.25f * b[x];
-        float *o = dst + y * w;
-        /* interior pairs first (no edge cases), then the ends */
-        for (uint64_t j = 1; j + 1 < cw && 2 * j + 1 < w; j++) {
-            o[2 * j] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j - 1];
-            o[2 * j + 1] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j + 1];
-        }
-        uint64_t ends[4] = {0, 1, cw ? 2 * (cw - 1) : 0, cw ? 2 * (cw - 1) + 1 : 0};
-        for (int e = 0; e < 4; e++) {
-            uint64_t x = ends[e];
-            if (x >= w) continue;
-            uint64_t j = x / 2, j2 = x & 1 ? (j + 1 < cw ? j + 1 : j) : (j ? j - 1 : 0);
-            o[x] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j2];
-        }
+    for (uint64_t x = 0; x < cw; x++) {
+        uint64_t x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
+        dst[x] = 0.25f * (s0[2 * x] + s0[x1] + s1[2 * x] + s1[x1]);
     }
 }
 
-/* Output: x * scale + mid, rounded and clamped to 0..255. */
-VEC_LOOP static void store_u8(const float *x, size_t n, float scale, float mid, uint8_t *o)
+/* Triangle upsampling (libjpeg "fancy"): full pixel 2k takes 3/4 of chroma
+ * sample k and 1/4 of k-1; pixel 2k+1 takes 3/4 of k and 1/4 of k+1.
+ * One output row y (of h) into o (w values); rowtmp holds cw values. */
+VEC_LOOP static void upsample_row(const float *src, uint64_t ch, uint64_t cw, uint64_t y, float *o, uint64_t w, float *rowtmp)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] * scale + mid + 0.5f;
-        v = v < 0.0f ? 0.0f : v;
-        v = v > 255.0f ? 255.0f : v;
-        o[i] = (uint8_t)(int)v;
+    uint64_t k = y / 2, k2 = y & 1 ? (k + 1 < ch ? k + 1 : k) : (k ? k - 1 : 0);
+    const float *a = src + k * cw, *b = src + k2 * cw;
+    for (uint64_t x = 0; x < cw; x++) rowtmp[x] = 0.75f * a[x] + 0.25f * b[x];
+    /* interior pairs first (no edge cases), then the ends */
+    for (uint64_t j = 1; j + 1 < cw && 2 * j + 1 < w; j++) {
+        o[2 * j] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j - 1];
+        o[2 * j + 1] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j + 1];
+    }
+    uint64_t ends[4] = {0, 1, cw ? 2 * (cw - 1) : 0, cw ? 2 * (cw - 1) + 1 : 0};
+    for (int e = 0; e < 4; e++) {
+        uint64_t x = ends[e];
+        if (x >= w) continue;
+        uint64_t j = x / 2, j2 = x & 1 ? (j + 1 < cw ? j + 1 : j) : (j ? j - 1 : 0);
+        o[x] = 0.75f * rowtmp[j] + 0.25f * rowtmp[j2];
     }
 }
 
@@ -432,6 +429,46 @@ static float *plane_ptr(const layout *L, const work *wk, uint64_t g, int c)
     return wk->full + (g * (uint64_t)planes_per_group(L) + (uint64_t)c) * hw;
 }
 
+/* u8 [.., 3, H, W] -> Y (and Cb, Cr) planes, row by row so that the RGB
+ * rows are converted while in cache; with 4:2:0 the full-resolution
+ * chroma rows only pass through a four-row buffer. */
+static size_t load_u8_color(const layout *L, const uint8_t *src, work *wk)
+{
+    size_t hw = (size_t)(L->H * L->W), W = (size_t)L->W;
+    float *tmp = NULL;
+    if (L->color == COL_420) {
+        wk->chroma = malloc(L->groups ? (size_t)(L->groups * 2 * L->ch * L->cw) * sizeof(float) : 1);
+        tmp = malloc(4 * W * sizeof(float) + 1);
+        if (!wk->chroma || !tmp) { free(tmp); return tp_fail(TP_ERR_NOMEM, "dct2d: chroma planes"); }
+    }
+    for (uint64_t g = 0; g < L->groups; g++) {
+        const uint8_t *in = src + g * 3 * hw;
+        float *y = wk->full + g * 3 * hw;
+        if (L->color == COL_YCC) {
+            for (size_t i = 0; i < L->H; i++) {
+                for (int c = 0; c < 3; c++) load_u8(in + c * hw + i * W, W, y + c * hw + i * W);
+                rgb_to_ycc(y + i * W, y + hw + i * W, y + 2 * hw + i * W, W);
+            }
+            continue;
+        }
+        for (uint64_t k = 0; k < L->ch; k++) {
+            int two = 2 * k + 1 < L->H;
+            for (int j = 0; j <= two; j++) {
+                size_t i = 2 * k + (size_t)j;
+                float *cb = tmp + (size_t)j * W, *cr = tmp + (size_t)(2 + j) * W;
+                load_u8(in + i * W, W, y + i * W);
+                load_u8(in + hw + i * W, W, cb);
+                load_u8(in + 2 * hw + i * W, W, cr);
+                rgb_to_ycc(y + i * W, cb, cr, W);
+            }
+            downsample_row(tmp, two ? tmp + W : tmp, L->W, plane_ptr(L, wk, g, 1) + k * L->cw, L->cw);
+            downsample_row(tmp + 2 * W, two ? tmp + 3 * W : tmp + 2 * W, L->W, plane_ptr(L, wk, g, 2) + k * L->cw, L->cw);
+        }
+    }
+    free(tmp);
+    return 0;
+}
+
 static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
 {
     memset(wk, 0, sizeof *wk);
@@ -439,29 +476,32 @@ static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
     wk->full = malloc(n ? n * sizeof(float) : 1);
     if (!wk->full) return tp_fail(TP_ERR_NOMEM, "dct2d: working copy of %zu values", n);
     if (L->dtype == TP_U8) {
-        load_u8(in->data, n, wk->full);
         wk->mid = 128.0f;
         wk->unit = 1.0f;
-    } else {
-        if (L->dtype == TP_F32) memcpy(wk->full, in->data, n * sizeof(float));
-        else tp_convert(wk->full, TP_F32, in->data, in->dtype, n);
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            float v = wk->full[i];
-            if (!isfinite(v))
-                return tp_fail(TP_ERR_NONFINITE, "dct2d: value %zu is %s; use a lossless codec for such tensors", i,
-                               isnan(v) ? "NaN" : "Inf");
-            if (v < lo) lo = v;
-            if (v > hi) hi = v;
+        if (L->color == COL_NONE) {
+            load_u8(in->data, n, wk->full);
+            return 0;
         }
-        double mid = n ? 0.5 * (lo + hi) : 0.0, range = n ? hi - lo : 0.0;
-        wk->mid = (float)mid;
-        wk->unit = range > 0 ? (float)(range / 255.0) : 1.0f;
-        if (!(wk->unit > 0) || !isfinite(wk->unit)) wk->unit = 1.0f;
-        /* With quantization the working units are steps of `unit`. */
-        float scale = L->quality ? 1.0f / wk->unit : 1.0f;
-        for (size_t i = 0; i < n; i++) wk->full[i] = (wk->full[i] - wk->mid) * scale;
+        return load_u8_color(L, in->data, wk);
     }
+    if (L->dtype == TP_F32) memcpy(wk->full, in->data, n * sizeof(float));
+    else tp_convert(wk->full, TP_F32, in->data, in->dtype, n);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        float v = wk->full[i];
+        if (!isfinite(v))
+            return tp_fail(TP_ERR_NONFINITE, "dct2d: value %zu is %s; use a lossless codec for such tensors", i,
+                           isnan(v) ? "NaN" : "Inf");
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    double mid = n ? 0.5 * (lo + hi) : 0.0, range = n ? hi - lo : 0.0;
+    wk->mid = (float)mid;
+    wk->unit = range > 0 ? (float)(range / 255.0) : 1.0f;
+    if (!(wk->unit > 0) || !isfinite(wk->unit)) wk->unit = 1.0f;
+    /* With quantization the working units are steps of `unit`. */
+    float scale = L->quality ? 1.0f / wk->unit : 1.0f;
+    for (size_t i = 0; i < n; i++) wk->full[i] = (wk->full[i] - wk->mid) * scale;
     if (L->color == COL_NONE) return 0;
     size_t hw = (size_t)(L->H * L->W), chw = (size_t)(L->ch * L->cw);
     if (L->color == COL_420) {
@@ -472,7 +512,11 @@ static size_t load_input(const layout *L, const tp_tensor *in, work *wk)
         float *r = wk->full + g * 3 * hw;
         rgb_to_ycc(r, r + hw, r + 2 * hw, hw);
         if (L->color == COL_420)
-            for (int c = 1; c < 3; c++) downsample(r + (size_t)c * hw, L->H, L->W, plane_ptr(L, wk, g, c), L->ch, L->cw);
+            for (int c = 1; c < 3; c++)
+                for (uint64_t k = 0; k < L->ch; k++) {
+                    const float *s0 = r + (size_t)c * hw + 2 * k * L->W;
+                    downsample_row(s0, 2 * k + 1 < L->H ? s0 + L->W : s0, L->W, plane_ptr(L, wk, g, c) + k * L->cw, L->cw);
+                }
     }
     return 0;
 }
@@ -489,8 +533,11 @@ typedef struct {
     const layout *L;
     scan_tab scan;
     float step[2][TP_DCT_MAX_B * TP_DCT_MAX_B], inv[2][TP_DCT_MAX_B * TP_DCT_MAX_B];
+    float inv_scan[2][TP_DCT_MAX_B * TP_DCT_MAX_B]; /* inv by scan position */
+    int32_t scan32[TP_DCT_MAX_B * TP_DCT_MAX_B];    /* scan, as gather indices */
     float *strip, *coef;
-    int32_t *lv;
+    int32_t *lv;      /* levels of one block, or of a strip (fused path) */
+    uint64_t *masks;  /* their non-zero masks                            */
     int pad8; /* round strips up to 8 blocks: the AVX2 kernels take 8 at a time */
 } codec_state;
 
@@ -499,10 +546,12 @@ static size_t state_init(codec_state *st, const layout *L)
     memset(st, 0, sizeof *st);
     st->L = L;
     make_scan(L->B, &st->scan);
+    for (int i = 0; i < L->BB; i++) st->scan32[i] = st->scan.scan[i];
     if (L->quality)
         for (int k = 0; k < 2; k++) {
             make_steps(L, k, st->step[k]);
             for (int i = 0; i < L->BB; i++) st->inv[k][i] = 1.0f / st->step[k][i];
+            for (int i = 0; i < L->BB; i++) st->inv_scan[k][i] = st->inv[k][st->scan.scan[i]];
         }
     st->pad8 = (tp_cpu_features() & (TP_CPU_AVX2 | TP_CPU_FMA)) == (TP_CPU_AVX2 | TP_CPU_FMA);
     uint64_t bmax = (L->W + L->B - 1) / L->B;
@@ -510,8 +559,9 @@ static size_t state_init(codec_state *st, const layout *L)
     uint64_t wmax = bmax * (uint64_t)L->B;
     st->strip = calloc((size_t)(wmax * L->B + 1), sizeof(float));
     st->coef = calloc((size_t)(wmax * L->B + 1), sizeof(float));
-    st->lv = malloc((size_t)L->BB * sizeof(int32_t));
-    if (!st->strip || !st->coef || !st->lv) return tp_fail(TP_ERR_NOMEM, "dct2d: block buffers");
+    st->lv = malloc((size_t)(bmax * L->BB + 1) * sizeof(int32_t));
+    st->masks = malloc((size_t)(bmax * TP_DCT_MASK_WORDS(L->B) + 1) * sizeof(uint64_t));
+    if (!st->strip || !st->coef || !st->lv || !st->masks) return tp_fail(TP_ERR_NOMEM, "dct2d: block buffers");
     return 0;
 }
 
@@ -520,6 +570,7 @@ static void state_free(codec_state *st)
     free(st->strip);
     free(st->coef);
     free(st->lv);
+    free(st->masks);
 }
 
 /* Blocks per strip row as transformed (bw, or bw rounded up to 8). */
@@ -551,23 +602,35 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
             memcpy(dst, src, (size_t)w * sizeof(float));
             for (uint64_t j = w; j < bw * B; j++) dst[j] = src[reflect((int64_t)j, w)];
         }
-        tp_dct_fwd(st->strip, sw, st->coef, B, nb);
+        /* Quantized coding without keep= takes the fused kernel: levels
+         * straight from the transform, no coefficient array. */
+        int fused = L->quality && nkeep >= BB && !sk->raw;
+        if (fused)
+            tp_dct_fwd_quant(st->strip, sw, B, nb, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, st->lv, st->masks);
+        else
+            tp_dct_fwd(st->strip, sw, st->coef, B, nb);
         if (r > 0) ds.dc_pred = ds.row_dc;
+        tp_tok_span sp = {0};
+        if (!sk->raw) {
+            if (tp_tok_reserve(&sk->te, (size_t)bw * BLOCK_TOKENS(BB), (size_t)bw * BLOCK_BITS(BB))) return;
+            sp = tp_tok_span_begin(&sk->te);
+        }
         for (uint64_t k = 0; k < bw; k++) {
             float *y = st->coef + k * BB;
             apply_keep(y, BB, nkeep);
             int32_t *lq = st->lv;
+            uint64_t m[TP_DCT_MAX_B * TP_DCT_MAX_B / 64] = {0};
             if (!L->quality) {
                 if (sk->raw) { for (int i = 0; i < BB; i++) { tp_put_u32(sk->out, tp_f32_bits(y[i])); sk->out += 4; } continue; }
-                for (int i = 0; i < BB; i++) lq[i] = y[scan[i]] != 0.0f;
+                for (int i = 1; i < BB; i++) m[i >> 6] |= (uint64_t)(y[scan[i]] != 0.0f) << (i & 63);
                 sk->vals[sk->nvals++] = y[0];
-                put_ac(&sk->te, chroma, &st->scan, lq, 1);
+                put_ac(&sp, chroma, &st->scan, lq, m, 1);
                 for (int i = 1; i < BB; i++)
-                    if (lq[i]) sk->vals[sk->nvals++] = y[scan[i]];
+                    if (y[scan[i]] != 0.0f) sk->vals[sk->nvals++] = y[scan[i]];
                 continue;
             }
-            const float *inv = st->inv[chroma];
             if (sk->raw) {
+                const float *inv = st->inv[chroma];
                 for (int i = 0; i < BB; i++) {
                     int16_t q = (int16_t)quant(y[i], inv[i], i ? AC_ROUND : 0.5f);
                     tp_put_u16(sk->out, (uint16_t)q);
@@ -575,15 +638,16 @@ static void encode_plane(codec_state *st, sink *sk, const float *pl, uint64_t h,
                 }
                 continue;
             }
-            lq[0] = quant(y[0], inv[0], 0.5f);
-            for (int i = 1; i < BB; i++) {
-                int n = scan[i];
-                lq[i] = quant(y[n], inv[n], AC_ROUND);
-            }
-            put_dc(&sk->te, chroma, &ds, lq[0]);
+            if (fused) {
+                lq = st->lv + k * BB;
+                memcpy(m, st->masks + k * TP_DCT_MASK_WORDS(B), (size_t)TP_DCT_MASK_WORDS(B) * sizeof *m);
+            } else
+                tp_dct_quant_scan(y, st->scan32, st->inv_scan[chroma], 0.5f, AC_ROUND, BB, lq, m);
+            put_dc(&sp, chroma, &ds, lq[0]);
             if (k == 0) ds.row_dc = lq[0];
-            put_ac(&sk->te, chroma, &st->scan, lq, 0);
+            put_ac(&sp, chroma, &st->scan, lq, m, 0);
         }
+        if (!sk->raw) tp_tok_span_end(&sk->te, &sp);
     }
 }
 
@@ -626,12 +690,12 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
             if (!sk.vals) r = tp_fail(TP_ERR_NOMEM, "dct2d: coefficient values");
         }
         if (!tp_is_error(r)) {
-            tp_tok_enc_init(&sk.te, (size_t)(L.ncoef / 8));
+            tp_tok_enc_init(&sk.te, (size_t)(L.ncoef / 2)); /* untouched room costs no pages; regrowth copies */
             encode_all(&st, &wk, &sk);
             size_t room = L.raw - 8 - 4 * sk.nvals; /* coded form must beat raw */
             if (4 * sk.nvals + 8 > L.raw) room = 0;
             if (room > cap - HDR - 8) room = cap - HDR - 8;
-            size_t S = tp_tok_enc_finish(&sk.te, NCTX, d + HDR + 8, room);
+            size_t S = tp_tok_enc_finish(&sk.te, NCTX, TP_TOK_V1, d + HDR + 8, room);
             tp_tok_enc_free(&sk.te);
             if (tp_is_error(S)) r = S;
             else if (S) {
@@ -660,7 +724,8 @@ static size_t dct2d_encode(const tp_params *p, const tp_tensor *in, void *dst, s
     state_free(&st);
     work_free(&wk);
     if (tp_is_error(r)) return r;
-    d[1] = d[2] = d[3] = 0;
+    d[1] = (uint8_t)(d[0] == MODE_CODED ? TP_TOK_V1 : 0); /* version 0 frames still decode */
+    d[2] = d[3] = 0;
     tp_put_u32(d + 4, tp_f32_bits(wk.mid));
     tp_put_u32(d + 8, tp_f32_bits(wk.unit));
     tp_desc_bytes(out, total);
@@ -684,7 +749,7 @@ static float next_val(source *sr, int *bad)
     return v;
 }
 
-static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma)
+INLINE_DEC size_t decode_plane_v(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma, const int ver)
 {
     const layout *L = st->L;
     const int B = L->B, BB = L->BB;
@@ -692,6 +757,7 @@ static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, u
     dc_state ds = {0, 0, 0};
     int bad = 0;
     const float *step = st->step[chroma];
+    tp_tok_cur cur = sr->td.c; /* a local: stays in registers */
     for (uint64_t r = 0; r < bh; r++) {
         if (r > 0) ds.dc_pred = ds.row_dc;
         memset(st->coef, 0, (size_t)(bw * BB) * sizeof(float));
@@ -706,25 +772,35 @@ static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, u
             }
             if (!L->quality) {
                 y[0] = next_val(sr, &bad);
-                if (get_ac(&sr->td, chroma, &st->scan, y, NULL, 1) < 0) bad = 1;
+                if (get_ac(&cur, &sr->td, chroma, &st->scan, y, NULL, 1, ver) < 0) bad = 1;
                 for (int s = 1; s < BB && !bad; s++) {
                     int n = st->scan.scan[s];
                     if (y[n] != 0.0f) y[n] = next_val(sr, &bad);
                 }
             } else {
                 int32_t dc = 0;
-                if (get_dc(&sr->td, chroma, &ds, &dc) < 0) bad = 1;
+                if (get_dc(&cur, &sr->td, chroma, &ds, &dc, ver) < 0) bad = 1;
                 if (k == 0) ds.row_dc = dc;
                 y[0] = (float)dc * step[0];
-                if (!bad && get_ac(&sr->td, chroma, &st->scan, y, step, 0) < 0) bad = 1;
+                if (!bad && get_ac(&cur, &sr->td, chroma, &st->scan, y, step, 0, ver) < 0) bad = 1;
             }
-            if (bad) return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
+            if (bad) {
+                sr->td.c = cur;
+                return tp_fail(TP_ERR_CORRUPT, "dct2d: coefficient stream is corrupt");
+            }
         }
         tp_dct_inv(st->strip, sw, st->coef, B, nb);
         for (int i = 0; i < B && r * B + (uint64_t)i < h; i++)
             memcpy(pl + (r * B + (uint64_t)i) * w, st->strip + (size_t)i * sw, (size_t)w * sizeof(float));
     }
+    sr->td.c = cur;
     return 0;
+}
+
+static size_t decode_plane(codec_state *st, source *sr, float *pl, uint64_t h, uint64_t w, int chroma)
+{
+    if (sr->td.version == TP_TOK_V0) return decode_plane_v(st, sr, pl, h, w, chroma, TP_TOK_V0);
+    return decode_plane_v(st, sr, pl, h, w, chroma, TP_TOK_V1);
 }
 
 static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
@@ -736,7 +812,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     const uint8_t *s = src;
     if (n < HDR) return tp_fail(TP_ERR_CORRUPT, "dct2d payload of %zu bytes is too short", n);
     float mid = tp_bits_f32(tp_get_u32(s + 4)), unit = tp_bits_f32(tp_get_u32(s + 8));
-    if (s[1] || s[2] || s[3] || s[0] > MODE_RAW) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mode byte");
+    if (s[2] || s[3] || s[0] > MODE_RAW || s[1] >= TP_TOK_NVER || (s[0] == MODE_RAW && s[1])) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mode byte");
     if (!isfinite(mid) || !isfinite(unit) || !(unit > 0)) return tp_fail(TP_ERR_CORRUPT, "dct2d: bad mid/unit");
     source sr;
     memset(&sr, 0, sizeof sr);
@@ -753,7 +829,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         S = (size_t)S64;
         if (L.quality && HDR + 8 + S != n) return tp_fail(TP_ERR_CORRUPT, "dct2d: trailing bytes after the stream");
         if (!L.quality && (n - HDR - 8 - S) % 4) return tp_fail(TP_ERR_CORRUPT, "dct2d: value section is not whole f32s");
-        r = tp_tok_dec_init(&sr.td, NCTX, s + HDR + 8, S);
+        r = tp_tok_dec_init(&sr.td, NCTX, s[1], s + HDR + 8, S);
         if (tp_is_error(r)) {
             tp_tok_dec_free(&sr.td);
             return tp_error_code(r) == TP_ERR_NOMEM ? r : tp_fail(TP_ERR_CORRUPT, "dct2d: %s", tp_last_error_detail());
@@ -762,20 +838,21 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
     }
     size_t numel = (size_t)L.numel;
     float *full = L.dtype == TP_F32 ? dst : malloc(numel ? numel * sizeof(float) : 1);
-    float *chroma = NULL, *rowtmp = NULL;
+    float *chroma = NULL, *rowtmp = NULL, *rows = NULL;
     if (L.color == COL_420) {
         chroma = malloc(L.groups ? (size_t)(L.groups * 2 * L.ch * L.cw) * sizeof(float) : 1);
         rowtmp = malloc((size_t)L.cw * sizeof(float) + 1);
+        rows = malloc((size_t)L.W * 2 * sizeof(float) + 1);
     }
     codec_state st;
     memset(&st, 0, sizeof st);
-    if (!full || (L.color == COL_420 && (!chroma || !rowtmp))) r = tp_fail(TP_ERR_NOMEM, "dct2d: output planes");
+    if (!full || (L.color == COL_420 && (!chroma || !rowtmp || !rows))) r = tp_fail(TP_ERR_NOMEM, "dct2d: output planes");
     else r = state_init(&st, &L);
     if (tp_is_error(r)) {
         state_free(&st);
         tp_tok_dec_free(&sr.td);
         if (full != dst) free(full);
-        free(chroma); free(rowtmp);
+        free(chroma); free(rowtmp); free(rows);
         return r;
     }
     work wk = {full, chroma, mid, unit};
@@ -789,21 +866,38 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
         r = tp_fail(TP_ERR_CORRUPT, "dct2d: stream and values do not match the payload size");
     tp_tok_dec_free(&sr.td);
     state_free(&st);
+    float scale = L.quality ? unit : 1.0f;
     if (!tp_is_error(r) && L.color != COL_NONE) {
+        /* Row by row (upsampled chroma rows, RGB, u8 output), so that no
+         * full-size intermediate plane goes through memory. */
         size_t hw = (size_t)(L.H * L.W);
-        for (uint64_t g = 0; g < L.groups; g++) {
-            float *y = full + g * 3 * hw;
-            if (L.color == COL_420)
-                for (int c = 1; c < 3; c++) upsample(plane_ptr(&L, &wk, g, c), L.ch, L.cw, y + (size_t)c * hw, L.H, L.W, rowtmp);
-            ycc_to_rgb(y, y + hw, y + 2 * hw, hw);
-        }
+        for (uint64_t g = 0; g < L.groups; g++)
+            for (uint64_t i = 0; i < L.H; i++) {
+                size_t o = g * 3 * hw + i * L.W;
+                float *y = full + o, *cb = y + hw, *cr = y + 2 * hw;
+                if (L.color == COL_420) {
+                    cb = rows, cr = rows + L.W;
+                    upsample_row(plane_ptr(&L, &wk, g, 1), L.ch, L.cw, i, cb, L.W, rowtmp);
+                    upsample_row(plane_ptr(&L, &wk, g, 2), L.ch, L.cw, i, cr, L.W, rowtmp);
+                }
+                ycc_to_rgb(y, cb, cr, L.W);
+                if (L.dtype == TP_U8) {
+                    uint8_t *d8 = (uint8_t *)dst + o;
+                    tp_dct_store_u8(y, L.W, scale, mid, d8);
+                    tp_dct_store_u8(cb, L.W, scale, mid, d8 + hw);
+                    tp_dct_store_u8(cr, L.W, scale, mid, d8 + 2 * hw);
+                } else if (L.color == COL_420) {
+                    memcpy(y + hw, cb, L.W * sizeof(float));
+                    memcpy(y + 2 * hw, cr, L.W * sizeof(float));
+                }
+            }
     }
     free(chroma);
     free(rowtmp);
+    free(rows);
     if (!tp_is_error(r)) {
-        float scale = L.quality ? unit : 1.0f;
         if (L.dtype == TP_U8) {
-            store_u8(full, numel, scale, mid, dst);
+            if (L.color == COL_NONE) tp_dct_store_u8(full, numel, scale, mid, dst);
         } else {
             for (size_t i = 0; i < numel; i++) full[i] = full[i] * scale + mid;
             if (L.dtype != TP_F32) r = tp_convert(dst, L.dtype, full, TP_F32, numel);

@@ -9,6 +9,10 @@
  * 2^(b-1)-1 and scale max|c| / (2^(b-1)-1); b = 1 stores the sign with
  * scale mean|c|; b = 0 drops the band. Codes are bit-packed.
  *
+ * step=f replaces the per-band max scaling by one uniform step f x RMS of
+ * the item in every band (8 bits per band by default), so that the rANS
+ * coder, not a fixed bit count, spends the bits where the variance is.
+ *
  * prune=k keeps the k tokens of largest energy sum_c x[t,c]^2 (ties: lower
  * index); their positions are stored (ascending) and decode returns zeros
  * for the other T-k tokens. Pruning shrinks what a consumer keeps (the KV
@@ -24,7 +28,7 @@
 #include "core/half.h"
 #include "core/rans.h"
 
-enum { P_GRID, P_GW, P_PROFILE, P_LOW, P_MID, P_HIGH, P_LO_EDGE, P_HI_EDGE, P_PRUNE, N_PARAMS };
+enum { P_GRID, P_GW, P_PROFILE, P_LOW, P_MID, P_HIGH, P_LO_EDGE, P_HI_EDGE, P_PRUNE, P_STEP, N_PARAMS };
 static const char *const profile_names[] = {"mild", "aggressive", "extreme", NULL};
 static const int profile_bits[3][3] = {{8, 4, 2}, {8, 4, 0}, {8, 3, 0}};
 
@@ -38,6 +42,8 @@ static const tp_param_def tokdct_params[N_PARAMS] = {
     [P_LO_EDGE] = {"lo_edge", TP_PARAM_INT, 4, 0, 131070, NULL, "u+v below this is the low band"},
     [P_HI_EDGE] = {"hi_edge", TP_PARAM_INT, 8, 0, 131070, NULL, "u+v above this is the high band"},
     [P_PRUNE] = {"prune", TP_PARAM_INT, 0, 0, 1 << 30, NULL, "keep only the k tokens of largest energy (0: all)"},
+    [P_STEP] = {"step", TP_PARAM_FLOAT, 0.0, 0.0, 1e6, NULL,
+                "one quantizer step for every band, times the item's RMS (bands default to 8 bits); 0: per-band max scaling"},
 };
 
 static size_t tokdct_validate(const tp_params *p)
@@ -86,7 +92,7 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, tok_layout *L)
     int prof = tp_param_int(p, P_PROFILE);
     for (int b = 0; b < 3; b++) {
         int v = tp_param_int(p, P_LOW + b);
-        L->bits[b] = v >= 0 ? v : profile_bits[prof][b];
+        L->bits[b] = v >= 0 ? v : p->v[P_STEP] > 0 ? 8 : profile_bits[prof][b];
     }
     L->lo = tp_param_int(p, P_LO_EDGE);
     L->hi = tp_param_int(p, P_HI_EDGE);
@@ -187,6 +193,14 @@ static size_t tokdct_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     for (uint64_t n = 0; n < L.N; n++) {
         const float *xi = x + n * per;
         grid_dct(&L, CH, CW, xi, y, tmp, 0);
+        /* step=: the same step in every band (an orthonormal transform
+         * turns it into the same error per coefficient, the MSE-optimal
+         * split of bits at high rate: reverse water-filling, bands below
+         * the step quantize to zero); a band scale only grows where the
+         * step would clip its largest coefficient. */
+        double ss = 0;
+        for (uint64_t i = 0; i < per; i++) ss += (double)xi[i] * xi[i];
+        double step = p->v[P_STEP] * sqrt(per ? ss / (double)per : 0.0);
         for (uint64_t c = 0; c < L.C; c++) {
             for (int b = 0; b < 3; b++) {
                 int bits = L.bits[b];
@@ -200,6 +214,7 @@ static size_t tokdct_encode(const tp_params *p, const tp_tensor *in, void *dst, 
                         }
                 int qmax = bits >= 2 ? (1 << (bits - 1)) - 1 : 0;
                 float s = bits == 0 ? 0.0f : bits == 1 ? (float)(L.nband[b] ? sum / (double)L.nband[b] : 0) : (float)(mx / qmax);
+                if (bits >= 2 && step > s) s = (float)step;
                 uint16_t hs = tp_half_from_float(s);
                 s = tp_half_to_float(hs);
                 if (!isfinite(s)) { r = tp_fail(TP_ERR_PARAM, "tokdct: band scale %g overflows f16", mx); goto done; }
