@@ -101,7 +101,8 @@ uint64_t tp_grouping_gather_cols(const tp_grouping *G, const float *col_weight, 
     }
     uint64_t outer = G->inner ? G->numel / G->inner / G->channels : 0;
     for (uint64_t o = 0; o < outer; o++)
-        for (uint64_t i = (o * G->channels + gid) * G->inner, e = i + G->inner; i < e; i++) buf[n++] = col_weight[i % cols];
+        for (uint64_t i = (o * G->channels + gid) * G->inner, e = i + G->inner; i < e; i++)
+            buf[n++] = col_weight[i % cols];
     return n;
 }
 

@@ -197,7 +197,8 @@ static int int_encode_groups(const int_layout *L, const float *x, uint8_t *dst)
         if (stats(xb, m, group, lo, hi, big)) return 1;
         for (size_t j = 0; j < m; j++) {
             group_stats st = {lo[j], hi[j], big[j]};
-            if (group_setup(L, &st, xb + j * group, group, (g0 + j) * group, g0 + j, scales, offs, &inv[j], &off[j])) return 1;
+            uint64_t g = g0 + j;
+            if (group_setup(L, &st, xb + j * group, group, g * group, g, scales, offs, &inv[j], &off[j])) return 1;
         }
         quant(xb, m, group, L->bits, inv, off, codes + g0 * group / 8 * L->bits);
     }

@@ -268,7 +268,8 @@ static size_t kmeans_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     W.pw = malloc(SEED_POINTS * sizeof *W.pw);
     W.d2 = malloc(SEED_POINTS * sizeof *W.d2);
     size_t r = L.payload;
-    if (!buf || !books || !W.tmp || (L.col_weight && (!W.cw || !W.cwtmp)) || !W.sw || !W.swx || !W.pt || !W.pw || !W.d2) {
+    int cw_missing = L.col_weight && (!W.cw || !W.cwtmp);
+    if (!buf || !books || !W.tmp || cw_missing || !W.sw || !W.swx || !W.pt || !W.pw || !W.d2) {
         r = tp_fail(TP_ERR_NOMEM, "kmeans: work buffers for groups of %llu values", (unsigned long long)nmax);
         goto done;
     }
@@ -307,7 +308,8 @@ static size_t kmeans_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     }
     tp_desc_bytes(out, L.payload);
 done:
-    free(buf); free(books); free(W.tmp); free(W.cw); free(W.cwtmp); free(W.sw); free(W.swx); free(W.pt); free(W.pw); free(W.d2);
+    free(buf); free(books); free(W.tmp); free(W.cw); free(W.cwtmp);
+    free(W.sw); free(W.swx); free(W.pt); free(W.pw); free(W.d2);
     return r;
 }
 
