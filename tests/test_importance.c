@@ -104,11 +104,10 @@ TEST(importance_of_ones_changes_no_byte)
     }
 }
 
-TEST(importance_reaches_only_the_first_stage)
+TEST(importance_reaches_the_first_of_several_stages)
 {
-    /* "kq | zstd": the weighted kq frame differs from the plain one, and a
-     * later stage is never given the vector (zstd would ignore it anyway;
-     * here the point is that the pipeline still works). */
+    /* "kq | zstd": the first stage is encoded before the last one, on
+     * another path of the frame encoder; it must get the vector too. */
     static float x[ROWS * COLS], y[ROWS * COLS], imp[COLS];
     make_matrix(x, imp);
     tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {ROWS, COLS}, .data = x};
