@@ -1,4 +1,4 @@
-/* tpress compress IN -o OUT.tpz [--codec SPEC] [--threads N] [--json] */
+/* tpress compress IN -o OUT.tpz [--codec SPEC] [--importance FILE] [--threads N] [--json] */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "encode_job.h"
+#include "importance.h"
 
 static const char help[] =
     "usage: tpress compress IN -o OUT.tpz [options]\n"
@@ -27,6 +28,14 @@ static const char help[] =
     "      --min-snr DB    error bound of --codec auto (default 30)\n"
     "  -v, --verbose       with --codec auto: print each tensor's measurements\n"
     "      --quantize-1d   put 1-D tensors through the lossy pipeline too\n"
+    "      --importance FILE  per-column importance (an \"imatrix\") for the\n"
+    "                      weighted fits of kmeans, kq and int search=1: the\n"
+    "                      error of column c counts imp[c] times. FILE is\n"
+    "                      .safetensors (f32 1-D vectors named as the weights,\n"
+    "                      length = their last dimension; weights without one\n"
+    "                      are fitted unweighted) or .npy (one f32 vector, for\n"
+    "                      every 2-D+ tensor with that many columns); see\n"
+    "                      docs/CODECS.md \"Importance\" for how to make one\n"
     "  -t, --threads N     encode N tensors at a time (default: all cores)\n"
     "  -f, --force         overwrite OUT if it exists\n"
     "      --json          print the report as JSON instead of a table\n"
@@ -112,7 +121,7 @@ int cmd_compress(int argc, char **argv)
     cli_out_opts o = {0};
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     int json = 0, verbose = 0, quantize_1d = 0, k;
-    const char *min_snr = NULL;
+    const char *min_snr = NULL, *importance = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) { fputs(help, stdout); return 0; }
@@ -126,6 +135,10 @@ int cmd_compress(int argc, char **argv)
             double d = strtod(v, &end);
             if (*end || end == v || !(d >= -100 && d <= 200)) return cli_fail("--min-snr: '%s' is not a number of dB in -100..200", v);
             min_snr = v;
+        }
+        else if ((k = cli_opt(argc, argv, &i, "--importance", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            importance = v;
         }
         else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
@@ -157,9 +170,17 @@ int cmd_compress(int argc, char **argv)
     tp_tensor_file *f;
     r = tp_tensor_file_open(in, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
+    cli_importance imp = {0};
+    if (importance) {
+        char why[700];
+        r = cli_importance_load(importance, f, &imp, why, sizeof why);
+        if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", why); }
+        opt.col_importance = imp.per_tensor;
+        opt.n_cols = imp.n_cols;
+    }
     compress_ctx c = {.json = json, .quiet = quiet, .verbose = verbose, .n_total = tp_tensor_file_count(f)};
     r = tp_archive_writer_open(out, &c.w);
-    if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail_result(out, r); }
+    if (tp_is_error(r)) { tp_tensor_file_close(f); cli_importance_free(&imp); return cli_fail_result(out, r); }
     c.name_w = 6;
     for (size_t i = 0; i < c.n_total; i++) {
         int w = (int)strlen(tp_tensor_file_name(f, i));
@@ -173,6 +194,7 @@ int cmd_compress(int argc, char **argv)
     r = encode_file(f, &opt, sink, &c, detail, sizeof detail);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
     tp_tensor_file_close(f);
+    cli_importance_free(&imp);
     if (tp_is_error(r)) {
         tp_archive_writer_abort(c.w);
         cJSON_Delete(c.rows);

@@ -65,7 +65,12 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
         else if (res->tensor.ndim <= 1 && !J->opt.quantize_1d) res->fallback_why = "1-D tensor (norm/bias) kept lossless";
         if (res->fallback_why) p = J->fallback;
     }
-    r = tp_frame_encode_alloc(p, &res->tensor, frame);
+    tp_encode_options eo = {0};
+    if (J->opt.col_importance && p != J->fallback) {
+        eo.col_importance = J->opt.col_importance[i];
+        eo.n_cols = J->opt.n_cols[i];
+    }
+    r = tp_frame_encode_alloc_opts(p, &res->tensor, &eo, frame);
     if (tp_error_code(r) == TP_ERR_NONFINITE && p != J->fallback) {
         res->fallback_why = "NaN/Inf values";
         p = J->fallback;

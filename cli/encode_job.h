@@ -30,6 +30,10 @@ typedef struct {
     const char *fallback_spec; /* lossless pipeline for what spec cannot take */
     int threads;
     int quantize_1d;           /* 0: 1-D tensors (norms, biases) stay lossless */
+    /* NULL, or per tensor index: its column importance (NULL: none) and
+     * length, given to the lossy pipeline (tp_encode_options). */
+    float *const *col_importance;
+    const uint64_t *n_cols;
 } encode_options;
 
 /* Runs the job; returns 0 or the first error, whose description (naming

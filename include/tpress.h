@@ -196,6 +196,31 @@ size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, void *dst,
 /* Convenience: encodes into a new malloc'd buffer (*out, caller frees). */
 size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, void **out);
 
+/* Encode-time options: they steer how an encoder fits the data, never how
+ * the frame is read (a frame made with them decodes like any other). */
+typedef struct {
+    /* Per-column importance ("imatrix", as llama.cpp's llama-imatrix makes
+     * it): NULL, or n_cols finite values >= 0, not all 0, with n_cols equal
+     * to the tensor's last dimension. The weighted fits then minimise
+     * sum over (r, c) of col_importance[c] * (x[r,c] - y[r,c])^2: kmeans
+     * (centroids), kq (sub-block scales/mins; combined with its weight=
+     * by product) and int with search=1 (clipping range); the other codecs
+     * ignore it. Only the first stage of the pipeline sees it (its input
+     * is t). A typical choice is the mean of the squared activations that
+     * multiply each input column of a linear layer (docs/CODECS.md). */
+    const float *col_importance;
+    uint64_t n_cols;
+} tp_encode_options;
+
+/* tp_frame_encode / tp_frame_encode_alloc with options (NULL: none).
+ * Errors: TP_ERR_SHAPE when n_cols is not t's last dimension (or t is a
+ * scalar), TP_ERR_ARG when an importance is negative, NaN or Inf, or all
+ * are 0. */
+size_t tp_frame_encode_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
+                            size_t cap);
+size_t tp_frame_encode_alloc_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt,
+                                  void **out);
+
 /* What a frame says about itself, read without decoding the payload. */
 typedef struct {
     tp_dtype dtype;

@@ -28,10 +28,25 @@
 #define TP_MAX_PARAMS 12
 #define TP_MAX_STAGES 8
 
-/* Parameter values in the order of the codec's schema (enum: index). */
+/* Parameter values in the order of the codec's schema (enum: index), plus
+ * encode-time hints that are never stored (decode always sees them NULL). */
 typedef struct {
     double v[TP_MAX_PARAMS];
+    /* Importance of each column (last-axis index) of the input, one finite
+     * value >= 0 per column, or NULL: the weighted fits (int search=1, kq,
+     * kmeans) weigh the squared error of value (r, c) by col_weight[c]. The
+     * frame encoder sets it for the first stage only (tp_encode_options). */
+    const float *col_weight;
 } tp_params;
+
+/* col_weight[i % cols] for flat index i, or 1 when there is none. */
+static inline float tp_col_weight_at(const tp_params *p, uint64_t cols, uint64_t i)
+{
+    return p->col_weight ? p->col_weight[i % cols] : 1.0f;
+}
+
+/* Columns of t: its last dimension (1 for a scalar). */
+static inline uint64_t tp_cols_of(const tp_tensor *t) { return t->ndim ? t->shape[t->ndim - 1] : 1; }
 
 typedef struct tp_codec {
     tp_codec_info info;

@@ -89,6 +89,23 @@ uint64_t tp_grouping_gather(const tp_grouping *G, const float *x, uint64_t gid, 
     return n;
 }
 
+uint64_t tp_grouping_gather_cols(const tp_grouping *G, const float *col_weight, uint64_t cols, uint64_t gid,
+                                 float *buf)
+{
+    uint64_t n = 0;
+    if (G->mode != TP_GROUPING_CHANNEL) {
+        tp_run it = {0, 0, 0, gid};
+        if (!tp_grouping_next(G, &it)) return 0;
+        for (uint64_t i = it.start; i < it.start + it.len; i++) buf[n++] = col_weight[i % cols];
+        return n;
+    }
+    uint64_t outer = G->inner ? G->numel / G->inner / G->channels : 0;
+    for (uint64_t o = 0; o < outer; o++)
+        for (uint64_t i = (o * G->channels + gid) * G->inner, e = i + G->inner; i < e; i++)
+            buf[n++] = col_weight[i % cols];
+    return n;
+}
+
 float tp_scale_round(int f32, float v) { return f32 ? v : tp_half_to_float(tp_half_from_float(v)); }
 
 float tp_scale_round_up(int f32, float v)

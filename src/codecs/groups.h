@@ -43,6 +43,10 @@ uint64_t tp_grouping_count(const tp_grouping *G, uint64_t gid);
 uint64_t tp_grouping_gid(const tp_grouping *G, uint64_t i);
 /* Copies the values of group gid (in index order) to buf; returns the count. */
 uint64_t tp_grouping_gather(const tp_grouping *G, const float *x, uint64_t gid, float *buf);
+/* Like tp_grouping_gather, but writes col_weight[i % cols] for each index
+ * i of group gid: the column importance of each gathered value. */
+uint64_t tp_grouping_gather_cols(const tp_grouping *G, const float *col_weight, uint64_t cols, uint64_t gid,
+                                 float *buf);
 
 /* Scales stored as f16 (f32 == 0) or f32, little-endian. */
 float tp_scale_round(int f32, float v);

@@ -7,7 +7,8 @@
  *          maps exactly to code 0 (s_g takes its sign), as in ggml's Q4_0.
  * Payload: s[n_groups], then off[n_groups] (asym only), each f16 or f32,
  * then the codes bit-packed (no wasted bits). With search=1 the clipping
- * range of each group is chosen from a grid to minimise squared error. */
+ * range of each group is chosen from a grid to minimise squared error,
+ * weighted per column when the encoder is given a column importance. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static const tp_param_def int_params[N_PARAMS] = {
 typedef struct {
     unsigned bits, sym, f32_scales, search;
     tp_grouping G;
+    const float *col_weight; /* encode: search error weight per column, or NULL */
+    uint64_t cols;
     size_t scale_bytes, payload;
 } int_layout;
 
@@ -50,6 +53,8 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, int_layout *L)
     L->f32_scales = (unsigned)tp_param_int(p, P_SCALE);
     L->search = (unsigned)tp_param_int(p, P_SEARCH);
     TP_TRY(tp_grouping_init(&L->G, "int", t, (uint64_t)tp_param_int(p, P_GROUP), tp_param_int(p, P_AXIS)));
+    L->col_weight = p->col_weight;
+    L->cols = tp_cols_of(t);
     L->scale_bytes = L->f32_scales ? 4 : 2;
     L->payload = (size_t)(L->G.n_groups * L->scale_bytes * (L->sym ? 1 : 2) + tp_packed_bytes(L->G.numel, L->bits));
     return 0;
@@ -94,7 +99,9 @@ static void quant_run(const float *x, size_t n, float s, float off, unsigned qma
     }
 }
 
-static double run_sse(const float *x, size_t n, float s, float off, unsigned qmax)
+/* Squared error of the run of n values at flat index start, weighted by
+ * L's column importance when it has one. */
+static double run_sse(const int_layout *L, const float *x, size_t n, uint64_t start, float s, float off, unsigned qmax)
 {
     float inv;
     int divide = needs_division(s, &inv);
@@ -103,7 +110,7 @@ static double run_sse(const float *x, size_t n, float s, float off, unsigned qma
         float v = divide ? (x[i] - off) / s : (x[i] - off) * inv;
         v = !(v >= 0.0f) ? 0.0f : (v > (float)qmax ? (float)qmax : v); /* NaN -> 0, see tp_quant_run */
         float d = x[i] - ((float)(unsigned)(v + 0.5f) * s + off);
-        e += (double)d * d;
+        e += (L->col_weight ? (double)L->col_weight[(start + i) % L->cols] : 1.0) * d * d;
     }
     return e;
 }
@@ -141,7 +148,7 @@ static void get_scales(const int_layout *L, const uint8_t *base, uint64_t i, siz
 /* The scale and offset of one group as the quantizer uses them (read back
  * from their stored form), after choosing the clipping ratio when
  * search=1. Writes them to the payload; returns 0, or 1 if they overflow. */
-static int group_setup(const int_layout *L, const group_stats *st, const float *x, size_t n, uint64_t g,
+static int group_setup(const int_layout *L, const group_stats *st, const float *x, size_t n, uint64_t start, uint64_t g,
                        uint8_t *scales, uint8_t *offs, float *inv, float *off)
 {
     const unsigned qmax = (1u << L->bits) - 1;
@@ -151,7 +158,7 @@ static int group_setup(const int_layout *L, const group_stats *st, const float *
         double best_e = 0;
         for (int k = 0; k < SEARCH_STEPS; k++) {
             group_params(L, st, search_ratio(k), &s, &o);
-            double e = run_sse(x, n, s, o, qmax);
+            double e = run_sse(L, x, n, start, s, o, qmax);
             if (k == 0 || e < best_e) { best_e = e; ratio = search_ratio(k); }
         }
     }
@@ -190,7 +197,8 @@ static int int_encode_groups(const int_layout *L, const float *x, uint8_t *dst)
         if (stats(xb, m, group, lo, hi, big)) return 1;
         for (size_t j = 0; j < m; j++) {
             group_stats st = {lo[j], hi[j], big[j]};
-            if (group_setup(L, &st, xb + j * group, group, g0 + j, scales, offs, &inv[j], &off[j])) return 1;
+            uint64_t g = g0 + j;
+            if (group_setup(L, &st, xb + j * group, group, g * group, g, scales, offs, &inv[j], &off[j])) return 1;
         }
         quant(xb, m, group, L->bits, inv, off, codes + g0 * group / 8 * L->bits);
     }
@@ -233,7 +241,7 @@ static size_t int_encode_ref(const int_layout *layout, const tp_tensor *in, void
             for (int k = 0; k < SEARCH_STEPS; k++) {
                 float s, off;
                 group_params(&L, &st[sit.gid], search_ratio(k), &s, &off);
-                sse[sit.gid * SEARCH_STEPS + k] += run_sse(x + sit.start, sit.len, s, off, qmax);
+                sse[sit.gid * SEARCH_STEPS + k] += run_sse(&L, x + sit.start, sit.len, sit.start, s, off, qmax);
             }
         }
         for (uint64_t g = 0; g < L.G.n_groups; g++) {

@@ -2,10 +2,12 @@
  * per tensor, per group of the last axis (group=) or per channel (axis=),
  * fitted by Lloyd's algorithm (Lloyd 1982) from a k-means++ start (Arthur &
  * Vassilvitskii 2007), optionally weighting each value's squared error by
- * |x| or x^2 (weight=).
+ * |x| or x^2 (weight=), times the importance of the value's column when the
+ * encoder is given one (tp_encode_options).
  *
  * Fitting one group of n values:
- *  1. sort them (radix sort above 4096 values);
+ *  1. sort them (radix sort above 4096 values, and always when they carry
+ *     column importances, which move with them);
  *  2. if they hold at most K distinct values, those are the codebook
  *     (padded by repeating the largest): the group is coded exactly up to
  *     the codebook's storage rounding;
@@ -51,6 +53,8 @@ typedef struct {
     tp_grouping G;
     unsigned bits, K, f32, weight, iters;
     uint64_t seed;
+    const float *col_weight; /* encode: error weight per column, or NULL */
+    uint64_t cols;
     size_t book_bytes, payload;
 } km_layout;
 
@@ -69,6 +73,8 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, km_layout *L)
     L->iters = (unsigned)tp_param_int(p, P_ITERS);
     L->seed = (uint64_t)tp_param_int(p, P_SEED);
     L->weight = (unsigned)tp_param_int(p, P_WEIGHT);
+    L->col_weight = p->col_weight;
+    L->cols = tp_cols_of(t);
     L->book_bytes = (size_t)(L->G.n_groups * L->K * (L->f32 ? 4 : 2));
     L->payload = L->book_bytes + (size_t)tp_packed_bytes(L->G.numel, L->bits);
     return 0;
@@ -96,26 +102,35 @@ static uint32_t float_key(float f)
     return u ^ ((u >> 31) ? 0xffffffffu : 0x80000000u);
 }
 
-/* LSD radix sort on order-preserving keys, 3 passes of 11 bits. */
-static void radix_sort(float *x, float *tmp, size_t n)
+/* LSD radix sort on order-preserving keys, 3 passes of 11 bits; w (NULL
+ * or n values, wtmp its scratch) is permuted along with x. */
+static void radix_sort(float *x, float *tmp, float *w, float *wtmp, size_t n)
 {
     static const unsigned shift[3] = {0, 11, 22};
-    float *src = x, *dst = tmp;
+    float *src = x, *dst = tmp, *wsrc = w, *wdst = wtmp;
     for (int p = 0; p < 3; p++) {
         size_t count[2048] = {0};
         for (size_t i = 0; i < n; i++) count[(float_key(src[i]) >> shift[p]) & 2047]++;
         size_t sum = 0;
         for (int b = 0; b < 2048; b++) { size_t c = count[b]; count[b] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) dst[count[(float_key(src[i]) >> shift[p]) & 2047]++] = src[i];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(float_key(src[i]) >> shift[p]) & 2047]++;
+            dst[at] = src[i];
+            if (w) wdst[at] = wsrc[i];
+        }
         float *t = src; src = dst; dst = t;
+        t = wsrc; wsrc = wdst; wdst = t;
     }
     if (src != x) memcpy(x, src, n * sizeof *x);
+    if (w && wsrc != w) memcpy(w, wsrc, n * sizeof *w);
 }
 
 /* ---- fitting ---------------------------------------------------------- */
 
 typedef struct {
     float *tmp;        /* radix scratch, n values          */
+    float *cw, *cwtmp; /* column importance of each value and its radix
+                          scratch, n values each (NULL: none) */
     double *sw, *swx;  /* prefix sums, n + 1 each           */
     float *pt, *pw, *d2; /* seeding points, SEED_POINTS each */
 } km_work;
@@ -174,11 +189,13 @@ static size_t upper_bound(const float *x, size_t lo, size_t n, float b)
 
 static float midpoint(float a, float b) { return a + 0.5f * (b - a); }
 
-/* Fits K ascending centroids c to the n values of x (sorted in place). */
+/* Fits K ascending centroids c to the n values of x (sorted in place, with
+ * their column importances W->cw when there are). */
 static void fit_group(const km_layout *L, km_work *W, float *x, size_t n, uint64_t gid, float *c)
 {
     const unsigned K = L->K;
-    if (n >= RADIX_MIN) radix_sort(x, W->tmp, n); else qsort(x, n, sizeof *x, cmp_float);
+    if (n >= RADIX_MIN || W->cw) radix_sort(x, W->tmp, W->cw, W->cwtmp, n);
+    else qsort(x, n, sizeof *x, cmp_float);
     if (n == 0) { for (unsigned k = 0; k < K; k++) c[k] = 0.0f; return; }
     unsigned d = 0;
     for (size_t i = 0; i < n && d <= K; i++)
@@ -190,7 +207,7 @@ static void fit_group(const km_layout *L, km_work *W, float *x, size_t n, uint64
     /* Prefix sums of weights and weighted values. */
     W->sw[0] = W->swx[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        double w = weight_of(L->weight, x[i]);
+        double w = weight_of(L->weight, x[i]) * (W->cw ? W->cw[i] : 1.0f);
         W->sw[i + 1] = W->sw[i] + w;
         W->swx[i + 1] = W->swx[i] + w * x[i];
     }
@@ -241,13 +258,18 @@ static size_t kmeans_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     float *buf = malloc((nmax + 1) * sizeof *buf);
     float *books = malloc((L.G.n_groups * L.K + 1) * sizeof *books);
     W.tmp = malloc((nmax + 1) * sizeof *W.tmp);
+    if (L.col_weight) {
+        W.cw = malloc((nmax + 1) * sizeof *W.cw);
+        W.cwtmp = malloc((nmax + 1) * sizeof *W.cwtmp);
+    }
     W.sw = malloc((nmax + 1) * sizeof *W.sw);
     W.swx = malloc((nmax + 1) * sizeof *W.swx);
     W.pt = malloc(SEED_POINTS * sizeof *W.pt);
     W.pw = malloc(SEED_POINTS * sizeof *W.pw);
     W.d2 = malloc(SEED_POINTS * sizeof *W.d2);
     size_t r = L.payload;
-    if (!buf || !books || !W.tmp || !W.sw || !W.swx || !W.pt || !W.pw || !W.d2) {
+    int cw_missing = L.col_weight && (!W.cw || !W.cwtmp);
+    if (!buf || !books || !W.tmp || cw_missing || !W.sw || !W.swx || !W.pt || !W.pw || !W.d2) {
         r = tp_fail(TP_ERR_NOMEM, "kmeans: work buffers for groups of %llu values", (unsigned long long)nmax);
         goto done;
     }
@@ -255,6 +277,7 @@ static size_t kmeans_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     for (uint64_t g = 0; g < L.G.n_groups; g++) {
         float *c = books + g * L.K;
         uint64_t n = tp_grouping_gather(&L.G, x, g, buf);
+        if (W.cw) tp_grouping_gather_cols(&L.G, L.col_weight, L.cols, g, W.cw);
         fit_group(&L, &W, buf, (size_t)n, g, c);
         for (unsigned k = 0; k < L.K; k++) {
             c[k] = tp_scale_round((int)L.f32, c[k]);
@@ -285,7 +308,8 @@ static size_t kmeans_encode(const tp_params *p, const tp_tensor *in, void *dst, 
     }
     tp_desc_bytes(out, L.payload);
 done:
-    free(buf); free(books); free(W.tmp); free(W.sw); free(W.swx); free(W.pt); free(W.pw); free(W.d2);
+    free(buf); free(books); free(W.tmp); free(W.cw); free(W.cwtmp);
+    free(W.sw); free(W.swx); free(W.pt); free(W.pw); free(W.d2);
     return r;
 }
 

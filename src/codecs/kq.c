@@ -13,7 +13,8 @@
  * (last super-block padded, padding not stored back) are in docs/CODECS.md.
  *
  * Encoding (search=1, default) picks each sub-block's scale/min to minimise
- * the (optionally weighted) squared error: a grid over clipping ranges, each
+ * the (optionally weighted: weight= per value, times the column importance
+ * when the encoder is given one) squared error: a grid over clipping ranges, each
  * candidate refitted by weighted least squares, then alternating
  * refinement (codes <-> least-squares scale/min, as in HQQ, Badri & Shaji
  * 2023); after the sub-block parameters are quantized to sbits, each
@@ -51,6 +52,8 @@ typedef struct {
     size_t block;            /* bytes per super-block */
     uint64_t numel, n_super;
     size_t payload;
+    const float *col_weight; /* encode: error weight per column, or NULL */
+    uint64_t cols;
 } kq_layout;
 
 static void resolve(const tp_params *p, kq_layout *L)
@@ -80,6 +83,8 @@ static size_t make_layout(const tp_params *p, const tp_tensor *t, kq_layout *L)
     TP_TRY(kq_validate(p));
     resolve(p, L);
     TP_TRY(tp_tensor_numel(t, &L->numel));
+    L->col_weight = p->col_weight;
+    L->cols = tp_cols_of(t);
     L->nsub = SUPER / L->sub;
     L->sc_bytes = L->nsub * L->sbits / 8;
     L->block = 2 + (L->sym ? 0 : 2) + L->sc_bytes * (L->sym ? 1 : 2) + SUPER * L->bits / 8;
@@ -313,7 +318,8 @@ static int refit_super(const kq_layout *L, const float *xbuf, const float *wbuf,
     return 1;
 }
 
-static void encode_super(const kq_layout *L, const float *x, unsigned n_valid, float G, uint8_t *dst,
+/* Encodes the super-block of the n_valid values at x (flat index start). */
+static void encode_super(const kq_layout *L, const float *x, uint64_t start, unsigned n_valid, float G, uint8_t *dst,
                          float *wbuf, float *xbuf)
 {
     /* padded copy, weights (0 on padding) */
@@ -321,6 +327,7 @@ static void encode_super(const kq_layout *L, const float *x, unsigned n_valid, f
         float v = i < n_valid ? x[i] : 0.0f;
         xbuf[i] = v;
         wbuf[i] = i >= n_valid ? 0.0f : L->weight == W_ABS ? fabsf(v) : L->weight == W_SQ ? v * v : 1.0f;
+        if (L->col_weight && i < n_valid) wbuf[i] *= L->col_weight[(start + i) % L->cols];
     }
     const unsigned sub = L->sub, nsub = L->nsub;
     float fs[16], fo[16];
@@ -329,7 +336,7 @@ static void encode_super(const kq_layout *L, const float *x, unsigned n_valid, f
         unsigned nv = n_valid > j * sub ? (n_valid - j * sub < sub ? n_valid - j * sub : sub) : 0;
         float wsum = 0;
         for (unsigned i = 0; i < sub; i++) wsum += S.w[i];
-        if (wsum == 0.0f) /* all-zero magnitudes under abs/sq weights: plain error */
+        if (wsum == 0.0f) /* all-zero magnitudes or importances: plain error */
             for (unsigned i = 0; i < nv; i++) wbuf[j * sub + i] = 1.0f;
         if (L->sym) { S.qlo = -(1 << (L->bits - 1)); S.qhi = (1 << (L->bits - 1)) - 1; }
         else { S.qlo = 0; S.qhi = (1 << L->bits) - 1; }
@@ -418,7 +425,7 @@ static size_t encode_range(void *ctx, uint64_t lo, uint64_t hi)
     for (uint64_t b = lo; b < hi; b++) {
         uint64_t start = b * SUPER;
         unsigned nv = J->L->numel - start < SUPER ? (unsigned)(J->L->numel - start) : SUPER;
-        encode_super(J->L, J->x + start, nv, J->G, J->dst + 4 + b * J->L->block, wbuf, xbuf);
+        encode_super(J->L, J->x + start, start, nv, J->G, J->dst + 4 + b * J->L->block, wbuf, xbuf);
     }
     return 0;
 }

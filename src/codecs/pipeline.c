@@ -77,6 +77,7 @@ static size_t parse_value(const tp_codec *c, const tp_param_def *d, const char *
 size_t tp_params_parse(const tp_codec *c, const char *text, size_t len, tp_params *out)
 {
     int seen[TP_MAX_PARAMS] = {0};
+    out->col_weight = NULL;
     for (size_t i = 0; i < c->info.n_params; i++) out->v[i] = c->info.params[i].def;
     trim(&text, &len);
     while (len) {

@@ -1,4 +1,5 @@
 /* Frames: one tensor as self-describing bytes. Layout in docs/FORMAT.md. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ static size_t check_stage_input(const tp_codec *c, const tp_tensor *in, size_t s
 
 typedef struct {
     const tp_pipeline *p;
+    const float *col_weight; /* for the first stage, checked against t */
     tp_tensor desc[TP_MAX_STAGES + 1];
     char params[TP_MAX_STAGES][PARAMS_MAX];
     size_t params_len[TP_MAX_STAGES];
@@ -108,12 +110,43 @@ static size_t prepare_input(const tp_codec *c, tp_tensor *in, void **owned)
     return 0;
 }
 
+/* The options' column importance, checked against t (NULL if none). */
+static size_t check_options(const tp_tensor *t, const tp_encode_options *opt, const float **col_weight)
+{
+    *col_weight = NULL;
+    if (!opt || !opt->col_importance) return 0;
+    if (t->ndim == 0 || opt->n_cols != t->shape[t->ndim - 1])
+        return tp_fail(TP_ERR_SHAPE, "column importance has %llu values, the tensor has %llu columns",
+                       (unsigned long long)opt->n_cols, (unsigned long long)(t->ndim ? t->shape[t->ndim - 1] : 0));
+    int any = 0;
+    for (uint64_t c = 0; c < opt->n_cols; c++) {
+        float w = opt->col_importance[c];
+        if (!(w >= 0.0f) || !isfinite(w))
+            return tp_fail(TP_ERR_ARG, "column importance %llu is %g; it must be finite and >= 0", (unsigned long long)c,
+                           (double)w);
+        any |= w > 0.0f;
+    }
+    if (!any && opt->n_cols) return tp_fail(TP_ERR_ARG, "column importance is 0 for every column");
+    *col_weight = opt->col_importance;
+    return 0;
+}
+
+/* The parameters stage s encodes with: the first stage gets the column
+ * importance (its input has t's shape). */
+static tp_params stage_params(const encode_plan *e, size_t s)
+{
+    tp_params prm = e->p->stage[s].params;
+    prm.col_weight = s == 0 ? e->col_weight : NULL;
+    return prm;
+}
+
 /* Runs every stage but the last, and sizes the header. */
-static size_t plan_encode(const tp_pipeline *p, const tp_tensor *t, encode_plan *e)
+static size_t plan_encode(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, encode_plan *e)
 {
     memset(e, 0, sizeof *e);
     e->p = p;
     if (!p || !t) return tp_fail(TP_ERR_ARG, "NULL pipeline or tensor");
+    TP_TRY(check_options(t, opt, &e->col_weight));
     if (p->n == 0 || p->n > TP_MAX_STAGES) return tp_fail(TP_ERR_ARG, "pipeline has %zu stages", p->n);
     size_t nbytes = tp_tensor_nbytes(t);
     if (tp_is_error(nbytes)) return nbytes;
@@ -125,7 +158,7 @@ static size_t plan_encode(const tp_pipeline *p, const tp_tensor *t, encode_plan 
     e->header_size = FRAME_FIXED + desc_bytes(&e->desc[0]) + 8;
     for (size_t s = 0; s < p->n; s++) {
         const tp_codec *c = p->stage[s].codec;
-        const tp_params *prm = &p->stage[s].params;
+        const tp_params stage_prm = stage_params(e, s), *prm = &stage_prm;
         size_t plen = tp_params_to_string(c, prm, e->params[s], PARAMS_MAX);
         if (tp_is_error(plen)) return plen;
         e->params_len[s] = plen;
@@ -170,7 +203,8 @@ static size_t finish_encode(encode_plan *e, uint8_t *dst, size_t cap)
     tp_tensor out;
     memset(&out, 0, sizeof out);
     size_t room = cap - e->header_size - 8;
-    size_t n = c->encode(&p->stage[last].params, &e->last_in, dst + e->header_size, room, &out);
+    const tp_params prm = stage_params(e, last);
+    size_t n = c->encode(&prm, &e->last_in, dst + e->header_size, room, &out);
     if (tp_is_error(n)) return n;
     if (out.ndim != e->desc[last + 1].ndim || out.dtype != e->desc[last + 1].dtype || tp_tensor_nbytes(&out) != n)
         return tp_fail(TP_ERR_GENERIC, "codec %s broke its bound contract", c->info.name);
@@ -201,27 +235,39 @@ static size_t finish_encode(encode_plan *e, uint8_t *dst, size_t cap)
 size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t)
 {
     encode_plan e;
-    size_t r = plan_encode(p, t, &e);
+    size_t r = plan_encode(p, t, NULL, &e);
     plan_free(&e);
     return tp_is_error(r) ? r : e.header_size + e.last_bound + 8;
 }
 
 size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, void *dst, size_t cap)
 {
+    return tp_frame_encode_opts(p, t, NULL, dst, cap);
+}
+
+size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, void **out)
+{
+    return tp_frame_encode_alloc_opts(p, t, NULL, out);
+}
+
+size_t tp_frame_encode_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
+                            size_t cap)
+{
     if (!dst) return tp_fail(TP_ERR_ARG, "NULL destination");
     encode_plan e;
-    size_t r = plan_encode(p, t, &e);
+    size_t r = plan_encode(p, t, opt, &e);
     if (!tp_is_error(r)) r = finish_encode(&e, dst, cap);
     plan_free(&e);
     return r;
 }
 
-size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, void **out)
+size_t tp_frame_encode_alloc_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt,
+                                  void **out)
 {
     if (!out) return tp_fail(TP_ERR_ARG, "NULL output pointer");
     *out = NULL;
     encode_plan e;
-    size_t r = plan_encode(p, t, &e);
+    size_t r = plan_encode(p, t, opt, &e);
     if (!tp_is_error(r)) {
         size_t cap = e.header_size + e.last_bound + 8;
         uint8_t *buf = malloc(cap);
