@@ -58,6 +58,8 @@ typedef struct {
     const uint8_t *in;     /* decode: payload                            */
     size_t *size;          /* encode: chunk sizes; decode: chunk offsets */
     tp_ll_scratch *scratch;
+    int in_place;          /* encode with one worker: chunks go straight  */
+    size_t pos;            /* to their final place, at pos, in order      */
 } job;
 
 static size_t encode_item(void *ctx, size_t c, int w)
@@ -65,9 +67,14 @@ static size_t encode_item(void *ctx, size_t c, int w)
     job *j = ctx;
     const layout *l = j->l;
     size_t n = c + 1 < l->n_chunks ? l->chunk : l->total - c * l->chunk;
-    uint8_t *slot = j->dst + l->data_off + c * tp_ll_chunk_bound(l->chunk);
+    /* several workers write to fixed slots, compacted afterwards; one
+     * worker writes in order, which touches only the output's pages */
+    uint8_t *slot = j->dst + (j->in_place ? j->pos : l->data_off + c * tp_ll_chunk_bound(l->chunk));
     size_t r = tp_ll_chunk_encode(&j->scratch[w], j->src + c * l->chunk, n, l->elem, l->rotate, slot);
-    if (!tp_is_error(r)) j->size[c] = r;
+    if (!tp_is_error(r)) {
+        j->size[c] = r;
+        if (j->in_place) j->pos += r;
+    }
     return r;
 }
 
@@ -102,13 +109,14 @@ static size_t ll_encode(const tp_params *p, const tp_tensor *in, void *dst, size
     tp_put_u64(d + 8, l.total);
     size_t off = l.data_off;
     if (l.n_chunks) {
-        job j = {.l = &l, .src = in->data, .dst = d};
+        int threads = tp_threads_for(tp_param_int(p, P_THREADS), l.n_chunks);
+        job j = {.l = &l, .src = in->data, .dst = d, .in_place = threads == 1, .pos = l.data_off};
         j.size = malloc(l.n_chunks * sizeof *j.size);
         if (!j.size) return tp_fail(TP_ERR_NOMEM, "lossless chunk table");
-        size_t r = run_jobs(&j, tp_threads_for(tp_param_int(p, P_THREADS), l.n_chunks), 1, encode_item);
+        size_t r = run_jobs(&j, threads, 1, encode_item);
         if (tp_is_error(r)) { free(j.size); return r; }
         for (size_t c = 0; c < l.n_chunks; c++) {
-            memmove(d + off, d + l.data_off + c * tp_ll_chunk_bound(l.chunk), j.size[c]);
+            if (!j.in_place) memmove(d + off, d + l.data_off + c * tp_ll_chunk_bound(l.chunk), j.size[c]);
             tp_put_u32(d + TP_LL_HEADER + 4 * c, (uint32_t)j.size[c]);
             off += j.size[c];
         }
