@@ -25,8 +25,14 @@ static const tp_param_def ll_params[] = {
 typedef struct {
     size_t total, chunk, n_chunks, data_off;
     unsigned elem;
-    int rotate;
+    int rotate, form;
 } layout;
+
+static int form_of(tp_dtype dt)
+{
+    return !tp_dtype_is_float(dt) ? TP_LL_FORM_INT
+         : dt == TP_BF16 || dt == TP_F32 ? TP_LL_FORM_FLOAT_E8 : TP_LL_FORM_FLOAT;
+}
 
 static size_t make_layout(const tp_params *p, const tp_tensor *in, layout *l)
 {
@@ -35,6 +41,7 @@ static size_t make_layout(const tp_params *p, const tp_tensor *in, layout *l)
     l->elem = (unsigned)tp_dtype_size(in->dtype);
     if (!l->elem) return tp_fail(TP_ERR_DTYPE, "lossless: invalid dtype");
     l->rotate = tp_dtype_is_float(in->dtype);
+    l->form = form_of(in->dtype);
     l->total = total;
     l->chunk = (size_t)tp_param_int(p, P_CHUNK) * 1024;
     l->n_chunks = total ? (total - 1) / l->chunk + 1 : 0;
@@ -70,7 +77,7 @@ static size_t encode_item(void *ctx, size_t c, int w)
     /* several workers write to fixed slots, compacted afterwards; one
      * worker writes in order, which touches only the output's pages */
     uint8_t *slot = j->dst + (j->in_place ? j->pos : l->data_off + c * tp_ll_chunk_bound(l->chunk));
-    size_t r = tp_ll_chunk_encode(&j->scratch[w], j->src + c * l->chunk, n, l->elem, l->rotate, slot);
+    size_t r = tp_ll_chunk_encode(&j->scratch[w], j->src + c * l->chunk, n, l->elem, l->form, slot);
     if (!tp_is_error(r)) {
         j->size[c] = r;
         if (j->in_place) j->pos += r;
@@ -131,7 +138,7 @@ static size_t decode_item(void *ctx, size_t c, int w)
     job *j = ctx;
     const layout *l = j->l;
     size_t n = c + 1 < l->n_chunks ? l->chunk : l->total - c * l->chunk;
-    return tp_ll_chunk_decode(&j->scratch[w], j->in + j->size[c], j->size[c + 1] - j->size[c], n, l->elem, l->rotate,
+    return tp_ll_chunk_decode(&j->scratch[w], j->in + j->size[c], j->size[c + 1] - j->size[c], n, l->elem, l->form,
                               j->dst + c * l->chunk);
 }
 
@@ -142,6 +149,7 @@ size_t tp_ll_decode(const void *src, size_t n, tp_dtype dtype, size_t out_bytes,
     layout l;
     l.elem = (unsigned)tp_dtype_size(dtype);
     l.rotate = tp_dtype_is_float(dtype);
+    l.form = form_of(dtype);
     if (!l.elem) return tp_fail(TP_ERR_CORRUPT, "lossless: invalid target dtype");
     if (s[0] != TP_LL_VERSION) return tp_fail(TP_ERR_VERSION, "lossless payload version %u", s[0]);
     if (s[1] != l.elem || s[2] != (l.rotate ? TP_LL_FLAG_ROTATE : 0) || s[3])
