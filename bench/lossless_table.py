@@ -18,7 +18,7 @@ for line in open(log):
         v = [float(x) for x in m.groups()[3:]]
         rows.setdefault((f, meth), {})["ratio"] = float(ratio)
         rows[(f, meth)][th] = (v[0:3], v[3:6])  # enc, dec: median, min, max
-    elif "exponent-plane" in line and th == "1":
+    elif "exponent H0" in line and th == "1":
         planes[name] = line.split(" ", 2)[2].strip()
 
 names = {"minilm_f32.raw": "MiniLM FP32", "minilm_bf16.raw": "MiniLM BF16", "minilm_f16.raw": "MiniLM FP16",
@@ -60,7 +60,7 @@ for f in names:
                       f"{100*ll['1'][1][0]/cp['1'][1][0]:.1f} % of the numpy copy" if cp and "1" in cp else "") + ".")
     if f in planes:
         out.append("")
-        out.append(f"Exponent plane: {planes[f]}")
+        out.append(f"Exponent: {planes[f]}")
     out.append("")
 out.append("<!-- END lossless -->")
 text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n\n<!-- BEGIN lossless -->\n<!-- END lossless -->\n"

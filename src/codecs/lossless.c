@@ -192,7 +192,7 @@ static size_t ll_decode(const tp_params *p, const void *src, size_t n, const tp_
     return tp_ll_decode(src, n, dst_desc->dtype, want, dst, tp_param_int(p, P_THREADS));
 }
 
-size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM])
+size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM], uint64_t *em_values)
 {
     const uint8_t *s = payload;
     if (n < TP_LL_HEADER) return tp_fail(TP_ERR_TRUNCATED, "lossless payload of %zu bytes", n);
@@ -202,20 +202,29 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
     size_t nc = total ? (total - 1) / chunk + 1 : 0;
     if (nc > (n - TP_LL_HEADER) / 4) return tp_fail(TP_ERR_TRUNCATED, "chunk table truncated");
     memset(bytes, 0, TP_LL_MAX_ELEM * sizeof *bytes);
+    *em_values = 0;
     size_t pos = TP_LL_HEADER + 4 * nc;
     for (size_t c = 0; c < nc; c++) {
         size_t sz = tp_get_u32(s + TP_LL_HEADER + 4 * c);
         if (sz < TP_LL_CHUNK_HDR || sz > n - pos) return tp_fail(TP_ERR_CORRUPT, "bad chunk size");
         size_t cn = c + 1 < nc ? chunk : total - c * chunk, ne = cn / elem;
-        if (s[pos + 8] == TP_LL_CHUNK_RAW) {
+        uint8_t kind = s[pos + 8];
+        if (kind == TP_LL_CHUNK_RAW) {
             for (unsigned k = 0; k < elem; k++) bytes[k] += ne;
         } else {
             tp_reader r = tp_reader_init(s + pos + TP_LL_CHUNK_HDR, sz - TP_LL_CHUNK_HDR);
+            if (kind == TP_LL_CHUNK_EM) { /* base and escapes count as plane 0 */
+                tp_read_u8(&r);
+                uint32_t n_esc = tp_read_u32(&r);
+                tp_read_bytes(&r, n_esc);
+                bytes[0] += 5 + (uint64_t)n_esc;
+                *em_values += ne;
+            }
             for (unsigned k = 0; k < elem && r.ok; k++) {
-                size_t before = r.left;
-                uint8_t kind = tp_read_u8(&r);
-                if (kind == TP_LL_PLANE_RAW) tp_read_bytes(&r, ne);
-                else if (kind == TP_LL_PLANE_CONST) tp_read_u8(&r);
+                size_t before = r.left, len = kind == TP_LL_CHUNK_EM && k == 1 ? tp_ll_em_packed(ne) : ne;
+                uint8_t pk = tp_read_u8(&r);
+                if (pk == TP_LL_PLANE_RAW) tp_read_bytes(&r, len);
+                else if (pk == TP_LL_PLANE_CONST) tp_read_u8(&r);
                 else tp_read_bytes(&r, tp_read_u32(&r)); /* rANS, zstd */
                 bytes[k] += before - r.left;
             }
@@ -228,7 +237,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 
 const tp_codec tp_codec_lossless = {
     .info = {.id = 5, .name = "lossless", .flags = 0,
-             .summary = "byte planes (sign-rotated floats) + interleaved rANS, chunked, checksummed, multi-threaded",
+             .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits) + interleaved rANS, chunked, checksummed, multi-threaded",
              .n_params = 2, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,
 };

@@ -89,9 +89,12 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
                           uint8_t *dst);
 
 /* Statistics of a payload for benchmarks: coded bytes per plane (model,
- * streams and plane kind bytes; raw chunks count in full), summed over
- * chunks. Returns the number of planes or an error. */
-size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM]);
+ * streams and plane kind bytes; raw chunks count in full; in kind 2
+ * chunks plane 0 holds the symbols with the two mantissa bits, the base
+ * and the escapes, plane 1 the packed remainder), summed over chunks;
+ * *em_values = elements in kind 2 chunks. Returns the number of planes or
+ * an error. */
+size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM], uint64_t *em_values);
 
 /* The codec's decode function with explicit parameters, for the fuzzer. */
 size_t tp_ll_decode(const void *src, size_t n, tp_dtype dtype, size_t out_bytes, void *dst, int threads);
