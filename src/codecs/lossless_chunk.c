@@ -10,8 +10,9 @@
 #include "core/error.h"
 
 /* Kind 2 is tried on chunks of at least this many float elements (its
- * fixed costs must fit in the chunk bound) ... */
-#define EM_MIN 1024
+ * model has ~4x the symbols of the exponent's: small chunks do not repay
+ * it; its fixed costs must also fit in the chunk bound) ... */
+#define EM_MIN 8192
 /* ... and given up when more exponents than m / EM_ESC_DIV escape the
  * window (wide-range data: kind 1 codes it better). */
 #define EM_ESC_DIV 16
@@ -110,16 +111,19 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
 }
 
 /* Whether plane p looks incompressible: order-0 entropy of every 8th byte
- * at least 7.84 bits (sampling biases it low by ~0.02 bit on uniform
- * bytes; a plane above this saves at most ~2 % coded, less than kind 2
- * gains on its top two bits). */
+ * (every byte in chunks under 64 Ki values), Miller-Madow corrected for
+ * the sample size, at least 7.84 bits (a plane above this saves at most
+ * ~2 % coded, less than kind 2 gains on its top two bits). */
 static int looks_random(const uint8_t *p, size_t n)
 {
     uint32_t c[256] = {0};
-    size_t k = 0;
-    for (size_t i = 0; i < n; i += 8, k++) c[p[i]]++;
+    size_t k = 0, step = n >= 65536 ? 8 : 1;
+    for (size_t i = 0; i < n; i += step, k++) c[p[i]]++;
     double bits = 0;
-    for (int v = 0; v < 256; v++) if (c[v]) bits -= c[v] * log2((double)c[v] / (double)k);
+    int used = 0;
+    for (int v = 0; v < 256; v++)
+        if (c[v]) bits -= c[v] * log2((double)c[v] / (double)k), used++;
+    bits += (used - 1) / (2 * log(2.0)); /* the plug-in estimate's bias, times k */
     return bits >= 0.98 * 8 * (double)k;
 }
 
