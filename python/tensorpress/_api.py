@@ -90,7 +90,8 @@ def encode(array, spec="int:bits=8,group=32", dtype=None):
     """Compresses one array through a pipeline spec; returns the frame bytes.
     dtype (e.g. "bf16") reinterprets the array's bits as that type; its item
     size must match. The array is read in place when it is contiguous and
-    little-endian (no copy)."""
+    little-endian (no copy). Each thread keeps the buffer frames are
+    encoded into (the largest so far, up to 1 GiB) for its next call."""
     a, t = _tensor(array)
     if dtype is not None:
         code = _NAMED[dtype]
