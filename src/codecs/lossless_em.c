@@ -199,6 +199,8 @@ size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *es
     for (; i + 64 <= m; i += 64) {
         const uint8_t *r48 = r + i / 64 * 48;
         _mm_prefetch((const char *)(r48 + 1024), _MM_HINT_T0); /* the remainder comes from a cold payload */
+        __builtin_prefetch(dst + 2 * i + 2048, 1);              /* and the output lines are cold too */
+        __builtin_prefetch(dst + 2 * i + 2048 + 64, 1);
         __m128i p[3], six[4];
         for (int h = 0; h < 3; h++) {
             p[h] = _mm_loadu_si128((const __m128i *)(r48 + 16 * h));

@@ -64,6 +64,7 @@ __attribute__((target("avx2,popcnt"))) size_t tp_rans_decode_avx2(const tp_rans_
     size_t i = 0;
     while (n - i >= TP_RANS_LANES && end[0] - q[0] >= 16 && end[1] - q[1] >= 16 && end[2] - q[2] >= 16 &&
            end[3] - q[3] >= 16) {
+        for (int k = 0; k < 4; k++) _mm_prefetch((const char *)(q[k] + 512), _MM_HINT_T0); /* cold payload */
         STEP(0);
         STEP(1);
         STEP(2);
