@@ -1,5 +1,6 @@
 """Formats bench/lossless.sh results into docs/BENCHMARKS.md (between the
-lossless markers; the rest of the file is kept)."""
+lossless markers; the rest of the file is kept). LOSSLESS_START_LOAD and
+LOSSLESS_END_LOAD give the run's load averages (the end defaults to now)."""
 import datetime, os, platform, re, subprocess, sys
 
 log, gauss_mib, reps, doc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -40,7 +41,9 @@ out = ["<!-- BEGIN lossless -->", "## Lossless codec (`lossless`) vs ZipNN, zstd
        "single-thread pass only" + (", MiniLM inputs only (it runs at ~1 MB/s)" if z19 == "minilm" else "") + ". "
        "1 thread = `taskset -c 1`; 2 threads = threads=2 / nbWorkers=2 / ZipNN threads=2 / blosc2 nthreads=2 "
        "(the zstd decoder is single-threaded). The machine is shared with other jobs (load average "
-       f"{os.getloadavg()[0]:.1f} at the end): compare within a block of one process, not across runs.", ""]
+       + (f"{float(os.environ['LOSSLESS_START_LOAD']):.1f} at the start, " if os.environ.get("LOSSLESS_START_LOAD") else "")
+       + f"{float(os.environ.get('LOSSLESS_END_LOAD', os.getloadavg()[0])):.1f} at the end): compare within a "
+       "block of one process, not across runs.", ""]
 for f in names:
     if not any(k[0] == f for k in rows):
         continue
