@@ -124,8 +124,11 @@ int main(int argc, char **argv)
         free(z);
     }
 
-    /* exponent plane: order-0 entropy (whole input and per 256 KiB chunk)
-     * against the bytes the codec spends on it */
+    /* exponent: order-0 entropy (whole input and per 256 KiB chunk), the
+     * per-chunk joint entropy with the two next bits minus those 2 bits
+     * (what chunk kind 2 can reach), against the bits the codec spends:
+     * plane 0 of kind 2 chunks holds the two mantissa bits too, so they
+     * are taken off (2 bits per value of those chunks) */
     if (tp_dtype_is_float(dt)) {
         const tp_codec *c = tp_codec_by_name("lossless");
         tp_params prm;
@@ -134,10 +137,10 @@ int main(int argc, char **argv)
         size_t b = c->bound(&prm, &t, &o);
         uint8_t *pl = malloc(b);
         size_t pn = c->encode(&prm, &t, pl, b, &o);
-        uint64_t bytes[TP_LL_MAX_ELEM];
-        tp_ll_plane_bytes(pl, pn, bytes);
-        uint64_t cnt[256] = {0}, cc[256] = {0};
-        double hchunk = 0;
+        uint64_t bytes[TP_LL_MAX_ELEM], em_values = 0;
+        tp_ll_plane_bytes(pl, pn, bytes, &em_values);
+        static uint64_t cnt[256], cc[256], cj[1024];
+        double hchunk = 0, hjoint = 0;
         size_t per = 262144 / es;
         for (size_t i = 0; i < numel; i++) {
             uint64_t v = 0;
@@ -147,14 +150,19 @@ int main(int argc, char **argv)
             uint8_t top = (uint8_t)(v >> (bits - 8));
             cnt[top]++;
             cc[top]++;
+            cj[(v >> (bits - 10)) & 1023]++;
             if ((i + 1) % per == 0 || i + 1 == numel) {
                 uint64_t m = (i % per) + 1;
                 hchunk += entropy(cc, m) * m;
+                for (int k = 0; k < 4; k++) hjoint += entropy(cj + 256 * k, m) * m; /* the 1024 joint symbols, 256 at a time */
                 memset(cc, 0, sizeof cc);
+                memset(cj, 0, sizeof cj);
             }
         }
-        printf("exponent-plane H0 %.4f bits/value, per-chunk H0 %.4f, coded %.4f bits/value; planes bytes/value:",
-               entropy(cnt, numel), hchunk / numel, bytes[0] * 8.0 / numel);
+        printf("exponent H0 %.4f bits/value, per-chunk H0 %.4f, per-chunk H(E,M2)-2 %.4f, coded %.4f "
+               "(%.0f %% of values in kind-2 chunks); planes bytes/value:",
+               entropy(cnt, numel), hchunk / numel, hjoint / numel - 2, (bytes[0] * 8.0 - 2.0 * em_values) / numel,
+               100.0 * em_values / numel);
         for (size_t k = 0; k < es; k++) printf(" %.4f", (double)bytes[k] / numel);
         printf("\n");
         free(pl);

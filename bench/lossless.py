@@ -1,5 +1,6 @@
 """Same-process comparison for the lossless benchmark: tensorpress (through
-the Python package, ctypes on build/libtpress.so), ZipNN, blosc2 (bitshuffle)
+the Python package, ctypes on build/libtpress.so; decoding into a reused
+array, tp-py, and into a new one, tp-py-new), ZipNN, blosc2 (bitshuffle)
 and a numpy copy as the memory baseline, on raw files.
 
 Usage: python3 bench/lossless.py THREADS REPS FILE:DTYPE ...
@@ -30,6 +31,9 @@ def methods(dtype, threads, raw):
     spec = f"lossless:threads={threads}"
     tbuf = np.empty_like(src)
     out.append(("tp-py", lambda a: tp.encode(src, spec, dtype=dtype), lambda c: tp.decode_into(c, tbuf), False))
+    # the same, decoding into a new array each time as ZipNN and blosc2 return new objects (fresh pages)
+    out.append(("tp-py-new", lambda a: tp.encode(src, spec, dtype=dtype),
+                lambda c: tp.decode_into(c, np.empty_like(src)), False))
     bits = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[dtype]
     z = zipnn.ZipNN(input_format="byte", bytearray_dtype=bits, threads=threads)
     out.append(("zipnn", z.compress, z.decompress, True))  # rewrites its input: fresh copy per call

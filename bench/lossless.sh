@@ -21,6 +21,7 @@ MODEL=$(python3 -c "import importlib.util,os;print(os.path.join(os.path.dirname(
     python3 bench/lossless_inputs.py "$MODEL" "$OUT" "$GAUSS_MIB"
 INPUTS="minilm_f32.raw:f32 minilm_bf16.raw:bf16 minilm_f16.raw:f16 gauss_bf16.raw:bf16"
 LOG="$OUT/results.txt"
+export LOSSLESS_START_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 : > "$LOG"
 for th in 1 2; do
     PIN=""

@@ -99,6 +99,114 @@ TEST(lossless_gaussian_and_specials)
     free(f);
 }
 
+/* Exponents for kind 2 tests: mostly inside the window of base, some 0,
+ * some escaped (below it, above it, 255). */
+static uint8_t em_exponent(unsigned base)
+{
+    uint64_t r = rnd() % 100;
+    if (r < 5) return 0;
+    if (r < 8) return (uint8_t)(rnd() % base);               /* below (or 0 when base is 1) */
+    if (r < 10 && base < TP_LL_EM_BASE_MAX) /* above (none when the window ends at 255) */
+        return (uint8_t)(base + TP_LL_EM_SPAN + rnd() % (TP_LL_EM_BASE_MAX - base));
+    return (uint8_t)(base + rnd() % TP_LL_EM_SPAN);
+}
+
+TEST(lossless_em_kernels_match_reference)
+{
+    static const size_t lens[] = {0, 1, 63, 64, 65, 127, 128, 1000, 4113};
+    static const unsigned bases[] = {1, 60, 100, TP_LL_EM_BASE_MAX};
+    size_t mmax = 4113;
+    uint8_t *e = malloc(mmax), *q = malloc(mmax), *j1 = malloc(mmax), *j2 = malloc(mmax);
+    uint8_t *r1 = malloc(tp_ll_em_packed(mmax)), *r2 = malloc(tp_ll_em_packed(mmax));
+    uint8_t *x1 = malloc(mmax), *x2 = malloc(mmax), *e2 = malloc(mmax), *q2 = malloc(mmax);
+    uint8_t *d1 = malloc(2 * mmax), *d2 = malloc(2 * mmax);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t bi = 0; bi < sizeof bases / sizeof bases[0]; bi++) {
+            size_t m = lens[li];
+            unsigned base = bases[bi];
+            for (size_t i = 0; i < m; i++) e[i] = em_exponent(base), q[i] = (uint8_t)rnd();
+            size_t n1 = tp_ll_em_split(e, q, m, base, j1, r1, x1);
+            size_t n2 = tp_ll_em_split_ref(e, q, m, base, j2, r2, x2);
+            CHECK(n1 == n2 && !memcmp(j1, j2, m) && !memcmp(r1, r2, tp_ll_em_packed(m)) && !memcmp(x1, x2, n1));
+            memset(e2, 0, m), memset(q2, 0, m);
+            CHECK_OK(tp_ll_em_merge(j1, r1, x1, n1, m, base, e2, q2));
+            CHECK(!memcmp(e, e2, m) && !memcmp(q, q2, m));
+            memset(e2, 0, m), memset(q2, 0, m);
+            CHECK_OK(tp_ll_em_merge_ref(j1, r1, x1, n1, m, base, e2, q2));
+            CHECK(!memcmp(e, e2, m) && !memcmp(q, q2, m));
+            for (size_t i = 0; i < m; i++) { /* bf16 elements: sign back from bit 0 */
+                uint16_t v = (uint16_t)(e[i] << 8 | q[i]);
+                v = (uint16_t)(v >> 1 | v << 15);
+                memcpy(d1 + 2 * i, &v, 2);
+            }
+            memset(d2, 0, 2 * m);
+            CHECK_OK(tp_ll_em_merge_bf16(j1, r1, x1, n1, m, base, d2));
+            CHECK(!memcmp(d1, d2, 2 * m));
+            if (n1) { /* a missing or a stray escape is an error, never a silent result */
+                CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 - 1, m, base, e2, q2)));
+                CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 - 1, m, base, d2)));
+            }
+            CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 + 1, m, base, e2, q2)));
+            CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 + 1, m, base, d2)));
+        }
+    free(e); free(q); free(j1); free(j2); free(r1); free(r2); free(x1); free(x2); free(e2); free(q2);
+    free(d1); free(d2);
+}
+
+/* Kind of chunk c of a lossless payload. */
+static int chunk_kind(const uint8_t *pl, size_t c)
+{
+    size_t total = (size_t)tp_get_u64(pl + 8), chunk = tp_get_u32(pl + 4), nc = (total - 1) / chunk + 1;
+    size_t pos = TP_LL_HEADER + 4 * nc;
+    for (size_t k = 0; k < c; k++) pos += tp_get_u32(pl + TP_LL_HEADER + 4 * k);
+    return pl[pos + 8];
+}
+
+/* bf16 and f32 chunks of kind 2 with escapes of both signs (NaN, Inf,
+ * huge and tiny values), zeros and denormals; a chunk with too many
+ * escapes falls back to kind 1; f16 never uses kind 2. */
+TEST(lossless_kind2_escapes_roundtrip)
+{
+    size_t n = 70001;
+    float *f = malloc(n * 4);
+    th_gaussian(f, n, 21);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 53 == 0) f[i] *= 0x1p-90f;  /* below the window */
+        if (i % 71 == 0) f[i] *= 0x1p+20f;  /* sets the window's top */
+        if (i % 89 == 0) f[i] = 0.0f;
+    }
+    const uint32_t specials[] = {0xff800000u, 0x7f800000u, 0xffc01234u, 0x7fa00001u, 0x80000001u, 0x807fffffu};
+    for (size_t i = 0; i < 6; i++) memcpy(&f[100 + 37 * i], &specials[i], 4);
+    uint8_t *buf = malloc(n * 4);
+    static const tp_dtype dts[] = {TP_BF16, TP_F32, TP_F16};
+    for (size_t d = 0; d < 3; d++) {
+        tp_dtype dt = dts[d];
+        if (dt == TP_F32) memcpy(buf, f, n * 4);
+        else CHECK_OK(tp_convert(buf, dt, f, TP_F32, n));
+        if (dt == TP_BF16) { /* negative escapes in the 64-value blocks and in the tail */
+            const uint16_t s16[] = {0xff81, 0xff80, 0x8001, 0xfff0};
+            for (size_t i = 0; i < 4; i++) memcpy(buf + 2 * (i * 7001 + 3), &s16[i], 2), memcpy(buf + 2 * (n - 1 - i), &s16[i], 2);
+        }
+        CHECK(frame_roundtrip("lossless", dt, buf, n));
+        CHECK(frame_roundtrip("lossless:chunk=16,threads=2", dt, buf, n));
+        uint8_t *pl;
+        size_t sz = codec_encode("chunk=64", dt, buf, n, &pl);
+        CHECK_OK(sz);
+        CHECK(chunk_kind(pl, 0) == (dt == TP_F16 ? TP_LL_CHUNK_PLANES : TP_LL_CHUNK_EM));
+        free(pl);
+    }
+    for (size_t i = 0; i < n; i++) f[i] = (i & 1 ? 0x1p-100f : 0x1p+100f) * f[i]; /* half the values escape */
+    CHECK_OK(tp_convert(buf, TP_BF16, f, TP_F32, n));
+    uint8_t *pl;
+    size_t sz = codec_encode("chunk=64", TP_BF16, buf, n, &pl);
+    CHECK_OK(sz);
+    CHECK(chunk_kind(pl, 0) == TP_LL_CHUNK_PLANES);
+    CHECK(frame_roundtrip("lossless", TP_BF16, buf, n));
+    free(pl);
+    free(buf);
+    free(f);
+}
+
 TEST(lossless_integer_dtypes)
 {
     static const tp_dtype dts[] = {TP_I8, TP_U8, TP_I16, TP_U16, TP_I32, TP_U32, TP_I64, TP_U64, TP_BOOL};

@@ -1,5 +1,6 @@
 """numpy in, numpy out: frames and .tpz archives."""
 import ctypes
+import threading
 
 import numpy as np
 
@@ -48,10 +49,49 @@ _NAMED = {"f32": 1, "f16": 2, "bf16": 3, "f64": 4, "i8": 5, "u8": 6, "i16": 7, "
 _NAMED_SIZE = {1: 4, 2: 2, 3: 2, 4: 8, 5: 1, 6: 1, 7: 2, 8: 2, 9: 4, 10: 4, 11: 8, 12: 8}
 
 
+_TP_ERR_DST_TOO_SMALL = 9
+# Frames are first written into a per-thread buffer that is kept between
+# calls (up to _SCRATCH_MAX bytes): a fresh buffer of the frame's bound
+# costs a page fault per 4 KiB written, more than the encoding itself on
+# fast codecs; the frame is then copied once into its bytes object.
+_SCRATCH_MAX = 1 << 30
+_scratch = threading.local()
+
+
+def _scratch_buffer(size):
+    buf = getattr(_scratch, "buf", None)
+    if buf is not None and buf.size >= size:
+        return buf
+    buf = np.empty(size, np.uint8)
+    if size <= _SCRATCH_MAX:
+        _scratch.buf = buf
+    return buf
+
+
+def _encode_frame(pipe, t, nbytes):
+    # room for an incompressible tensor plus headers; pipelines whose frame
+    # may exceed it (rare) fall back to a buffer of the exact bound
+    cap = nbytes + nbytes // 32 + 65536
+    buf = _scratch_buffer(cap)
+    n = lib.tp_frame_encode(pipe, ctypes.byref(t), buf.ctypes.data, cap)
+    if not lib.tp_is_error(n):
+        return buf[:n].tobytes()
+    if lib.tp_error_code(n) != _TP_ERR_DST_TOO_SMALL:
+        check(n, "encode")
+    out = ctypes.c_void_p()
+    n = check(lib.tp_frame_encode_alloc(pipe, ctypes.byref(t), ctypes.byref(out)), "encode")
+    try:
+        return ctypes.string_at(out, n)
+    finally:
+        lib.free(out)
+
+
 def encode(array, spec="int:bits=8,group=32", dtype=None):
     """Compresses one array through a pipeline spec; returns the frame bytes.
     dtype (e.g. "bf16") reinterprets the array's bits as that type; its item
-    size must match."""
+    size must match. The array is read in place when it is contiguous and
+    little-endian (no copy). Each thread keeps the buffer frames are
+    encoded into (the largest so far, up to 1 GiB) for its next call."""
     a, t = _tensor(array)
     if dtype is not None:
         code = _NAMED[dtype]
@@ -61,12 +101,7 @@ def encode(array, spec="int:bits=8,group=32", dtype=None):
     pipe = ctypes.c_void_p()
     check(lib.tp_pipeline_parse(spec.encode(), ctypes.byref(pipe)), "spec")
     try:
-        out = ctypes.c_void_p()
-        n = check(lib.tp_frame_encode_alloc(pipe, ctypes.byref(t), ctypes.byref(out)), "encode")
-        try:
-            return ctypes.string_at(out, n)
-        finally:
-            lib.free(out)
+        return _encode_frame(pipe, t, a.nbytes)
     finally:
         lib.tp_pipeline_free(pipe)
 

@@ -25,8 +25,14 @@ static const tp_param_def ll_params[] = {
 typedef struct {
     size_t total, chunk, n_chunks, data_off;
     unsigned elem;
-    int rotate;
+    int rotate, form;
 } layout;
+
+static int form_of(tp_dtype dt)
+{
+    return !tp_dtype_is_float(dt) ? TP_LL_FORM_INT
+         : dt == TP_BF16 || dt == TP_F32 ? TP_LL_FORM_FLOAT_E8 : TP_LL_FORM_FLOAT;
+}
 
 static size_t make_layout(const tp_params *p, const tp_tensor *in, layout *l)
 {
@@ -35,6 +41,7 @@ static size_t make_layout(const tp_params *p, const tp_tensor *in, layout *l)
     l->elem = (unsigned)tp_dtype_size(in->dtype);
     if (!l->elem) return tp_fail(TP_ERR_DTYPE, "lossless: invalid dtype");
     l->rotate = tp_dtype_is_float(in->dtype);
+    l->form = form_of(in->dtype);
     l->total = total;
     l->chunk = (size_t)tp_param_int(p, P_CHUNK) * 1024;
     l->n_chunks = total ? (total - 1) / l->chunk + 1 : 0;
@@ -58,6 +65,8 @@ typedef struct {
     const uint8_t *in;     /* decode: payload                            */
     size_t *size;          /* encode: chunk sizes; decode: chunk offsets */
     tp_ll_scratch *scratch;
+    int in_place;          /* encode with one worker: chunks go straight  */
+    size_t pos;            /* to their final place, at pos, in order      */
 } job;
 
 static size_t encode_item(void *ctx, size_t c, int w)
@@ -65,9 +74,14 @@ static size_t encode_item(void *ctx, size_t c, int w)
     job *j = ctx;
     const layout *l = j->l;
     size_t n = c + 1 < l->n_chunks ? l->chunk : l->total - c * l->chunk;
-    uint8_t *slot = j->dst + l->data_off + c * tp_ll_chunk_bound(l->chunk);
-    size_t r = tp_ll_chunk_encode(&j->scratch[w], j->src + c * l->chunk, n, l->elem, l->rotate, slot);
-    if (!tp_is_error(r)) j->size[c] = r;
+    /* several workers write to fixed slots, compacted afterwards; one
+     * worker writes in order, which touches only the output's pages */
+    uint8_t *slot = j->dst + (j->in_place ? j->pos : l->data_off + c * tp_ll_chunk_bound(l->chunk));
+    size_t r = tp_ll_chunk_encode(&j->scratch[w], j->src + c * l->chunk, n, l->elem, l->form, slot);
+    if (!tp_is_error(r)) {
+        j->size[c] = r;
+        if (j->in_place) j->pos += r;
+    }
     return r;
 }
 
@@ -102,13 +116,14 @@ static size_t ll_encode(const tp_params *p, const tp_tensor *in, void *dst, size
     tp_put_u64(d + 8, l.total);
     size_t off = l.data_off;
     if (l.n_chunks) {
-        job j = {.l = &l, .src = in->data, .dst = d};
+        int threads = tp_threads_for(tp_param_int(p, P_THREADS), l.n_chunks);
+        job j = {.l = &l, .src = in->data, .dst = d, .in_place = threads == 1, .pos = l.data_off};
         j.size = malloc(l.n_chunks * sizeof *j.size);
         if (!j.size) return tp_fail(TP_ERR_NOMEM, "lossless chunk table");
-        size_t r = run_jobs(&j, tp_threads_for(tp_param_int(p, P_THREADS), l.n_chunks), 1, encode_item);
+        size_t r = run_jobs(&j, threads, 1, encode_item);
         if (tp_is_error(r)) { free(j.size); return r; }
         for (size_t c = 0; c < l.n_chunks; c++) {
-            memmove(d + off, d + l.data_off + c * tp_ll_chunk_bound(l.chunk), j.size[c]);
+            if (!j.in_place) memmove(d + off, d + l.data_off + c * tp_ll_chunk_bound(l.chunk), j.size[c]);
             tp_put_u32(d + TP_LL_HEADER + 4 * c, (uint32_t)j.size[c]);
             off += j.size[c];
         }
@@ -123,7 +138,7 @@ static size_t decode_item(void *ctx, size_t c, int w)
     job *j = ctx;
     const layout *l = j->l;
     size_t n = c + 1 < l->n_chunks ? l->chunk : l->total - c * l->chunk;
-    return tp_ll_chunk_decode(&j->scratch[w], j->in + j->size[c], j->size[c + 1] - j->size[c], n, l->elem, l->rotate,
+    return tp_ll_chunk_decode(&j->scratch[w], j->in + j->size[c], j->size[c + 1] - j->size[c], n, l->elem, l->form,
                               j->dst + c * l->chunk);
 }
 
@@ -134,6 +149,7 @@ size_t tp_ll_decode(const void *src, size_t n, tp_dtype dtype, size_t out_bytes,
     layout l;
     l.elem = (unsigned)tp_dtype_size(dtype);
     l.rotate = tp_dtype_is_float(dtype);
+    l.form = form_of(dtype);
     if (!l.elem) return tp_fail(TP_ERR_CORRUPT, "lossless: invalid target dtype");
     if (s[0] != TP_LL_VERSION) return tp_fail(TP_ERR_VERSION, "lossless payload version %u", s[0]);
     if (s[1] != l.elem || s[2] != (l.rotate ? TP_LL_FLAG_ROTATE : 0) || s[3])
@@ -176,7 +192,7 @@ static size_t ll_decode(const tp_params *p, const void *src, size_t n, const tp_
     return tp_ll_decode(src, n, dst_desc->dtype, want, dst, tp_param_int(p, P_THREADS));
 }
 
-size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM])
+size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX_ELEM], uint64_t *em_values)
 {
     const uint8_t *s = payload;
     if (n < TP_LL_HEADER) return tp_fail(TP_ERR_TRUNCATED, "lossless payload of %zu bytes", n);
@@ -186,20 +202,29 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
     size_t nc = total ? (total - 1) / chunk + 1 : 0;
     if (nc > (n - TP_LL_HEADER) / 4) return tp_fail(TP_ERR_TRUNCATED, "chunk table truncated");
     memset(bytes, 0, TP_LL_MAX_ELEM * sizeof *bytes);
+    *em_values = 0;
     size_t pos = TP_LL_HEADER + 4 * nc;
     for (size_t c = 0; c < nc; c++) {
         size_t sz = tp_get_u32(s + TP_LL_HEADER + 4 * c);
         if (sz < TP_LL_CHUNK_HDR || sz > n - pos) return tp_fail(TP_ERR_CORRUPT, "bad chunk size");
         size_t cn = c + 1 < nc ? chunk : total - c * chunk, ne = cn / elem;
-        if (s[pos + 8] == TP_LL_CHUNK_RAW) {
+        uint8_t kind = s[pos + 8];
+        if (kind == TP_LL_CHUNK_RAW) {
             for (unsigned k = 0; k < elem; k++) bytes[k] += ne;
         } else {
             tp_reader r = tp_reader_init(s + pos + TP_LL_CHUNK_HDR, sz - TP_LL_CHUNK_HDR);
+            if (kind == TP_LL_CHUNK_EM) { /* base and escapes count as plane 0 */
+                tp_read_u8(&r);
+                uint32_t n_esc = tp_read_u32(&r);
+                tp_read_bytes(&r, n_esc);
+                bytes[0] += 5 + (uint64_t)n_esc;
+                *em_values += ne;
+            }
             for (unsigned k = 0; k < elem && r.ok; k++) {
-                size_t before = r.left;
-                uint8_t kind = tp_read_u8(&r);
-                if (kind == TP_LL_PLANE_RAW) tp_read_bytes(&r, ne);
-                else if (kind == TP_LL_PLANE_CONST) tp_read_u8(&r);
+                size_t before = r.left, len = kind == TP_LL_CHUNK_EM && k == 1 ? tp_ll_em_packed(ne) : ne;
+                uint8_t pk = tp_read_u8(&r);
+                if (pk == TP_LL_PLANE_RAW) tp_read_bytes(&r, len);
+                else if (pk == TP_LL_PLANE_CONST) tp_read_u8(&r);
                 else tp_read_bytes(&r, tp_read_u32(&r)); /* rANS, zstd */
                 bytes[k] += before - r.left;
             }
@@ -212,7 +237,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 
 const tp_codec tp_codec_lossless = {
     .info = {.id = 5, .name = "lossless", .flags = 0,
-             .summary = "byte planes (sign-rotated floats) + interleaved rANS, chunked, checksummed, multi-threaded",
+             .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits) + interleaved rANS, chunked, checksummed, multi-threaded",
              .n_params = 2, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,
 };

@@ -1,5 +1,6 @@
 /* One chunk of the lossless codec: checksum, kind, then per plane raw,
  * constant or rANS-coded (docs/LOSSLESS.md). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -8,11 +9,24 @@
 #include "core/hash.h"
 #include "core/error.h"
 
+/* Kind 2 is tried on chunks of at least this many float elements (its
+ * model has ~4x the symbols of the exponent's: small chunks do not repay
+ * it; its fixed costs must also fit in the chunk bound) ... */
+#define EM_MIN 8192
+/* ... and given up when more exponents than m / EM_ESC_DIV escape the
+ * window (wide-range data: kind 1 codes it better). */
+#define EM_ESC_DIV 16
+
+
 size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, int for_encode)
 {
     memset(s, 0, sizeof *s);
     s->n_max = chunk_bytes / elem;
     s->planes = malloc(chunk_bytes ? chunk_bytes : 1);
+    if ((elem == 2 || elem == 4) && !(s->em = malloc(tp_ll_em_bytes(s->n_max) + 64))) {
+        tp_ll_scratch_free(s);
+        return tp_fail(TP_ERR_NOMEM, "lossless scratch for %zu-byte chunks", chunk_bytes);
+    }
     if (for_encode) {
         s->coded_cap = tp_rans_stream_bound(s->n_max) + 2048;
         s->coded = malloc(s->coded_cap);
@@ -28,9 +42,10 @@ void tp_ll_scratch_free(tp_ll_scratch *s)
 {
     free(s->planes);
     free(s->coded);
+    free(s->em);
     ZSTD_freeCCtx(s->zc);
     ZSTD_freeDCtx(s->zd);
-    s->planes = s->coded = NULL;
+    s->planes = s->coded = s->em = NULL;
     s->zc = s->zd = NULL;
 }
 
@@ -95,25 +110,126 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
     return 1 + n;
 }
 
-size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsigned elem, int rotate, uint8_t *dst)
+/* Whether plane p looks incompressible: order-0 entropy of every 8th byte
+ * (every byte in chunks under 64 Ki values), Miller-Madow corrected for
+ * the sample size, at least 7.84 bits (a plane above this saves at most
+ * ~2 % coded, less than kind 2 gains on its top two bits). */
+static int looks_random(const uint8_t *p, size_t n)
 {
+    uint32_t c[256] = {0};
+    size_t k = 0, step = n >= 65536 ? 8 : 1;
+    for (size_t i = 0; i < n; i += step, k++) c[p[i]]++;
+    double bits = 0;
+    int used = 0;
+    for (int v = 0; v < 256; v++)
+        if (c[v]) bits -= c[v] * log2((double)c[v] / (double)k), used++;
+    bits += (used - 1) / (2 * log(2.0)); /* the plug-in estimate's bias, times k */
+    return bits >= 0.98 * 8 * (double)k;
+}
+
+/* Kind 2 body after the chunk header, from planes pl; returns its size,
+ * or 0 when the chunk is not suited (then nothing useful was written). */
+static size_t encode_em(tp_ll_scratch *s, uint8_t *const *pl, size_t m, unsigned elem, uint8_t *dst)
+{
+    if (m < EM_MIN || !looks_random(pl[1], m)) return 0; /* a structured 2nd byte: kind 1 codes it whole */
+    unsigned base = tp_ll_em_base(pl[0], m);
+    uint8_t *j = s->em, *r = j + m, *esc = r + tp_ll_em_packed(m);
+    size_t n_esc = tp_ll_em_split(pl[0], pl[1], m, base, j, r, esc);
+    if (n_esc > m / EM_ESC_DIV) return 0;
+    dst[0] = (uint8_t)base;
+    tp_put_u32(dst + 1, (uint32_t)n_esc);
+    memcpy(dst + 5, esc, n_esc);
+    size_t off = 5 + n_esc;
+    off += encode_plane(s, j, m, 0, 0, dst + off);
+    off += encode_plane(s, r, tp_ll_em_packed(m), 0, 0, dst + off);
+    for (unsigned k = 2; k < elem; k++) off += encode_plane(s, pl[k], m, 0, 0, dst + off);
+    return off;
+}
+
+size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsigned elem, int form, uint8_t *dst)
+{
+    int rotate = form != TP_LL_FORM_INT;
     size_t ne = n / elem;
     tp_put_u64(dst, tp_hash64(src, n));
     uint8_t *pl[TP_LL_MAX_ELEM];
     for (unsigned k = 0; k < elem; k++) pl[k] = s->planes + k * ne;
     tp_ll_split(src, ne, elem, rotate, pl);
-    size_t off = TP_LL_CHUNK_HDR;
-    for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, !rotate, dst + off);
-    if (off < TP_LL_CHUNK_HDR + n) {
+    size_t off = form == TP_LL_FORM_FLOAT_E8 ? encode_em(s, pl, ne, elem, dst + TP_LL_CHUNK_HDR) : 0;
+    if (off) {
+        off += TP_LL_CHUNK_HDR;
+        dst[8] = TP_LL_CHUNK_EM;
+    } else {
+        off = TP_LL_CHUNK_HDR;
+        for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, !rotate, dst + off);
         dst[8] = TP_LL_CHUNK_PLANES;
-        return off;
     }
+    if (off < TP_LL_CHUNK_HDR + n) return off;
     dst[8] = TP_LL_CHUNK_RAW;
     memcpy(dst + TP_LL_CHUNK_HDR, src, n);
     return TP_LL_CHUNK_HDR + n;
 }
 
-size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size_t n, unsigned elem, int rotate,
+/* Reads one plane record of len bytes; *out points at the bytes (in the
+ * payload for raw planes, else decoded into mine). */
+static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k, uint8_t *mine, const uint8_t **out)
+{
+    uint8_t pk = tp_read_u8(r);
+    if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends before plane %u", k);
+    *out = mine;
+    if (pk == TP_LL_PLANE_RAW) {
+        *out = tp_read_bytes(r, len);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "raw plane %u truncated", k);
+    } else if (pk == TP_LL_PLANE_CONST) {
+        uint8_t v = tp_read_u8(r);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "constant plane %u truncated", k);
+        memset(mine, v, len);
+    } else if (pk == TP_LL_PLANE_RANS) {
+        uint32_t body = tp_read_u32(r);
+        const uint8_t *b = tp_read_bytes(r, body);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "coded plane %u truncated", k);
+        tp_reader br = tp_reader_init(b, body);
+        TP_TRY(tp_rans_model_read(&br, &s->model));
+        tp_rans_dtable_build(&s->model, &s->dtable);
+        TP_TRY(tp_rans_decode(&s->model, &s->dtable, br.p, br.left, mine, len));
+    } else if (pk == TP_LL_PLANE_ZSTD) {
+        uint32_t body = tp_read_u32(r);
+        const uint8_t *b = tp_read_bytes(r, body);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "zstd plane %u truncated", k);
+        if (!s->zd && !(s->zd = ZSTD_createDCtx())) return tp_fail(TP_ERR_NOMEM, "zstd context");
+        size_t z = ZSTD_decompressDCtx(s->zd, mine, len, b, body);
+        if (ZSTD_isError(z) || z != len) return tp_fail(TP_ERR_CORRUPT, "zstd plane %u does not decode to %zu bytes", k, len);
+    } else {
+        return tp_fail(TP_ERR_CORRUPT, "plane %u has unknown kind %u", k, pk);
+    }
+    return 0;
+}
+
+/* Kind 2 body: planes 0 and 1 rebuilt from symbols, remainder, escapes;
+ * bf16 elements straight into dst (then *done is set). */
+static size_t decode_em(tp_ll_scratch *s, tp_reader *r, size_t m, unsigned elem, const uint8_t **pl, uint8_t *dst,
+                        int *done)
+{
+    unsigned base = tp_read_u8(r);
+    uint32_t n_esc = tp_read_u32(r);
+    if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends in its escape header");
+    if (base < 1 || base > TP_LL_EM_BASE_MAX) return tp_fail(TP_ERR_CORRUPT, "exponent window base %u", base);
+    if (n_esc > m) return tp_fail(TP_ERR_CORRUPT, "%u escapes for %zu values", n_esc, m);
+    const uint8_t *esc = tp_read_bytes(r, n_esc), *j, *rem;
+    if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "escapes truncated");
+    uint8_t *e = s->planes, *q = s->planes + m;
+    TP_TRY(read_plane(s, r, m, 0, e, &j));
+    TP_TRY(read_plane(s, r, tp_ll_em_packed(m), 1, s->em, &rem));
+    for (unsigned k = 2; k < elem; k++) TP_TRY(read_plane(s, r, m, k, s->planes + k * m, &pl[k]));
+    if (r->left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r->left);
+    *done = elem == 2;
+    if (*done) return tp_ll_em_merge_bf16(j, rem, esc, n_esc, m, base, dst);
+    TP_TRY(tp_ll_em_merge(j, rem, esc, n_esc, m, base, e, q));
+    pl[0] = e;
+    pl[1] = q;
+    return 0;
+}
+
+size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size_t n, unsigned elem, int form,
                           uint8_t *dst)
 {
     if (len < TP_LL_CHUNK_HDR) return tp_fail(TP_ERR_TRUNCATED, "lossless chunk of %zu bytes", len);
@@ -122,46 +238,19 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
     if (kind == TP_LL_CHUNK_RAW) {
         if (len != TP_LL_CHUNK_HDR + n) return tp_fail(TP_ERR_CORRUPT, "raw chunk of %zu bytes for %zu", len, n);
         memcpy(dst, src + TP_LL_CHUNK_HDR, n);
-    } else if (kind == TP_LL_CHUNK_PLANES) {
+    } else if (kind == TP_LL_CHUNK_PLANES || kind == TP_LL_CHUNK_EM) {
         size_t ne = n / elem;
         if (ne > s->n_max) return tp_fail(TP_ERR_CORRUPT, "chunk larger than the chunk size");
         const uint8_t *pl[TP_LL_MAX_ELEM];
         tp_reader r = tp_reader_init(src + TP_LL_CHUNK_HDR, len - TP_LL_CHUNK_HDR);
-        for (unsigned k = 0; k < elem; k++) {
-            uint8_t pk = tp_read_u8(&r);
-            uint8_t *mine = s->planes + k * ne;
-            if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends before plane %u", k);
-            if (pk == TP_LL_PLANE_RAW) {
-                pl[k] = tp_read_bytes(&r, ne);
-                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "raw plane %u truncated", k);
-            } else if (pk == TP_LL_PLANE_CONST) {
-                uint8_t v = tp_read_u8(&r);
-                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "constant plane %u truncated", k);
-                memset(mine, v, ne);
-                pl[k] = mine;
-            } else if (pk == TP_LL_PLANE_RANS) {
-                uint32_t body = tp_read_u32(&r);
-                const uint8_t *b = tp_read_bytes(&r, body);
-                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "coded plane %u truncated", k);
-                tp_reader br = tp_reader_init(b, body);
-                TP_TRY(tp_rans_model_read(&br, &s->model));
-                tp_rans_dtable_build(&s->model, &s->dtable);
-                TP_TRY(tp_rans_decode(&s->model, &s->dtable, br.p, br.left, mine, ne));
-                pl[k] = mine;
-            } else if (pk == TP_LL_PLANE_ZSTD) {
-                uint32_t body = tp_read_u32(&r);
-                const uint8_t *b = tp_read_bytes(&r, body);
-                if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "zstd plane %u truncated", k);
-                if (!s->zd && !(s->zd = ZSTD_createDCtx())) return tp_fail(TP_ERR_NOMEM, "zstd context");
-                size_t z = ZSTD_decompressDCtx(s->zd, mine, ne, b, body);
-                if (ZSTD_isError(z) || z != ne) return tp_fail(TP_ERR_CORRUPT, "zstd plane %u does not decode to %zu bytes", k, ne);
-                pl[k] = mine;
-            } else {
-                return tp_fail(TP_ERR_CORRUPT, "plane %u has unknown kind %u", k, pk);
-            }
-        }
+        if (kind == TP_LL_CHUNK_EM && form != TP_LL_FORM_FLOAT_E8)
+            return tp_fail(TP_ERR_CORRUPT, "chunk kind 2 outside bf16 and f32");
+        int done = 0;
+        if (kind == TP_LL_CHUNK_EM) TP_TRY(decode_em(s, &r, ne, elem, pl, dst, &done));
+        else
+            for (unsigned k = 0; k < elem; k++) TP_TRY(read_plane(s, &r, ne, k, s->planes + k * ne, &pl[k]));
         if (r.left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r.left);
-        tp_ll_merge(pl, ne, elem, rotate, dst);
+        if (!done) tp_ll_merge(pl, ne, elem, form != TP_LL_FORM_INT, dst);
     } else {
         return tp_fail(TP_ERR_CORRUPT, "unknown chunk kind %u", kind);
     }

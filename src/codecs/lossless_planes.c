@@ -42,6 +42,8 @@ static void merge2(const uint8_t *p0, const uint8_t *p1, size_t n, int rotate, u
     size_t i = 0;
 #ifdef __SSE2__
     for (; i + 16 <= n; i += 16) {
+        _mm_prefetch((const char *)(p1 + i + 1024), _MM_HINT_T0); /* a raw plane is read from the cold payload */
+        __builtin_prefetch(dst + 2 * i + 2048, 1);                  /* and the output is cold */
         __m128i h = _mm_loadu_si128((const __m128i *)(p0 + i)), l = _mm_loadu_si128((const __m128i *)(p1 + i));
         __m128i a = _mm_unpacklo_epi8(l, h), b = _mm_unpackhi_epi8(l, h);
         if (rotate) {
@@ -105,6 +107,9 @@ static void merge4(const uint8_t *const *p, size_t n, int rotate, uint8_t *dst)
     size_t i = 0;
 #ifdef __SSE2__
     for (; i + 16 <= n; i += 16) {
+        for (int k = 1; k < 4; k++) _mm_prefetch((const char *)(p[k] + i + 1024), _MM_HINT_T0); /* raw planes */
+        __builtin_prefetch(dst + 4 * i + 4096, 1);
+        __builtin_prefetch(dst + 4 * i + 4096 + 64, 1);
         __m128i b0 = _mm_loadu_si128((const __m128i *)(p[0] + i)), b1 = _mm_loadu_si128((const __m128i *)(p[1] + i));
         __m128i b2 = _mm_loadu_si128((const __m128i *)(p[2] + i)), b3 = _mm_loadu_si128((const __m128i *)(p[3] + i));
         __m128i h0 = _mm_unpacklo_epi8(b1, b0), h1 = _mm_unpackhi_epi8(b1, b0); /* high u16 */

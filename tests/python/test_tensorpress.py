@@ -17,6 +17,24 @@ x = rng.standard_normal((64, 96)).astype(np.float32)
 for a in (x, x.astype(np.float16), x.astype(np.float64), np.arange(-7, 93, dtype=np.int16).reshape(10, 10)):
     assert np.array_equal(tp.decode(tp.encode(a, "zstd")), a)
 
+# lossless: bf16 bits as uint16, decoded into a caller's buffer; the frame is
+# the same bytes whether it goes through the reused encode buffer or, when a
+# frame would not fit there, through a buffer of the exact bound.
+import ctypes  # noqa: E402
+from tensorpress import _api  # noqa: E402
+bits = (rng.standard_normal(200000).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+frame = tp.encode(bits, "lossless", dtype="bf16")
+assert len(frame) < bits.nbytes * 0.8, len(frame)
+out = np.empty_like(bits)
+assert tp.decode_into(frame, out) is out and np.array_equal(out, bits)
+assert tp.encode(bits, "lossless", dtype="bf16") == frame  # the buffer is reused
+a, t = _api._tensor(bits)
+t.dtype = _api._NAMED["bf16"]
+pipe = ctypes.c_void_p()
+_api.check(_api.lib.tp_pipeline_parse(b"lossless", ctypes.byref(pipe)), "spec")
+assert _api._encode_frame(pipe, t, 0) == frame  # room for 64 KiB only: the fallback
+_api.lib.tp_pipeline_free(pipe)
+
 # int8: the frame is smaller than the input and the error small.
 frame = tp.encode(x, "int:bits=8,group=32")
 assert len(frame) < x.nbytes / 3.5, len(frame)
