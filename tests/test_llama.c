@@ -318,6 +318,12 @@ TEST(llama_eval_self_is_exact)
     CHECK(r.ref_ppl == r.cand_ppl && r.ref_ppl > 1 && r.ref_ppl < 1000);
     CHECK(r.n_states == 31);
     for (size_t s = 0; s < r.n_states; s++) CHECK(isinf(r.state_snr_db[s]) && r.state_snr_db[s] > 0);
+    CHECK(r.position_kl && r.position_kl[0] == 0 && r.position_kl[26] == 0);
+    tp_eval_lm_result_free(&r);
+    double kl = -1;
+    int hib = -1;
+    CHECK_OK(tp_eval_metric(model, model, NULL, NULL, th_data_path("smollm2_prompt.txt"), 16, &kl, &hib));
+    CHECK(kl == 0 && hib == 0);
     CHECK_ERR(tp_eval_llama(model, model, th_data_path("missing.txt"), 0, 0, &r), TP_ERR_IO);
     CHECK_ERR(tp_eval_llama(th_data_path("fixture.safetensors"), model, th_data_path("smollm2_prompt.txt"), 0, 0, &r), TP_ERR_ARG);
 }
