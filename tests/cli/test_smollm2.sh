@@ -47,6 +47,9 @@ PY
 printf 'The cat sat on the mat. 42 is the answer.\n' >"$WORK/short.txt"
 "$TPRESS" dump "$model" --what kv --text "$WORK/short.txt" -o "$WORK/kv" -q
 "$TPRESS" dump "$model" --what hidden --text "$WORK/short.txt" -o "$WORK/hid" -q
+"$TPRESS" dump "$model" --what tokens --text "$WORK/short.txt" -o "$WORK/tok" -q
+cmp "$WORK/tok/tokens.npy" "$WORK/kv/tokens.npy" || fail "--what tokens differs from the ids of --what kv"
+[ "$(ls "$WORK/tok")" = "tokens.npy" ] || fail "--what tokens wrote more than tokens.npy"
 "$TPRESS" dump "$model" --what weights -o "$WORK/w.safetensors" -q
 python3 - "$WORK" <<'PY'
 import sys, numpy as np
