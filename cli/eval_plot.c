@@ -17,7 +17,12 @@ static void title_of(const char *path, char *buf, size_t cap)
     buf[k] = 0;
 }
 
-static int close_ok(FILE *f) { return !ferror(f) & !fclose(f); }
+/* Closes f (always) and says whether every write reached the file. */
+static int close_ok(FILE *f)
+{
+    int err = ferror(f);
+    return !fclose(f) && !err;
+}
 
 int eval_plot_llama(const char *png, const char *cand, const tp_eval_lm_result *r)
 {
