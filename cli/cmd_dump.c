@@ -1,4 +1,4 @@
-/* tpress dump MODEL --what hidden|embedding|kv|weights ... */
+/* tpress dump MODEL --what hidden|embedding|kv|logits|tokens|weights ... */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 
 static const char help[] =
     "usage: tpress dump MODEL --what hidden|embedding --text FILE -o DIR [options]\n"
-    "       tpress dump MODEL.gguf --what hidden|kv|logits --text FILE -o DIR [options]\n"
+    "       tpress dump MODEL.gguf --what hidden|kv|logits|tokens --text FILE -o DIR [options]\n"
     "       tpress dump MODEL.gguf --what weights -o OUT.safetensors\n"
     "\n"
     "A GGUF MODEL (Llama architecture, e.g. SmolLM2; or its weights as\n"
@@ -20,6 +20,7 @@ static const char help[] =
     "  --what kv:        k_LL.npy, v_LL.npy per layer, f32 [T, kv_heads,\n"
     "                    head_dim]: the KV cache (keys after RoPE)\n"
     "  --what logits:    logits.npy, f32 [T, vocab]\n"
+    "  --what tokens:    tokens.npy only (no forward pass)\n"
     "  --what weights:   every tensor dequantized to f32, as one .safetensors\n"
     "                    (GGUF names, row-major shapes) for `tpress compress`\n"
     "\n"
@@ -32,7 +33,8 @@ static const char help[] =
     "  --what embedding: embeddings.npy, f32 [n, 384], the sentence embeddings\n"
     "\n"
     "options:\n"
-    "      --what KIND     hidden or embedding (required)\n"
+    "      --what KIND     MiniLM: hidden or embedding; decoder: hidden, kv,\n"
+    "                      logits, tokens or weights (required)\n"
     "      --text FILE     input text, one sentence per line (required)\n"
     "  -o, --output DIR    output directory (created if missing)\n"
     "      --vocab FILE    vocab.txt (default: beside MODEL)\n"
@@ -80,9 +82,9 @@ static int read_text(const char *path, char **buf, size_t *len)
 static int dump_llama(const char *model, const char *gguf, const char *what, const char *text, const char *out,
                       size_t max_tokens, int quiet)
 {
-    int kv = !strcmp(what, "kv"), lg = !strcmp(what, "logits");
-    if (!kv && !lg && strcmp(what, "hidden"))
-        return cli_fail("dump: --what %s is not supported for a decoder (hidden, kv, logits or weights)", what);
+    int kv = !strcmp(what, "kv"), lg = !strcmp(what, "logits"), tok = !strcmp(what, "tokens");
+    if (!kv && !lg && !tok && strcmp(what, "hidden"))
+        return cli_fail("dump: --what %s is not supported for a decoder (hidden, kv, logits, tokens or weights)", what);
     char *buf = NULL;
     size_t len = 0;
     if (read_text(text, &buf, &len)) return EXIT_BAD;
@@ -97,12 +99,12 @@ static int dump_llama(const char *model, const char *gguf, const char *what, con
     if (tp_is_error(r)) rc = cli_fail_result(text, r);
     if (!rc && T > max_tokens) T = max_tokens;
     if (!rc && !T) rc = cli_fail("%s has no tokens", text);
-    if (!rc && tp_is_error(r = tp_llama_set_context(m, T))) rc = cli_fail_result("context", r);
-    size_t D = tp_llama_dim(m), S = tp_llama_layers(m) + 1;
+    if (!rc && !tok && tp_is_error(r = tp_llama_set_context(m, T))) rc = cli_fail_result("context", r);
+    size_t D = tp_llama_dim(m), S = tok ? 0 : tp_llama_layers(m) + 1;
     size_t NV = tp_llama_vocab(m);
-    if (!rc && !kv && !lg && !(hid = malloc(S * T * D * sizeof *hid))) rc = cli_fail("out of memory");
+    if (!rc && !kv && !lg && !tok && !(hid = malloc(S * T * D * sizeof *hid))) rc = cli_fail("out of memory");
     if (!rc && lg && !(logits = malloc(T * NV * sizeof *logits))) rc = cli_fail("out of memory");
-    if (!rc && tp_is_error(r = tp_llama_forward(m, ids, T, logits, hid))) rc = cli_fail_result(model, r);
+    if (!rc && !tok && tp_is_error(r = tp_llama_forward(m, ids, T, logits, hid))) rc = cli_fail_result(model, r);
     if (!rc && mkdir(out, 0777) && errno != EEXIST) rc = cli_fail("cannot create %s: %s", out, strerror(errno));
     if (!rc) {
         uint64_t st[1] = {T};
@@ -131,7 +133,7 @@ static int dump_llama(const char *model, const char *gguf, const char *what, con
         if (!rc) rc = write_npy(out, name, TP_F32, 3, sh, V);
     }
     if (!rc && !quiet)
-        printf("wrote %s of %zu tokens to %s\n", kv ? "the KV cache" : lg ? "logits" : "hidden states", T, out);
+        printf("wrote %s of %zu tokens to %s\n", tok ? "the ids" : kv ? "the KV cache" : lg ? "logits" : "hidden states", T, out);
     free(logits);
     free(hid); free(ids); free(buf);
     tp_llama_free(m);

@@ -1,4 +1,4 @@
-/* tpress eval REF CANDIDATE [--model minilm|smollm2|auto] [--text FILE] [--json] */
+/* tpress eval REF CANDIDATE [--model minilm|smollm2|auto] [--text FILE] [--json] [--plot PNG] */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -37,6 +37,12 @@ static const char help[] =
     "      --window N      smollm2: tokens per window (default 512)\n"
     "      --max-tokens N  smollm2: evaluate at most the first N tokens\n"
     "      --json          print the result as JSON\n"
+    "      --plot PNG      also draw the evaluation into PNG with gnuplot\n"
+    "                      (gnuplot-nox): smollm2, hidden-state SNR per layer\n"
+    "                      and KL along the text; minilm, per-sentence cosine\n"
+    "                      sorted. The file is replaced only when the plot is\n"
+    "                      complete; without gnuplot, an error before the\n"
+    "                      models run\n"
     "  -h, --help          this help\n";
 
 /* data/NAME: $TPRESS_DATA, else ../data beside the binary (build/tpress in
@@ -76,11 +82,9 @@ static double bits_per_weight(const char *path)
     return 8.0 * (double)st.st_size / (double)n;
 }
 
-static int eval_llama(const char *ref, const char *cand, const char *text, size_t window, size_t max_tokens, int json)
+static int print_llama(const char *ref, const char *cand, const char *text, const tp_eval_lm_result *rp, int json)
 {
-    tp_eval_lm_result res;
-    size_t r = tp_eval_llama(ref, cand, text, window, max_tokens, &res);
-    if (tp_is_error(r)) return cli_fail_result("eval", r);
+    tp_eval_lm_result res = *rp;
     double bpw_ref = bits_per_weight(ref), bpw_cand = bits_per_weight(cand);
     double tps_ref = res.ref_seconds > 0 ? (double)res.n_tokens / res.ref_seconds : 0;
     double tps_cand = res.cand_seconds > 0 ? (double)res.n_tokens / res.cand_seconds : 0;
@@ -127,45 +131,21 @@ static int eval_llama(const char *ref, const char *cand, const char *text, size_
     return 0;
 }
 
-int cmd_eval(int argc, char **argv)
+static int eval_llama(const char *ref, const char *cand, const char *text, size_t window, size_t max_tokens, int json,
+                      const char *plot)
 {
-    const char *ref = NULL, *cand = NULL, *model = "auto", *text = NULL, *v;
-    int json = 0, k;
-    unsigned long long window = 0, max_tokens = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
-        if (!strcmp(a, "--json")) json = 1;
-        else if ((k = cli_opt(argc, argv, &i, "--model", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            model = v;
-        } else if ((k = cli_opt(argc, argv, &i, "--text", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            text = v;
-        } else if ((k = cli_opt(argc, argv, &i, "--window", &v)) || (k = cli_opt(argc, argv, &i, "--max-tokens", &v))) {
-            char *end;
-            if (k < 0) return cli_fail("%s needs a value", a);
-            unsigned long long x = strtoull(v, &end, 10);
-            if (*end || !*v || x < 2 || x > (1u << 20)) return cli_fail("%s needs a number of tokens (2..1048576)", a);
-            if (strstr(a, "window")) window = x;
-            else max_tokens = x;
-        } else if (a[0] == '-' && a[1]) return cli_fail("eval: unknown option '%s' (see tpress eval --help)", a);
-        else if (!ref) ref = a;
-        else if (!cand) cand = a;
-        else return cli_fail("eval: unexpected argument '%s'", a);
-    }
-    if (!ref || !cand) { fputs(help, stderr); return EXIT_BAD; }
-    if (strcmp(model, "auto") && strcmp(model, "minilm") && strcmp(model, "smollm2"))
-        return cli_fail("eval: model '%s' is not supported (minilm, smollm2 or auto)", model);
-    if (!strcmp(model, "auto")) model = cli_is_gguf(ref) ? "smollm2" : "minilm";
-    char tbuf[PATH_MAX + 32];
-    int llama = !strcmp(model, "smollm2");
-    if (!text) text = default_text(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);
-    if (llama) return eval_llama(ref, cand, text, (size_t)window, (size_t)max_tokens, json);
-
-    tp_eval_result res;
-    size_t r = tp_eval_minilm(ref, cand, text, &res);
+    tp_eval_lm_result res;
+    size_t r = tp_eval_llama(ref, cand, text, window, max_tokens, &res);
     if (tp_is_error(r)) return cli_fail_result("eval", r);
+    int rc = print_llama(ref, cand, text, &res, json);
+    if (!rc && plot) rc = eval_plot_llama(plot, cand, &res);
+    tp_eval_lm_result_free(&res);
+    return rc;
+}
+
+static int print_minilm(const char *ref, const char *cand, const char *text, const tp_eval_result *rp, int json)
+{
+    tp_eval_result res = *rp;
     double bpw_ref = bits_per_weight(ref), bpw_cand = bits_per_weight(cand);
     double sps_ref = res.ref_seconds > 0 ? (double)res.n_sentences / res.ref_seconds : 0;
     double sps_cand = res.cand_seconds > 0 ? (double)res.n_sentences / res.cand_seconds : 0;
@@ -200,4 +180,54 @@ int cmd_eval(int argc, char **argv)
     printf("retrieval top-1 agreement   %.4f (%.0f of %zu)\n", res.top1_agreement,
            res.top1_agreement * (double)res.n_sentences, res.n_sentences);
     return 0;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *ref = NULL, *cand = NULL, *model = "auto", *text = NULL, *plot = NULL, *v;
+    int json = 0, k;
+    unsigned long long window = 0, max_tokens = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(help, stdout); return 0; }
+        if (!strcmp(a, "--json")) json = 1;
+        else if ((k = cli_opt(argc, argv, &i, "--model", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            model = v;
+        } else if ((k = cli_opt(argc, argv, &i, "--plot", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            plot = v;
+        } else if ((k = cli_opt(argc, argv, &i, "--text", &v))) {
+            if (k < 0) return cli_fail("%s needs a value", a);
+            text = v;
+        } else if ((k = cli_opt(argc, argv, &i, "--window", &v)) || (k = cli_opt(argc, argv, &i, "--max-tokens", &v))) {
+            char *end;
+            if (k < 0) return cli_fail("%s needs a value", a);
+            unsigned long long x = strtoull(v, &end, 10);
+            if (*end || !*v || x < 2 || x > (1u << 20)) return cli_fail("%s needs a number of tokens (2..1048576)", a);
+            if (strstr(a, "window")) window = x;
+            else max_tokens = x;
+        } else if (a[0] == '-' && a[1]) return cli_fail("eval: unknown option '%s' (see tpress eval --help)", a);
+        else if (!ref) ref = a;
+        else if (!cand) cand = a;
+        else return cli_fail("eval: unexpected argument '%s'", a);
+    }
+    if (!ref || !cand) { fputs(help, stderr); return EXIT_BAD; }
+    if (strcmp(model, "auto") && strcmp(model, "minilm") && strcmp(model, "smollm2"))
+        return cli_fail("eval: model '%s' is not supported (minilm, smollm2 or auto)", model);
+    if (!strcmp(model, "auto")) model = cli_is_gguf(ref) ? "smollm2" : "minilm";
+    char tbuf[PATH_MAX + 32];
+    int llama = !strcmp(model, "smollm2");
+    if (!text) text = default_text(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);
+    if (plot && !cli_plot_available())
+        return cli_fail("eval: --plot needs gnuplot on PATH (install gnuplot-nox: scripts/deps.sh)");
+    if (llama) return eval_llama(ref, cand, text, (size_t)window, (size_t)max_tokens, json, plot);
+
+    tp_eval_result res;
+    size_t r = tp_eval_minilm(ref, cand, text, &res);
+    if (tp_is_error(r)) return cli_fail_result("eval", r);
+    int rc = print_minilm(ref, cand, text, &res, json);
+    if (!rc && plot) rc = eval_plot_minilm(plot, cand, &res);
+    tp_eval_result_free(&res);
+    return rc;
 }

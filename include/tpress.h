@@ -481,12 +481,18 @@ typedef struct {
     double top1_agreement;     /* fraction of sentences whose nearest other
                                   sentence is the same under both models    */
     double ref_seconds, cand_seconds; /* forward wall time of each model    */
+    double *sentence_cosine;   /* n_sentences cosines in line order (malloc'd:
+                                  tp_eval_result_free)                     */
 } tp_eval_result;
 
 /* Evaluates CANDIDATE weights (.tpz or tensor file) against REF on the
  * sentences of text_path, with the vocabulary beside ref_path (else beside
- * cand_path). A model against itself gives cosine 1 and agreement 1 exactly. */
+ * cand_path). A model against itself gives cosine 1 and agreement 1 exactly.
+ * On success the caller frees the result's array with tp_eval_result_free;
+ * on error nothing is left to free. */
 size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out);
+/* Frees the arrays of a result (NULL-safe, idempotent). */
+void tp_eval_result_free(tp_eval_result *r);
 
 /* Weights files as models read them: .tpz (decoded), .safetensors/.npy, or
  * .gguf (every tensor dequantized to f32; shapes row-major, ggml's ne
@@ -554,14 +560,42 @@ typedef struct {
     double state_snr_db[TP_EVAL_MAX_STATES]; /* hidden-state SNR per state
                                (0 = embeddings), over all positions        */
     double ref_seconds, cand_seconds; /* forward wall time of each model  */
+    double *position_kl;    /* n_predicted KLs in text order (malloc'd:
+                               tp_eval_lm_result_free)                     */
 } tp_eval_lm_result;
 
 /* Evaluates CANDIDATE weights against REF (a GGUF, which also gives the
  * hyperparameters and the tokenizer) on the text in text_path, cut into
  * windows of window tokens (0: 512), at most max_tokens tokens (0: all).
- * A model against itself gives KL 0 and agreement 1 exactly. */
+ * A model against itself gives KL 0 and agreement 1 exactly. On success
+ * the caller frees the result's array with tp_eval_lm_result_free. */
 size_t tp_eval_llama(const char *ref_gguf, const char *cand_path, const char *text_path, size_t window,
                      size_t max_tokens, tp_eval_lm_result *out);
+/* Frees the arrays of a result (NULL-safe, idempotent). */
+void tp_eval_lm_result_free(tp_eval_lm_result *r);
+
+/* Candidate weights held by the caller, tensor by tensor: fills *t (dtype,
+ * ndim, shape, data) with the tensor called name, in any float dtype,
+ * contiguous and C-order; data must stay valid until the next call. Returns
+ * 0, or an encoded TP_ERR_NOT_FOUND when there is no such tensor (any other
+ * error is passed on). Names are those of the reference file (the GGUF's,
+ * e.g. "blk.0.attn_q.weight", for a Llama model). */
+typedef size_t (*tp_tensor_fetch_fn)(void *user, const char *name, tp_tensor *t);
+
+/* The model-level number a planner compares with an accuracy threshold,
+ * for candidate weights against the reference at ref_path:
+ *  - ref_path a GGUF (Llama/SmolLM2): mean next-token KL(ref || cand) in
+ *    nats over the first max_tokens tokens of text_path (0: 512) in one
+ *    window; 0 for the same weights; *higher_is_better = 0.
+ *  - otherwise MiniLM (.safetensors/.tpz with vocab.txt beside): mean
+ *    cosine of the sentence embeddings of the lines of text_path
+ *    (max_tokens unused); 1 for the same weights; *higher_is_better = 1.
+ * The candidate comes from fetch(user, ...) when fetch is not NULL, else
+ * from the file cand_path (.tpz, .safetensors, .gguf). higher_is_better
+ * may be NULL. Errors as tp_eval_minilm / tp_eval_llama, or what fetch
+ * returned. */
+size_t tp_eval_metric(const char *ref_path, const char *cand_path, tp_tensor_fetch_fn fetch, void *user,
+                      const char *text_path, size_t max_tokens, double *metric, int *higher_is_better);
 
 #ifdef __cplusplus
 }

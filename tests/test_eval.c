@@ -212,6 +212,73 @@ TEST(eval_model_against_itself)
     CHECK_OK(r);
     CHECK(res.n_sentences == 5 && res.n_tokens > 20);
     CHECK(res.mean_cosine == 1.0 && res.min_cosine == 1.0 && res.top1_agreement == 1.0);
+    CHECK(res.sentence_cosine && res.sentence_cosine[0] == 1.0 && res.sentence_cosine[4] == 1.0);
+    tp_eval_result_free(&res);
+    CHECK(!res.sentence_cosine);
+}
+
+/* The caller's weights for tp_eval_metric: the tensors of a file, one of
+ * them scaled by `scale`, or nothing at all when missing is set. */
+typedef struct {
+    tp_tensor_file *file;
+    const char *scaled;
+    float scale;
+    float *buf;
+    int missing;
+} fetch_ctx;
+
+static size_t fetch_from_file(void *user, const char *name, tp_tensor *t)
+{
+    fetch_ctx *c = user;
+    if (c->missing) return (size_t)0 - TP_ERR_NOT_FOUND;
+    for (size_t i = 0; i < tp_tensor_file_count(c->file); i++) {
+        if (strcmp(tp_tensor_file_name(c->file, i), name)) continue;
+        size_t r = tp_tensor_file_get(c->file, i, t);
+        if (tp_is_error(r) || !strstr(name, c->scaled) || t->dtype != TP_F32) return r;
+        size_t n = tp_tensor_nbytes(t) / 4;
+        free(c->buf);
+        if (!(c->buf = malloc(n * 4))) return (size_t)0 - TP_ERR_NOMEM;
+        memcpy(c->buf, t->data, n * 4);
+        for (size_t k = 0; k < n; k++) c->buf[k] *= c->scale;
+        t->data = c->buf;
+        return 0;
+    }
+    return (size_t)0 - TP_ERR_NOT_FOUND;
+}
+
+/* The planner's metric: exact for the same weights, from a file or from
+ * memory; lower when a matrix moves; the fetch function's errors pass on. */
+TEST(eval_metric_file_and_fetch)
+{
+    const char *path = minilm_path();
+    CHECK(path);
+    const char *text = th_tmp_path(".txt");
+    FILE *f = fopen(text, "wb");
+    CHECK(f);
+    fputs("Weights in memory are checked like weights on disk.\nThe cat sat on the mat.\nA third line.\n", f);
+    fclose(f);
+    fetch_ctx c = {0};
+    c.scaled = "layer.0.intermediate.dense.weight";
+    c.scale = 1.0f;
+    double same_file = 0, same_fetch = 0, moved = 0;
+    int hib = -1;
+    size_t r = tp_tensor_file_open(path, &c.file);
+    if (!tp_is_error(r)) r = tp_eval_metric(path, path, NULL, NULL, text, 0, &same_file, &hib);
+    if (!tp_is_error(r)) r = tp_eval_metric(path, NULL, fetch_from_file, &c, text, 0, &same_fetch, NULL);
+    c.scale = 0.5f;
+    if (!tp_is_error(r)) r = tp_eval_metric(path, NULL, fetch_from_file, &c, text, 0, &moved, NULL);
+    c.missing = 1;
+    size_t missing = tp_is_error(r) ? 0 : tp_eval_metric(path, NULL, fetch_from_file, &c, text, 0, &moved, NULL);
+    size_t no_source = tp_eval_metric(path, NULL, NULL, NULL, text, 0, &moved, NULL);
+    remove(text);
+    free(c.buf);
+    tp_tensor_file_close(c.file);
+    CHECK_OK(r);
+    fprintf(stderr, "  MiniLM cosine: same %.9f / %.9f, layer-0 FFN input halved %.6f\n", same_file, same_fetch, moved);
+    CHECK(same_file == 1.0 && same_fetch == 1.0 && hib == 1);
+    CHECK(moved < 0.9999 && moved > 0.5);
+    CHECK(tp_error_code(missing) == TP_ERR_NOT_FOUND);
+    CHECK(tp_error_code(no_source) == TP_ERR_ARG);
 }
 
 TEST(eval_load_errors)

@@ -274,6 +274,126 @@ TEST(llama_forward_matches_numpy_reference)
     CHECK(max_diff < 0.05);
 }
 
+/* KL(P || Q) from P's log-probabilities on some tokens (lp, the rest of
+ * P's mass lumped together) and Q's log-softmax over the vocabulary: exact
+ * when the tokens are the whole vocabulary (P renormalised then: its f32
+ * log-probabilities sum to 1 only within ~1e-7), a lower bound otherwise. */
+static double kl_on_support(const float *lp, const int32_t *tok, size_t k, const double *lq, int whole)
+{
+    double pm = 0, qm = 0, kl = 0;
+    for (size_t i = 0; i < k; i++) {
+        double p = exp((double)lp[i]), q = lq[tok[i]];
+        pm += p;
+        qm += exp(q);
+        kl += p * ((double)lp[i] - q);
+    }
+    if (whole) return kl / pm - log(pm);
+    if (pm < 1 && qm < 1) kl += (1 - pm) * log((1 - pm) / (1 - qm));
+    return kl;
+}
+
+typedef struct {
+    size_t n, window, agree, n_full;
+    double kl_top, kl_full; /* means */
+} llamacpp_cmp;
+
+/* Our C forward against a fixture of llama.cpp itself (llama-cpp-python,
+ * written by scripts/validate_smollm2_llamacpp.py into tests/data, or into
+ * $TP_LLAMACPP_DIR): the same token ids, window by window from an empty KV
+ * cache; top-1 agreement on every position, mean KL(llama.cpp || ours) on
+ * its top-32 support (a lower bound) and on the full distributions kept. */
+static int compare_llama_cpp(const char *name, llamacpp_cmp *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *model = smollm2_path(), *dir = getenv("TP_LLAMACPP_DIR");
+    char path[4096];
+    if (dir && *dir) snprintf(path, sizeof path, "%s/%s", dir, name);
+    else snprintf(path, sizeof path, "%s", th_data_path(name));
+    tp_tensor_file *f;
+    if (!model || tp_is_error(tp_tensor_file_open(path, &f))) return 0;
+    tp_tensor ti, tt, tl, tp, tf, tw;
+    int32_t *ids = load_tensor(f, "ids", &ti), *top = load_tensor(f, "top_ids", &tt), *fpos = load_tensor(f, "full_pos", &tp);
+    int32_t *win = load_tensor(f, "window", &tw);
+    float *topl = load_tensor(f, "top_logp", &tl), *full = load_tensor(f, "full_logp", &tf);
+    size_t W = win && tw.dtype == TP_I32 ? (size_t)win[0] : 0;
+    free(win);
+    tp_tensor_file_close(f);
+    tp_llama *m = NULL;
+    float *lg = NULL;
+    double *lq = NULL;
+    int32_t *iota = NULL;
+    int ok = ids && top && topl && fpos && full && ti.ndim == 1 && tt.ndim == 2 && tt.shape[0] == ti.shape[0] &&
+             tf.ndim == 2 && tp.shape[0] == tf.shape[0] && W >= 2 && ti.shape[0] % W == 0;
+    size_t N = ok ? (size_t)ti.shape[0] : 0, K = ok ? (size_t)tt.shape[1] : 0, P = ok ? (size_t)tp.shape[0] : 0, V = 0;
+    ok = ok && !tp_is_error(tp_llama_load(model, NULL, &m)) && tp_llama_vocab(m) == tf.shape[1];
+    if (ok) {
+        V = tp_llama_vocab(m);
+        lg = malloc(W * V * sizeof *lg);
+        lq = malloc(V * sizeof *lq);
+        iota = malloc(V * sizeof *iota);
+        ok = lg && lq && iota;
+        for (size_t v = 0; ok && v < V; v++) iota[v] = (int32_t)v;
+    }
+    for (size_t w0 = 0; ok && w0 < N; w0 += W) {
+        tp_llama_reset(m);
+        ok = !tp_is_error(tp_llama_forward(m, ids + w0, W, lg, NULL));
+        for (size_t i = 0; ok && i < W; i++) {
+            const float *z = lg + i * V;
+            size_t t = w0 + i;
+            double mx = -INFINITY, s = 0;
+            for (size_t v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+            for (size_t v = 0; v < V; v++) s += exp((double)z[v] - mx);
+            for (size_t v = 0; v < V; v++) lq[v] = (double)z[v] - mx - log(s);
+            out->agree += tp_eval_argmax(z, V) == (size_t)top[t * K];
+            out->kl_top += kl_on_support(topl + t * K, top + t * K, K, lq, 0);
+            for (size_t j = 0; j < P; j++)
+                if ((size_t)fpos[j] == t) {
+                    out->kl_full += kl_on_support(full + j * V, iota, V, lq, 1);
+                    out->n_full++;
+                }
+        }
+    }
+    ok = ok && out->n_full == P && P > 0;
+    if (ok) {
+        out->n = N;
+        out->window = W;
+        out->kl_top /= (double)N;
+        out->kl_full /= (double)P;
+        fprintf(stderr, "  %s: %zu positions (windows of %zu): top-1 %zu agree (%.2f %%), mean KL >= %.3g on the top-%zu; "
+                        "mean KL %.3g on %zu full distributions\n",
+                name, N, W, out->agree, 100.0 * (double)out->agree / (double)N, out->kl_top, K, out->kl_full, P);
+    }
+    free(ids); free(top); free(topl); free(fpos); free(full); free(lg); free(lq); free(iota);
+    tp_llama_free(m);
+    return ok;
+}
+
+/* llama.cpp with the same f32 weights (an F32 GGUF) and an F32 KV cache:
+ * the issue's bar (top-1 >= 99 %, mean KL < 1e-3), and far closer in fact
+ * (same arithmetic up to summation order: KL 2e-11 measured). */
+TEST(llama_forward_matches_llama_cpp_f32)
+{
+    llamacpp_cmp c;
+    CHECK(compare_llama_cpp("smollm2_llamacpp_f32.safetensors", &c));
+    CHECK(c.agree * 100 >= 99 * c.n);
+    CHECK(c.kl_top < 1e-3 && c.kl_full < 1e-3);
+    CHECK(c.kl_full < 1e-6);
+}
+
+/* llama.cpp on the GGUF as shipped: its Q4_1 / Q8_0 dot products round the
+ * activations to 8-bit blocks and its KV cache is F16, so it drifts from
+ * the exact forward (measured: top-1 95.1 % of 512 positions, mean KL
+ * >= 3.0e-3 on the top-32 support, 5.5e-3 on the 2 full distributions;
+ * the f32 run above shows the gap is that rounding, not ours).
+ * Loose bars: the same model, not a broken one. */
+TEST(llama_forward_near_llama_cpp_q4_1)
+{
+    llamacpp_cmp c;
+    CHECK(compare_llama_cpp("smollm2_llamacpp_q4_1.safetensors", &c));
+    CHECK(c.agree * 100 >= 90 * c.n);
+    CHECK(c.kl_top < 1e-2 && c.kl_full < 1e-2);
+}
+
 /* Feeding the prompt one token at a time through the KV cache gives the
  * logits of the single pass. */
 TEST(llama_kv_cache_incremental)
@@ -318,6 +438,12 @@ TEST(llama_eval_self_is_exact)
     CHECK(r.ref_ppl == r.cand_ppl && r.ref_ppl > 1 && r.ref_ppl < 1000);
     CHECK(r.n_states == 31);
     for (size_t s = 0; s < r.n_states; s++) CHECK(isinf(r.state_snr_db[s]) && r.state_snr_db[s] > 0);
+    CHECK(r.position_kl && r.position_kl[0] == 0 && r.position_kl[26] == 0);
+    tp_eval_lm_result_free(&r);
+    double kl = -1;
+    int hib = -1;
+    CHECK_OK(tp_eval_metric(model, model, NULL, NULL, th_data_path("smollm2_prompt.txt"), 16, &kl, &hib));
+    CHECK(kl == 0 && hib == 0);
     CHECK_ERR(tp_eval_llama(model, model, th_data_path("missing.txt"), 0, 0, &r), TP_ERR_IO);
     CHECK_ERR(tp_eval_llama(th_data_path("fixture.safetensors"), model, th_data_path("smollm2_prompt.txt"), 0, 0, &r), TP_ERR_ARG);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "eval/weights.h"
+#include "eval/models.h"
 #include "eval/wordpiece.h"
 
 #define BERT_DEFAULT_HEADS 12 /* all-MiniLM-L6-v2: 12 heads of 32 */
@@ -145,6 +145,24 @@ static size_t read_heads(const char *vocab_path, size_t *heads)
     return r;
 }
 
+size_t tp_minilm_load_from(tp_weights *w, const char *vocab_path, tp_minilm **out)
+{
+    if (!w || !vocab_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    *out = NULL;
+    tp_minilm *m = calloc(1, sizeof *m);
+    if (!m) return tp_fail(TP_ERR_NOMEM, "model");
+    m->max_tokens = 256;
+    size_t r = tp_wordpiece_load(vocab_path, &m->wp);
+    if (!tp_is_error(r)) r = read_heads(vocab_path, &m->n_heads);
+    if (!tp_is_error(r)) r = load_weights(m, w);
+    if (!tp_is_error(r) && tp_wordpiece_vocab_size(m->wp) > m->vocab)
+        r = tp_fail(TP_ERR_SHAPE, "vocabulary has %zu tokens, the model %zu", tp_wordpiece_vocab_size(m->wp), m->vocab);
+    if (tp_is_error(r)) { tp_minilm_free(m); return r; }
+    if (m->max_tokens > m->n_pos) m->max_tokens = m->n_pos;
+    *out = m;
+    return 0;
+}
+
 size_t tp_minilm_load(const char *weights_path, const char *vocab_path, tp_minilm **out)
 {
     if (!weights_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
@@ -157,21 +175,11 @@ size_t tp_minilm_load(const char *weights_path, const char *vocab_path, tp_minil
             return tp_fail(TP_ERR_ARG, "path too long");
         vocab_path = vpath;
     }
-    tp_minilm *m = calloc(1, sizeof *m);
-    if (!m) return tp_fail(TP_ERR_NOMEM, "model");
-    m->max_tokens = 256;
-    size_t r = tp_wordpiece_load(vocab_path, &m->wp);
-    if (!tp_is_error(r)) r = read_heads(vocab_path, &m->n_heads);
-    tp_weights *w = NULL;
-    if (!tp_is_error(r)) r = tp_weights_open(weights_path, &w);
-    if (!tp_is_error(r)) r = load_weights(m, w);
-    if (!tp_is_error(r) && tp_wordpiece_vocab_size(m->wp) > m->vocab)
-        r = tp_fail(TP_ERR_SHAPE, "vocabulary has %zu tokens, the model %zu", tp_wordpiece_vocab_size(m->wp), m->vocab);
+    tp_weights *w;
+    TP_TRY(tp_weights_open(weights_path, &w));
+    size_t r = tp_minilm_load_from(w, vocab_path, out);
     tp_weights_close(w);
-    if (tp_is_error(r)) { tp_minilm_free(m); return r; }
-    if (m->max_tokens > m->n_pos) m->max_tokens = m->n_pos;
-    *out = m;
-    return 0;
+    return r;
 }
 
 void tp_minilm_free(tp_minilm *m)

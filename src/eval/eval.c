@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "eval/models.h"
 
 double tp_eval_cosine(const float *a, const float *b, size_t n)
 {
@@ -126,27 +127,35 @@ static int vocab_beside(const char *path, char *out, size_t cap)
     return file_exists(out);
 }
 
-/* Embeds lines with the model at path; *emb gets n * dim floats. */
-static size_t embed_file(const char *path, const char *vocab, char **lines, size_t n, float **emb, size_t *dim,
-                         double *secs, uint64_t *n_tokens)
+/* Embeds lines with model m; *emb gets n * dim floats. */
+static size_t embed_lines(const tp_minilm *m, char **lines, size_t n, float **emb, size_t *dim, double *secs,
+                          uint64_t *n_tokens)
 {
-    tp_minilm *m;
-    TP_TRY(tp_minilm_load(path, vocab, &m));
     *dim = tp_minilm_dim(m);
     int32_t ids[512];
     *n_tokens = 0;
     for (size_t i = 0; i < n; i++) {
         size_t k = tp_minilm_tokenize(m, lines[i], ids, sizeof ids / sizeof *ids);
-        if (tp_is_error(k)) { tp_minilm_free(m); return k; }
+        if (tp_is_error(k)) return k;
         *n_tokens += k;
     }
     *emb = malloc(n * *dim * sizeof **emb);
-    if (!*emb) { tp_minilm_free(m); return tp_fail(TP_ERR_NOMEM, "embeddings"); }
+    if (!*emb) return tp_fail(TP_ERR_NOMEM, "embeddings");
     double t0 = now_s();
     size_t r = tp_minilm_embed(m, (const char *const *)lines, n, *emb);
     *secs = now_s() - t0;
-    tp_minilm_free(m);
     if (tp_is_error(r)) { free(*emb); *emb = NULL; }
+    return r;
+}
+
+/* Loads the model from w and embeds lines. */
+static size_t embed_weights(tp_weights *w, const char *vocab, char **lines, size_t n, float **emb, size_t *dim,
+                            double *secs, uint64_t *n_tokens)
+{
+    tp_minilm *m;
+    TP_TRY(tp_minilm_load_from(w, vocab, &m));
+    size_t r = embed_lines(m, lines, n, emb, dim, secs, n_tokens);
+    tp_minilm_free(m);
     return r;
 }
 
@@ -166,26 +175,31 @@ static void nearest(const float *e, size_t n, size_t d, size_t *nn)
     }
 }
 
-size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out)
+size_t tp_eval_minilm_from(const char *ref_path, tp_weights *cand, const char *vocab, const char *text_path,
+                           tp_eval_result *out)
 {
-    if (!ref_path || !cand_path || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    if (!ref_path || !cand || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     memset(out, 0, sizeof *out);
-    char vocab[4096];
-    if (!vocab_beside(ref_path, vocab, sizeof vocab) && !vocab_beside(cand_path, vocab, sizeof vocab))
-        return tp_fail(TP_ERR_NOT_FOUND, "no vocab.txt beside %s or %s", ref_path, cand_path);
+    char vbuf[4096];
+    if (!vocab && !(vocab = vocab_beside(ref_path, vbuf, sizeof vbuf) ? vbuf : NULL))
+        return tp_fail(TP_ERR_NOT_FOUND, "no vocab.txt beside %s", ref_path);
     char **lines;
     size_t n;
     TP_TRY(tp_eval_read_lines(text_path, &lines, &n));
     float *er = NULL, *ec = NULL;
     size_t dr = 0, dc = 0, *nr = NULL, *nc = NULL;
     uint64_t tokens_c = 0;
-    size_t r = embed_file(ref_path, vocab, lines, n, &er, &dr, &out->ref_seconds, &out->n_tokens);
-    if (!tp_is_error(r)) r = embed_file(cand_path, vocab, lines, n, &ec, &dc, &out->cand_seconds, &tokens_c);
+    tp_weights *ref = NULL;
+    size_t r = tp_weights_open(ref_path, &ref);
+    if (!tp_is_error(r)) r = embed_weights(ref, vocab, lines, n, &er, &dr, &out->ref_seconds, &out->n_tokens);
+    tp_weights_close(ref);
+    if (!tp_is_error(r)) r = embed_weights(cand, vocab, lines, n, &ec, &dc, &out->cand_seconds, &tokens_c);
     if (!tp_is_error(r) && dr != dc) r = tp_fail(TP_ERR_SHAPE, "embedding widths differ (%zu vs %zu)", dr, dc);
     if (!tp_is_error(r)) {
         nr = malloc(n * sizeof *nr);
         nc = malloc(n * sizeof *nc);
-        if (!nr || !nc) r = tp_fail(TP_ERR_NOMEM, "retrieval");
+        out->sentence_cosine = malloc(n * sizeof *out->sentence_cosine);
+        if (!nr || !nc || !out->sentence_cosine) r = tp_fail(TP_ERR_NOMEM, "retrieval");
     }
     if (!tp_is_error(r)) {
         out->n_sentences = n;
@@ -193,6 +207,7 @@ size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *t
         double sum = 0;
         for (size_t i = 0; i < n; i++) {
             double c = tp_eval_cosine(er + i * dr, ec + i * dr, dr);
+            out->sentence_cosine[i] = c;
             sum += c;
             if (c < out->min_cosine) { out->min_cosine = c; out->min_index = i; }
         }
@@ -209,5 +224,27 @@ size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *t
     }
     free(nr); free(nc); free(er); free(ec);
     free(lines);
+    if (tp_is_error(r)) tp_eval_result_free(out);
     return tp_is_error(r) ? r : 0;
+}
+
+size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out)
+{
+    if (!ref_path || !cand_path || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    memset(out, 0, sizeof *out);
+    char vocab[4096];
+    if (!vocab_beside(ref_path, vocab, sizeof vocab) && !vocab_beside(cand_path, vocab, sizeof vocab))
+        return tp_fail(TP_ERR_NOT_FOUND, "no vocab.txt beside %s or %s", ref_path, cand_path);
+    tp_weights *cand;
+    TP_TRY(tp_weights_open(cand_path, &cand));
+    size_t r = tp_eval_minilm_from(ref_path, cand, vocab, text_path, out);
+    tp_weights_close(cand);
+    return r;
+}
+
+void tp_eval_result_free(tp_eval_result *r)
+{
+    if (!r) return;
+    free(r->sentence_cosine);
+    r->sentence_cosine = NULL;
 }

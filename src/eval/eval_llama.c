@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "eval/models.h"
 
 #define EVAL_CHUNK 128
 #define EVAL_DEFAULT_WINDOW 512
@@ -90,10 +91,10 @@ static size_t run_chunk(eval_ctx *c, const int32_t *ids, size_t n, const int32_t
     return 0;
 }
 
-size_t tp_eval_llama(const char *ref_path, const char *cand_path, const char *text_path, size_t window,
-                     size_t max_tokens, tp_eval_lm_result *out)
+size_t tp_eval_llama_from(const char *ref_path, tp_weights *cand, const char *text_path, size_t window,
+                          size_t max_tokens, tp_eval_lm_result *out)
 {
-    if (!ref_path || !cand_path || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    if (!ref_path || !cand || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     memset(out, 0, sizeof *out);
     if (!window) window = EVAL_DEFAULT_WINDOW;
     if (window < 2) return tp_fail(TP_ERR_PARAM, "window of %zu tokens (at least 2)", window);
@@ -103,7 +104,7 @@ size_t tp_eval_llama(const char *ref_path, const char *cand_path, const char *te
     int32_t *ids = NULL;
     size_t r = read_all(text_path, &text, &len);
     if (!tp_is_error(r)) r = tp_llama_load(ref_path, NULL, &c.ref);
-    if (!tp_is_error(r)) r = tp_llama_load(cand_path, ref_path, &c.cand);
+    if (!tp_is_error(r)) r = tp_llama_load_from(cand, ref_path, &c.cand);
     if (!tp_is_error(r) && (tp_llama_vocab(c.ref) != tp_llama_vocab(c.cand) || tp_llama_dim(c.ref) != tp_llama_dim(c.cand)))
         r = tp_fail(TP_ERR_SHAPE, "reference and candidate differ in vocabulary or width");
     if (!tp_is_error(r)) r = tp_llama_tokenize(c.ref, text, len, &ids, &T);
@@ -146,6 +147,11 @@ size_t tp_eval_llama(const char *ref_path, const char *cand_path, const char *te
         double sum = 0;
         for (size_t i = 0; i < c.n_kl; i++) sum += c.kl[i];
         out->mean_kl = sum / (double)c.n_kl;
+        out->position_kl = malloc(c.n_kl * sizeof *out->position_kl);
+        if (!out->position_kl) r = tp_fail(TP_ERR_NOMEM, "per-position KL");
+    }
+    if (!tp_is_error(r)) {
+        memcpy(out->position_kl, c.kl, c.n_kl * sizeof *c.kl);
         qsort(c.kl, c.n_kl, sizeof *c.kl, cmp_double);
         /* Nearest-rank 99th percentile. */
         size_t k = (size_t)ceil(0.99 * (double)c.n_kl);
@@ -164,4 +170,23 @@ size_t tp_eval_llama(const char *ref_path, const char *cand_path, const char *te
     tp_llama_free(c.ref);
     tp_llama_free(c.cand);
     return tp_is_error(r) ? r : 0;
+}
+
+size_t tp_eval_llama(const char *ref_path, const char *cand_path, const char *text_path, size_t window,
+                     size_t max_tokens, tp_eval_lm_result *out)
+{
+    if (!ref_path || !cand_path || !text_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    memset(out, 0, sizeof *out);
+    tp_weights *cand;
+    TP_TRY(tp_weights_open(cand_path, &cand));
+    size_t r = tp_eval_llama_from(ref_path, cand, text_path, window, max_tokens, out);
+    tp_weights_close(cand);
+    return r;
+}
+
+void tp_eval_lm_result_free(tp_eval_lm_result *r)
+{
+    if (!r) return;
+    free(r->position_kl);
+    r->position_kl = NULL;
 }

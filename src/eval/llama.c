@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "eval/bpe.h"
 #include "eval/gguf.h"
-#include "eval/weights.h"
+#include "eval/models.h"
 
 #define LLAMA_DEFAULT_CTX 2048
 
@@ -145,23 +145,20 @@ size_t tp_llama_set_context(tp_llama *m, size_t n_ctx)
     return 0;
 }
 
-size_t tp_llama_load(const char *weights_path, const char *gguf_path, tp_llama **out)
+size_t tp_llama_load_from(tp_weights *w, const char *gguf_path, tp_llama **out)
 {
-    if (!weights_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    if (!w || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     *out = NULL;
     tp_llama *m = calloc(1, sizeof *m);
     if (!m) return tp_fail(TP_ERR_NOMEM, "llama");
-    tp_weights *w = NULL;
     tp_gguf *g = NULL;
-    size_t r = tp_weights_open(weights_path, &w);
     const tp_gguf *cfg = NULL;
-    if (!tp_is_error(r)) {
-        if (gguf_path) {
-            r = tp_gguf_open(gguf_path, &g);
-            cfg = g;
-        } else if (!(cfg = tp_weights_gguf(w))) {
-            r = tp_fail(TP_ERR_ARG, "%s is not a GGUF: name the GGUF that holds the hyperparameters and tokenizer", weights_path);
-        }
+    size_t r = 0;
+    if (gguf_path) {
+        r = tp_gguf_open(gguf_path, &g);
+        cfg = g;
+    } else if (!(cfg = tp_weights_gguf(w))) {
+        r = tp_fail(TP_ERR_ARG, "the weights are not a GGUF: name the GGUF that holds the hyperparameters and tokenizer");
     }
     if (!tp_is_error(r)) r = read_hparams(cfg, m);
     if (!tp_is_error(r)) r = tp_bpe_load(cfg, &m->bpe);
@@ -169,11 +166,23 @@ size_t tp_llama_load(const char *weights_path, const char *gguf_path, tp_llama *
     if (!tp_is_error(r) && tp_bpe_vocab_size(m->bpe) > m->n_vocab)
         r = tp_fail(TP_ERR_SHAPE, "tokenizer has %zu tokens, embeddings %zu", tp_bpe_vocab_size(m->bpe), m->n_vocab);
     if (!tp_is_error(r)) r = tp_llama_set_context(m, LLAMA_DEFAULT_CTX);
-    tp_weights_close(w);
     tp_gguf_close(g);
     if (tp_is_error(r)) { tp_llama_free(m); return r; }
     *out = m;
     return 0;
+}
+
+size_t tp_llama_load(const char *weights_path, const char *gguf_path, tp_llama **out)
+{
+    if (!weights_path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    *out = NULL;
+    tp_weights *w;
+    TP_TRY(tp_weights_open(weights_path, &w));
+    size_t r = !gguf_path && !tp_weights_gguf(w)
+                   ? tp_fail(TP_ERR_ARG, "%s is not a GGUF: name the GGUF that holds the hyperparameters and tokenizer", weights_path)
+                   : tp_llama_load_from(w, gguf_path, out);
+    tp_weights_close(w);
+    return r;
 }
 
 size_t tp_llama_dim(const tp_llama *m) { return m->dim; }

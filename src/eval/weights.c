@@ -12,6 +12,8 @@ struct tp_weights {
     tp_archive *arch;
     tp_tensor_file *file;
     tp_gguf *gguf;
+    tp_tensor_fetch_fn fetch;
+    void *user;
 };
 
 size_t tp_weights_open(const char *path, tp_weights **out)
@@ -33,6 +35,26 @@ size_t tp_weights_open(const char *path, tp_weights **out)
     return 0;
 }
 
+size_t tp_weights_from_fetch(tp_tensor_fetch_fn fetch, void *user, tp_weights **out)
+{
+    if (!fetch || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
+    *out = calloc(1, sizeof **out);
+    if (!*out) return tp_fail(TP_ERR_NOMEM, "weights");
+    (*out)->fetch = fetch;
+    (*out)->user = user;
+    return 0;
+}
+
+/* One call of the caller's fetch, checked: a contiguous tensor with data. */
+static size_t fetch_tensor(const tp_weights *w, const char *name, tp_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t r = w->fetch(w->user, name, t);
+    if (tp_is_error(r)) return tp_error_code(r) == TP_ERR_NOT_FOUND ? tp_fail(TP_ERR_NOT_FOUND, "no tensor '%s'", name) : r;
+    if (!t->data || t->ndim > TP_MAX_DIMS) return tp_fail(TP_ERR_ARG, "fetch gave no data or a bad shape for '%s'", name);
+    return tp_is_error(tp_tensor_nbytes(t)) ? tp_fail(TP_ERR_SHAPE, "fetch gave a bad tensor for '%s'", name) : 0;
+}
+
 void tp_weights_close(tp_weights *w)
 {
     if (!w) return;
@@ -51,6 +73,7 @@ static size_t file_find(const tp_tensor_file *f, const char *name)
 
 size_t tp_weights_count(const tp_weights *w)
 {
+    if (w->fetch) return 0;
     return w->arch ? tp_archive_count(w->arch) : w->gguf ? tp_gguf_tensor_count(w->gguf) : tp_tensor_file_count(w->file);
 }
 
@@ -83,6 +106,11 @@ size_t tp_weights_desc(const tp_weights *w, const char *name, tp_tensor *t)
 {
     memset(t, 0, sizeof *t);
     if (w->gguf) return gguf_desc(w->gguf, name, t);
+    if (w->fetch) {
+        TP_TRY(fetch_tensor(w, name, t));
+        t->data = NULL;
+        return 0;
+    }
     if (w->arch) {
         size_t i = tp_archive_find(w->arch, name);
         if (tp_is_error(i)) return i;
@@ -123,6 +151,13 @@ size_t tp_weights_f32(const tp_weights *w, const char *name, uint32_t ndim, cons
     size_t r;
     if (w->arch) {
         r = tp_archive_decode(w->arch, tp_archive_find(w->arch, name), tmp, raw);
+    } else if (w->fetch) {
+        /* Fetched again: the first call's data need not outlive the next. */
+        tp_tensor v;
+        r = fetch_tensor(w, name, &v);
+        if (!tp_is_error(r) && (v.dtype != t.dtype || tp_tensor_nbytes(&v) != raw))
+            r = tp_fail(TP_ERR_SHAPE, "fetch gave '%s' two different shapes", name);
+        if (!tp_is_error(r)) memcpy(tmp, v.data, raw);
     } else {
         tp_tensor v;
         r = tp_tensor_file_get(w->file, file_find(w->file, name), &v);

@@ -12,6 +12,9 @@ typedef struct tp_weights tp_weights;
 
 /* Opens path, chosen by its first bytes ("TPZA" = archive, "GGUF"). */
 size_t tp_weights_open(const char *path, tp_weights **out);
+/* Weights handed over by the caller's fetch function (tpress.h): they have
+ * no list of names (count 0), only look-up by name. */
+size_t tp_weights_from_fetch(tp_tensor_fetch_fn fetch, void *user, tp_weights **out);
 void tp_weights_close(tp_weights *w);
 /* Number of tensors and the name of tensor i (NULL past the end). */
 size_t tp_weights_count(const tp_weights *w);

@@ -28,6 +28,18 @@ assert i4["mean_cosine"] < i8["mean_cosine"] and i4["mean_cosine"] > 0.9, i4
 assert i4["candidate_bits_per_weight"] < 6, i4
 PY
 
+# --plot: per-sentence cosine as PNG; without gnuplot on PATH an error
+# before the run and no file; a plot that cannot be written leaves none.
+if command -v gnuplot >/dev/null; then
+  "$TPRESS" eval "$model" "$WORK/m4.tpz" --text "$WORK/text.txt" --plot "$WORK/int4.png" >/dev/null
+  check_png "$WORK/int4.png"
+else
+  echo "gnuplot missing: --plot success case skipped (scripts/deps.sh installs gnuplot-nox)" >&2
+fi
+expect_bad env PATH=/nonexistent "$TPRESS" eval "$model" "$WORK/m4.tpz" --text "$WORK/text.txt" --plot "$WORK/nogp.png"
+[ ! -e "$WORK/nogp.png" ] || fail "--plot without gnuplot left a file"
+grep -q "gnuplot" "$WORK/stderr" || fail "--plot without gnuplot does not say so"
+
 # Hidden states: 7 states of [T, 384], T = tokens of the text.
 head -n 5 "$WORK/text.txt" >"$WORK/five.txt"
 "$TPRESS" dump "$model" --what hidden --text "$WORK/five.txt" -o "$WORK/dump" -q

@@ -14,6 +14,18 @@ text="$root/data/eval_text.txt"
 rm -f "$WORK/w.safetensors"
 "$TPRESS" eval "$model" "$WORK/w8.tpz" --text "$text" --max-tokens 96 --window 48 >"$WORK/int8.txt"
 "$TPRESS" eval "$model" "$WORK/w8.tpz" --text "$text" --max-tokens 96 --window 48 --json >"$WORK/int8.json"
+# --plot: SNR per layer and KL along the text; the model against itself
+# (every state exact) plots too. Into a directory that does not exist: an
+# error and nothing written.
+if command -v gnuplot >/dev/null; then
+  "$TPRESS" eval "$model" "$WORK/w8.tpz" --text "$text" --max-tokens 96 --window 48 --plot "$WORK/int8.png" >/dev/null
+  check_png "$WORK/int8.png"
+  "$TPRESS" eval "$model" "$model" --text "$text" --max-tokens 32 --plot "$WORK/self.png" >/dev/null
+  check_png "$WORK/self.png"
+  expect_bad "$TPRESS" eval "$model" "$model" --text "$text" --max-tokens 32 --plot "$WORK/nodir/x.png"
+else
+  echo "gnuplot missing: --plot cases skipped (scripts/deps.sh installs gnuplot-nox)" >&2
+fi
 cat "$WORK/int8.txt"
 grep -q "next-token KL(ref||cand)   mean" "$WORK/int8.txt" || fail "table lacks the KL line"
 python3 - "$WORK" <<'PY'
@@ -35,6 +47,9 @@ PY
 printf 'The cat sat on the mat. 42 is the answer.\n' >"$WORK/short.txt"
 "$TPRESS" dump "$model" --what kv --text "$WORK/short.txt" -o "$WORK/kv" -q
 "$TPRESS" dump "$model" --what hidden --text "$WORK/short.txt" -o "$WORK/hid" -q
+"$TPRESS" dump "$model" --what tokens --text "$WORK/short.txt" -o "$WORK/tok" -q
+cmp "$WORK/tok/tokens.npy" "$WORK/kv/tokens.npy" || fail "--what tokens differs from the ids of --what kv"
+[ "$(ls "$WORK/tok")" = "tokens.npy" ] || fail "--what tokens wrote more than tokens.npy"
 "$TPRESS" dump "$model" --what weights -o "$WORK/w.safetensors" -q
 python3 - "$WORK" <<'PY'
 import sys, numpy as np

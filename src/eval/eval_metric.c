@@ -1,0 +1,45 @@
+/* tp_eval_metric: one model-level number for a planner's accuracy check,
+ * with the candidate from a file or from the caller's memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "eval/models.h"
+
+#define METRIC_DEFAULT_TOKENS 512
+
+static int is_gguf(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char m[4] = {0};
+    size_t got = fread(m, 1, 4, f);
+    fclose(f);
+    return got == 4 && !memcmp(m, "GGUF", 4);
+}
+
+size_t tp_eval_metric(const char *ref_path, const char *cand_path, tp_tensor_fetch_fn fetch, void *user,
+                      const char *text_path, size_t max_tokens, double *metric, int *higher_is_better)
+{
+    if (!ref_path || (!cand_path && !fetch) || !text_path || !metric) return tp_fail(TP_ERR_ARG, "NULL argument");
+    tp_weights *cand;
+    TP_TRY(fetch ? tp_weights_from_fetch(fetch, user, &cand) : tp_weights_open(cand_path, &cand));
+    size_t r;
+    int llama = is_gguf(ref_path);
+    if (llama) {
+        size_t n = max_tokens ? max_tokens : METRIC_DEFAULT_TOKENS;
+        tp_eval_lm_result res = {0};
+        r = tp_eval_llama_from(ref_path, cand, text_path, n, n, &res);
+        if (!tp_is_error(r)) *metric = res.mean_kl;
+        tp_eval_lm_result_free(&res);
+    } else {
+        tp_eval_result res = {0};
+        r = tp_eval_minilm_from(ref_path, cand, NULL, text_path, &res);
+        if (!tp_is_error(r)) *metric = res.mean_cosine;
+        tp_eval_result_free(&res);
+    }
+    tp_weights_close(cand);
+    if (!tp_is_error(r) && higher_is_better) *higher_is_better = !llama;
+    return tp_is_error(r) ? r : 0;
+}
