@@ -395,8 +395,8 @@ TEST(rans_rejects_garbage)
     CHECK(1);
 }
 
-/* scalar and AVX2 encoders on a hand-made 3-context model with a
- * frequency-1 symbol, every tail length */
+/* scalar and AVX2 encoders and decoders on a hand-made 3-context model
+ * with a frequency-1 symbol, every tail length */
 TEST(rans_encoders_agree_with_contexts)
 {
     tp_rans_model m;
@@ -418,6 +418,8 @@ TEST(rans_encoders_agree_with_contexts)
         size_t ka = tp_rans_encode(&m, x, n, a, cap), kb = tp_rans_encode_scalar(&m, x, n, b, cap);
         CHECK(!tp_is_error(ka) && ka == kb && !memcmp(a, b, ka));
         CHECK(!tp_is_error(tp_rans_decode(&m, &t, a, ka, y, n)) && !memcmp(x, y, n));
+        memset(y, 0, n);
+        CHECK(!tp_is_error(tp_rans_decode_scalar(&m, &t, a, ka, y, n)) && !memcmp(x, y, n));
     }
     free(x); free(y); free(a); free(b);
 }

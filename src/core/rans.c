@@ -422,7 +422,7 @@ static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const
     for (int k = 0; k < TP_RANS_STREAMS; k++) p[k] += 32;
     size_t i = 0;
 #if defined(__x86_64__)
-    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, x, p, end, sym, n);
+    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, m->nctx, x, p, end, sym, n);
 #else
     (void)simd;
 #endif

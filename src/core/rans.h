@@ -87,7 +87,7 @@ size_t tp_rans_decompress(const uint8_t *src, size_t len, uint8_t *dst, size_t n
 /* Internal: AVX2 kernel (rans_avx2.c). Decodes whole 32-symbol groups
  * from the start while every stream has 16 readable bytes; returns the
  * symbols done and advances states and stream cursors p[]. */
-size_t tp_rans_decode_avx2(const tp_rans_dtable *t, const uint16_t *thr, uint32_t x[TP_RANS_LANES],
+size_t tp_rans_decode_avx2(const tp_rans_dtable *t, const uint16_t *thr, int nctx, uint32_t x[TP_RANS_LANES],
                            const uint8_t **p, const uint8_t *const *end, uint8_t *sym, size_t n);
 
 /* Internal: AVX2 encoder kernel. Encodes the whole 32-symbol groups of
