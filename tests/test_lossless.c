@@ -142,12 +142,17 @@ TEST(lossless_em_kernels_match_reference)
             memset(d2, 0, 2 * m);
             CHECK_OK(tp_ll_em_merge_bf16(j1, r1, x1, n1, m, base, d2));
             CHECK(!memcmp(d1, d2, 2 * m));
+            memset(d2, 0, 2 * m);
+            CHECK_OK(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1, m, base, d2));
+            CHECK(!memcmp(d1, d2, 2 * m));
             if (n1) { /* a missing or a stray escape is an error, never a silent result */
                 CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 - 1, m, base, e2, q2)));
                 CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 - 1, m, base, d2)));
+                CHECK(tp_is_error(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1 - 1, m, base, d2)));
             }
             CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 + 1, m, base, e2, q2)));
             CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 + 1, m, base, d2)));
+            CHECK(tp_is_error(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1 + 1, m, base, d2)));
         }
     free(e); free(q); free(j1); free(j2); free(r1); free(r2); free(x1); free(x2); free(e2); free(q2);
     free(d1); free(d2);
