@@ -2,8 +2,8 @@
  * Usage: bench_lossless_parts FILE [CHUNK_KIB] [REPS]
  * Encodes CHUNK_KIB (default 256) of bf16 from the middle of FILE as one
  * chunk, then times, each as a median over REPS (default 200) calls in a
- * row: the whole chunk decode, its rANS symbol decode (dispatched and
- * scalar), the bf16 merge and the checksum, in ns per value. */
+ * row: the whole chunk decode, its rANS symbol decode (dispatched, AVX2
+ * and scalar), the bf16 merge and the checksum, in ns per value. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     size_t sl = tp_rans_encode(&model, j, m, stream, tp_rans_stream_bound(m));
     tp_rans_dtable_build(&model, &s.dtable);
     TIME("rans", tp_rans_decode(&model, &s.dtable, stream, sl, sym, m));
+    TIME("rans avx2", tp_rans_decode_level(&model, &s.dtable, stream, sl, sym, m, 1));
     TIME("rans scalar", tp_rans_decode_scalar(&model, &s.dtable, stream, sl, sym, m));
     TIME("dtable build", (tp_rans_dtable_build(&model, &s.dtable), 0));
     TIME("merge bf16", tp_ll_em_merge_bf16(j, r, esc, n_esc, m, base, dst));
