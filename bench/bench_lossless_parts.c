@@ -10,8 +10,10 @@
 #include <time.h>
 
 #include "codecs/lossless.h"
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "core/rans.h"
+#include "tpress.h"
 
 static double now(void)
 {
@@ -78,5 +80,34 @@ int main(int argc, char **argv)
     TIME("merge bf16", tp_ll_em_merge_bf16(j, r, esc, n_esc, m, base, dst));
     TIME("checksum", tp_hash64(dst, n) == 0);
     tp_ll_scratch_free(&s);
+
+    f = fopen(argv[1], "rb");
+    size_t raw = (size_t)size & ~(size_t)1;
+    uint8_t *x = malloc(raw), *y = malloc(raw);
+    if (!f || fread(x, 1, raw, f) != raw) return 1;
+    fclose(f);
+    memset(y, 0, raw);
+    tp_pipeline *p;
+    if (tp_is_error(tp_pipeline_parse("lossless:threads=1", &p))) return 1;
+    tp_tensor tt = {.dtype = TP_BF16, .ndim = 1, .shape = {raw / 2}, .data = x};
+    size_t cap = tp_frame_bound(p, &tt);
+    uint8_t *fr = malloc(cap);
+    size_t fn = tp_frame_encode(p, &tt, fr, cap);
+    if (tp_is_error(fn)) return 1;
+    /* the payload: the frame's tail from its lossless header on (docs/LOSSLESS.md) */
+    uint8_t hdr[16] = {1, 2, 1, 0};
+    tp_put_u32(hdr + 4, 256u << 10);
+    tp_put_u64(hdr + 8, raw);
+    size_t po = 0;
+    while (po + 16 <= fn && memcmp(fr + po, hdr, 16)) po++;
+    m = raw / 2;
+    reps = reps > 21 ? 21 : reps;
+    printf("whole file, %zu values\n", m);
+    TIME("frame decode", tp_is_error(tp_frame_decode(fr, fn, y, raw)));
+    printf("payload at %zu of %zu: %s\n", po, fn, tp_is_error(tp_ll_decode(fr + po, fn - po - 8, TP_BF16, raw, y, 1)) ? tp_last_error_detail() : "ok");
+    TIME("codec decode", tp_is_error(tp_ll_decode(fr + po, fn - po - 8, TP_BF16, raw, y, 1)));
+    TIME("frame hash", tp_hash64(fr, fn) == 0);
+    if (memcmp(x, y, raw)) return 1;
+    tp_pipeline_free(p);
     return 0;
 }

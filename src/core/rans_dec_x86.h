@@ -67,7 +67,7 @@ static inline __attribute__((always_inline, target(TP_RANS_DEC_TARGET))) __m256i
  * symbol planes) skip the context arithmetic. */
 static inline __attribute__((always_inline, target(TP_RANS_DEC_TARGET))) size_t
 TP_RANS_DEC_KERNEL(const tp_rans_dtable *t, const uint16_t *thr, int ctx, uint32_t xs[TP_RANS_LANES], const uint8_t **p,
-            const uint8_t *const *end, uint8_t *sym, size_t n)
+            const uint8_t *const *end, uint8_t *sym, size_t n, const uint8_t *next)
 {
 #if !TP_RANS_DEC_VL
     /* perm[m][j]: which of the next words lane j takes when lanes m renormalise */
@@ -92,6 +92,7 @@ TP_RANS_DEC_KERNEL(const tp_rans_dtable *t, const uint16_t *thr, int ctx, uint32
     while (n - i >= TP_RANS_LANES && end[0] - q[0] >= 16 && end[1] - q[1] >= 16 && end[2] - q[2] >= 16 &&
            end[3] - q[3] >= 16) {
         for (int k = 0; k < 4; k++) _mm_prefetch((const char *)(q[k] + 512), _MM_HINT_T0); /* cold payload */
+        if (next) __builtin_prefetch(next + 2 * i, 1);
         STEP(0);
         STEP(1);
         STEP(2);
@@ -113,7 +114,8 @@ TP_RANS_DEC_KERNEL(const tp_rans_dtable *t, const uint16_t *thr, int ctx, uint32
 __attribute__((target(TP_RANS_DEC_TARGET))) size_t TP_RANS_DEC_NAME(const tp_rans_dtable *t, const uint16_t *thr,
                                                                    int nctx, uint32_t xs[TP_RANS_LANES],
                                                                    const uint8_t **p, const uint8_t *const *end,
-                                                                   uint8_t *sym, size_t n)
+                                                                   uint8_t *sym, size_t n, const uint8_t *next)
 {
-    return nctx > 1 ? TP_RANS_DEC_KERNEL(t, thr, 1, xs, p, end, sym, n) : TP_RANS_DEC_KERNEL(t, thr, 0, xs, p, end, sym, n);
+    return nctx > 1 ? TP_RANS_DEC_KERNEL(t, thr, 1, xs, p, end, sym, n, next)
+                    : TP_RANS_DEC_KERNEL(t, thr, 0, xs, p, end, sym, n, next);
 }
