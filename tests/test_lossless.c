@@ -142,12 +142,17 @@ TEST(lossless_em_kernels_match_reference)
             memset(d2, 0, 2 * m);
             CHECK_OK(tp_ll_em_merge_bf16(j1, r1, x1, n1, m, base, d2));
             CHECK(!memcmp(d1, d2, 2 * m));
+            memset(d2, 0, 2 * m);
+            CHECK_OK(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1, m, base, d2));
+            CHECK(!memcmp(d1, d2, 2 * m));
             if (n1) { /* a missing or a stray escape is an error, never a silent result */
                 CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 - 1, m, base, e2, q2)));
                 CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 - 1, m, base, d2)));
+                CHECK(tp_is_error(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1 - 1, m, base, d2)));
             }
             CHECK(tp_is_error(tp_ll_em_merge(j1, r1, x1, n1 + 1, m, base, e2, q2)));
             CHECK(tp_is_error(tp_ll_em_merge_bf16(j1, r1, x1, n1 + 1, m, base, d2)));
+            CHECK(tp_is_error(tp_ll_em_merge_bf16_sse2(j1, r1, x1, n1 + 1, m, base, d2)));
         }
     free(e); free(q); free(j1); free(j2); free(r1); free(r2); free(x1); free(x2); free(e2); free(q2);
     free(d1); free(d2);
@@ -333,14 +338,16 @@ static int rans_roundtrip(const uint8_t *x, size_t n, size_t *coded)
     size_t k = tp_rans_compress(x, n, c, cap);
     int ok = !tp_is_error(k);
     if (ok) ok = !tp_is_error(tp_rans_decompress(c, k, y, n)) && !memcmp(x, y, n);
-    if (ok && n) { /* the scalar reference decodes the same */
+    if (ok && n) { /* the scalar reference and each kernel decode the same */
         tp_rans_model m;
         static tp_rans_dtable t;
         tp_reader r = tp_reader_init(c, k);
         ok = !tp_is_error(tp_rans_model_read(&r, &m));
         tp_rans_dtable_build(&m, &t);
-        memset(y, 0, n);
-        ok = ok && !tp_is_error(tp_rans_decode_scalar(&m, &t, r.p, r.left, y, n)) && !memcmp(x, y, n);
+        for (int level = 0; level <= 2; level++) {
+            memset(y, 0, n);
+            ok = ok && !tp_is_error(tp_rans_decode_level(&m, &t, r.p, r.left, y, n, level)) && !memcmp(x, y, n);
+        }
         /* the scalar reference encoder writes the same bytes as the
          * dispatched (AVX2) one */
         uint8_t *c2 = malloc(cap);
@@ -395,8 +402,8 @@ TEST(rans_rejects_garbage)
     CHECK(1);
 }
 
-/* scalar and AVX2 encoders on a hand-made 3-context model with a
- * frequency-1 symbol, every tail length */
+/* scalar and AVX2 encoders and decoders on a hand-made 3-context model
+ * with a frequency-1 symbol, every tail length */
 TEST(rans_encoders_agree_with_contexts)
 {
     tp_rans_model m;
@@ -418,6 +425,10 @@ TEST(rans_encoders_agree_with_contexts)
         size_t ka = tp_rans_encode(&m, x, n, a, cap), kb = tp_rans_encode_scalar(&m, x, n, b, cap);
         CHECK(!tp_is_error(ka) && ka == kb && !memcmp(a, b, ka));
         CHECK(!tp_is_error(tp_rans_decode(&m, &t, a, ka, y, n)) && !memcmp(x, y, n));
+        for (int level = 0; level <= 2; level++) {
+            memset(y, 0, n);
+            CHECK(!tp_is_error(tp_rans_decode_level(&m, &t, a, ka, y, n, level)) && !memcmp(x, y, n));
+        }
     }
     free(x); free(y); free(a); free(b);
 }

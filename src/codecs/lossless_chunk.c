@@ -170,8 +170,10 @@ size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsign
 }
 
 /* Reads one plane record of len bytes; *out points at the bytes (in the
- * payload for raw planes, else decoded into mine). */
-static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k, uint8_t *mine, const uint8_t **out)
+ * payload for raw planes, else decoded into mine). next: NULL, or the 2·len
+ * output bytes written after this plane (tp_rans_decode_next). */
+static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k, uint8_t *mine, const uint8_t **out,
+                         const uint8_t *next)
 {
     uint8_t pk = tp_read_u8(r);
     if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends before plane %u", k);
@@ -190,7 +192,7 @@ static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k,
         tp_reader br = tp_reader_init(b, body);
         TP_TRY(tp_rans_model_read(&br, &s->model));
         tp_rans_dtable_build(&s->model, &s->dtable);
-        TP_TRY(tp_rans_decode(&s->model, &s->dtable, br.p, br.left, mine, len));
+        TP_TRY(tp_rans_decode_next(&s->model, &s->dtable, br.p, br.left, mine, len, next));
     } else if (pk == TP_LL_PLANE_ZSTD) {
         uint32_t body = tp_read_u32(r);
         const uint8_t *b = tp_read_bytes(r, body);
@@ -217,9 +219,9 @@ static size_t decode_em(tp_ll_scratch *s, tp_reader *r, size_t m, unsigned elem,
     const uint8_t *esc = tp_read_bytes(r, n_esc), *j, *rem;
     if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "escapes truncated");
     uint8_t *e = s->planes, *q = s->planes + m;
-    TP_TRY(read_plane(s, r, m, 0, e, &j));
-    TP_TRY(read_plane(s, r, tp_ll_em_packed(m), 1, s->em, &rem));
-    for (unsigned k = 2; k < elem; k++) TP_TRY(read_plane(s, r, m, k, s->planes + k * m, &pl[k]));
+    TP_TRY(read_plane(s, r, m, 0, e, &j, elem == 2 ? dst : NULL));
+    TP_TRY(read_plane(s, r, tp_ll_em_packed(m), 1, s->em, &rem, NULL));
+    for (unsigned k = 2; k < elem; k++) TP_TRY(read_plane(s, r, m, k, s->planes + k * m, &pl[k], NULL));
     if (r->left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r->left);
     *done = elem == 2;
     if (*done) return tp_ll_em_merge_bf16(j, rem, esc, n_esc, m, base, dst);
@@ -248,7 +250,8 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
         int done = 0;
         if (kind == TP_LL_CHUNK_EM) TP_TRY(decode_em(s, &r, ne, elem, pl, dst, &done));
         else
-            for (unsigned k = 0; k < elem; k++) TP_TRY(read_plane(s, &r, ne, k, s->planes + k * ne, &pl[k]));
+            for (unsigned k = 0; k < elem; k++)
+                TP_TRY(read_plane(s, &r, ne, k, s->planes + k * ne, &pl[k], k == 0 && elem == 2 ? dst : NULL));
         if (r.left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r.left);
         if (!done) tp_ll_merge(pl, ne, elem, form != TP_LL_FORM_INT, dst);
     } else {

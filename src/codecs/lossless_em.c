@@ -9,14 +9,16 @@
  * aside. The remaining six bits of the second byte are packed four to
  * three bytes, planar within blocks of 64 values.
  *
- * Scalar references define the result; the SSE2 versions are what runs
- * on x86-64 and are compared with them in tests/test_lossless.c. */
+ * Scalar references define the result; the SSE2 versions (and for the
+ * bf16 merge an AVX-512 VBMI one, lossless_em_avx512.c) are what runs on
+ * x86-64 and are compared with them in tests/test_lossless.c. */
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 #include "codecs/lossless.h"
+#include "core/cpu.h"
 #include "core/error.h"
 
 unsigned tp_ll_em_base(const uint8_t *e, size_t m)
@@ -189,8 +191,8 @@ static inline void put_bf16(uint8_t *dst, size_t i, uint8_t e, uint8_t q)
     memcpy(dst + 2 * i, &v, 2);
 }
 
-size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
-                           unsigned base, uint8_t *dst)
+size_t tp_ll_em_merge_bf16_sse2(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
+                                unsigned base, uint8_t *dst)
 {
     size_t i = 0, k = 0;
 #ifdef __SSE2__
@@ -238,4 +240,18 @@ size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *es
         return 0;
     }
     return k == n_esc ? 0 : tp_fail(TP_ERR_CORRUPT, "%zu escapes stored, %zu used", n_esc, k);
+}
+
+size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
+                           unsigned base, uint8_t *dst)
+{
+#if defined(__x86_64__)
+    if (tp_cpu_features() & TP_CPU_AVX512VBMI) { /* whole blocks, then the tail and the escape count check */
+        size_t k = 0, done = m / 64 * 64;
+        TP_TRY(tp_ll_em_merge_bf16_avx512(j, r, esc, n_esc, m, base, dst, &k));
+        return tp_ll_em_merge_bf16_sse2(j + done, r + done / 64 * 48, esc + k, n_esc - k, m - done, base,
+                                        dst + 2 * done);
+    }
+#endif
+    return tp_ll_em_merge_bf16_sse2(j, r, esc, n_esc, m, base, dst);
 }

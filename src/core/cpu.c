@@ -17,7 +17,8 @@ unsigned tp_cpu_features(void)
     if (f & TP_CPU_AVX2) f |= TP_CPU_F16C;
     /* libgcc's probe also checks that the OS saves the zmm state (XGETBV). */
     if (__builtin_cpu_supports("avx512f")) f |= TP_CPU_AVX512;
-    if ((f & TP_CPU_AVX512) && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
+    if ((f & TP_CPU_AVX512) && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+        __builtin_cpu_supports("avx512vl"))
         f |= TP_CPU_AVX512VBMI;
 #endif
     const char *mask = getenv("TP_CPU_MASK");

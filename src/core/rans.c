@@ -402,7 +402,7 @@ static size_t decode_tail(const tp_rans_dtable *t, const uint16_t *thr, int nctx
 }
 
 static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
-                          uint8_t *sym, size_t n, int simd)
+                          uint8_t *sym, size_t n, int level, const uint8_t *next)
 {
     if (len < 12 + 32 * TP_RANS_STREAMS) return tp_fail(TP_ERR_CORRUPT, "rans stream of %zu bytes", len);
     const uint8_t *p[TP_RANS_STREAMS], *end[TP_RANS_STREAMS];
@@ -422,9 +422,11 @@ static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const
     for (int k = 0; k < TP_RANS_STREAMS; k++) p[k] += 32;
     size_t i = 0;
 #if defined(__x86_64__)
-    if (simd && (tp_cpu_features() & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, x, p, end, sym, n);
+    unsigned cpu = tp_cpu_features();
+    if (level >= 2 && (cpu & TP_CPU_AVX512VBMI)) i = tp_rans_decode_avx512vl(t, m->thr, m->nctx, x, p, end, sym, n, next);
+    else if (level >= 1 && (cpu & TP_CPU_AVX2)) i = tp_rans_decode_avx2(t, m->thr, m->nctx, x, p, end, sym, n, next);
 #else
-    (void)simd;
+    (void)level, (void)next;
 #endif
     TP_TRY(decode_tail(t, m->thr, m->nctx, x, p, end, sym, i, n));
     for (int j = 0; j < TP_RANS_LANES; j++)
@@ -437,13 +439,25 @@ static size_t decode_impl(const tp_rans_model *m, const tp_rans_dtable *t, const
 size_t tp_rans_decode(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
                       uint8_t *sym, size_t n)
 {
-    return decode_impl(m, t, src, len, sym, n, 1);
+    return decode_impl(m, t, src, len, sym, n, 2, NULL);
+}
+
+size_t tp_rans_decode_next(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                           uint8_t *sym, size_t n, const void *next)
+{
+    return decode_impl(m, t, src, len, sym, n, 2, next);
+}
+
+size_t tp_rans_decode_level(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                            uint8_t *sym, size_t n, int level)
+{
+    return decode_impl(m, t, src, len, sym, n, level, NULL);
 }
 
 size_t tp_rans_decode_scalar(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
                              uint8_t *sym, size_t n)
 {
-    return decode_impl(m, t, src, len, sym, n, 0);
+    return decode_impl(m, t, src, len, sym, n, 0, NULL);
 }
 
 /* ---- self-contained byte coder --------------------------------------- */

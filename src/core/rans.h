@@ -73,6 +73,16 @@ void tp_rans_dtable_build(const tp_rans_model *m, tp_rans_dtable *t);
  * is bounds-checked and the final states and lengths must match. */
 size_t tp_rans_decode(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
                       uint8_t *sym, size_t n);
+/* Same; next is NULL or 2n bytes that the caller writes after decoding:
+ * the x86 kernels prefetch them for writing, one line per 32 symbols, so
+ * that the misses on fresh output lines overlap the (compute-bound)
+ * decoding instead of the caller's pass. */
+size_t tp_rans_decode_next(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                           uint8_t *sym, size_t n, const void *next);
+/* Same, with at most kernel level: 0 scalar reference, 1 AVX2, 2 AVX-512VL
+ * (fewer where the CPU lacks them; tests compare them all). */
+size_t tp_rans_decode_level(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
+                            uint8_t *sym, size_t n, int level);
 /* Same, scalar reference only (tests compare it with the dispatched one). */
 size_t tp_rans_decode_scalar(const tp_rans_model *m, const tp_rans_dtable *t, const uint8_t *src, size_t len,
                              uint8_t *sym, size_t n);
@@ -87,8 +97,14 @@ size_t tp_rans_decompress(const uint8_t *src, size_t len, uint8_t *dst, size_t n
 /* Internal: AVX2 kernel (rans_avx2.c). Decodes whole 32-symbol groups
  * from the start while every stream has 16 readable bytes; returns the
  * symbols done and advances states and stream cursors p[]. */
-size_t tp_rans_decode_avx2(const tp_rans_dtable *t, const uint16_t *thr, uint32_t x[TP_RANS_LANES],
-                           const uint8_t **p, const uint8_t *const *end, uint8_t *sym, size_t n);
+size_t tp_rans_decode_avx2(const tp_rans_dtable *t, const uint16_t *thr, int nctx, uint32_t x[TP_RANS_LANES],
+                           const uint8_t **p, const uint8_t *const *end, uint8_t *sym, size_t n,
+                           const uint8_t *next);
+
+/* Internal: the same loop with AVX-512VL renormalisation. */
+size_t tp_rans_decode_avx512vl(const tp_rans_dtable *t, const uint16_t *thr, int nctx, uint32_t x[TP_RANS_LANES],
+                               const uint8_t **p, const uint8_t *const *end, uint8_t *sym, size_t n,
+                           const uint8_t *next);
 
 /* Internal: AVX2 encoder kernel. Encodes the whole 32-symbol groups of
  * sym[0..full) backwards (full % 32 == 0), updating states x and the
