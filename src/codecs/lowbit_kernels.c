@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/bitpack.h"
+#include "codecs/lut_kernels.h"
 #include "core/cpu.h"
 
 /* ---- kq ---------------------------------------------------------------- */
@@ -70,6 +71,16 @@ static int trit_unpack_table(const uint8_t *src, size_t n, int8_t *dst)
 void tp_scale_i8_ref(const int8_t *q, size_t n, float s, float *out)
 {
     for (size_t i = 0; i < n; i++) out[i] = (float)q[i] * s;
+}
+
+int tp_trit_decode_ref(const uint8_t *src, size_t n_super, const float *s, float *out)
+{
+    int8_t q[160];
+    for (size_t k = 0; k < n_super; k++, src += 32, s += 5, out += 160) {
+        if (tp_trit_unpack_ref(src, 32, q)) return -1;
+        for (int j = 0; j < 160; j++) out[j] = (float)q[j] * s[j / 32];
+    }
+    return 0;
 }
 
 /* ---- AVX2 ---------------------------------------------------------------- */
@@ -174,6 +185,135 @@ __attribute__((target("avx2"))) static void scale_i8_avx2(const int8_t *q, size_
     }
     for (; i < n; i++) out[i] = (float)q[i] * s;
 }
+
+/* Fused ternary decode. Digit extraction after the TQ1_0 layout of
+ * llama.cpp (ggml-quants.c): with q = ceil(256 v / 243) (v the byte), digit
+ * i of v is (((q * 3^(4-i)) mod 256) * 3) >> 8 for every v <= 242 (checked
+ * exhaustively by the tests through the reference). In 16-bit lanes holding
+ * q << 8 that is one mullo by 3^(4-i) and one mulhi by 3. q = v +
+ * mulhi(13 v + 242, 270) (exact for v <= 242). A byte shuffle puts, for each
+ * output vector pair, value m in the low word and value m + half in the high
+ * word of dword m, so a dword permute of the scaled table {-s, 0*s, s} on
+ * the low bits gives the first vector and, after a shift by 16, the second.
+ * Tables (per block of a superblock: shuffle control and multipliers) are
+ * built once. */
+static int8_t trit_ctl2[5][32];    /* AVX2: 16-value blocks of 16 source bytes */
+static uint16_t trit_mul2[5][16];
+static uint8_t trit_ctl5[5][64];   /* VBMI: 32-value blocks of 32 source bytes */
+static uint16_t trit_mul5[5][32];
+static uint8_t trit_q[256];        /* VBMI: q for each byte (0 above 242) */
+static pthread_once_t fused_once = PTHREAD_ONCE_INIT;
+
+static void fused_tables_init(void)
+{
+    static const uint16_t pow3[5] = {81, 27, 9, 3, 1}; /* 3^(4-i) */
+    for (int b = 0; b < 5; b++) {
+        for (int w = 0; w < 16; w++) { /* dword k: words 2k (value k), 2k+1 (value 8+k) */
+            int m = (w & 1) * 8 + w / 2, j = 16 * b + m;
+            trit_ctl2[b][2 * w] = (int8_t)0x80;
+            trit_ctl2[b][2 * w + 1] = (int8_t)(j / 5);
+            trit_mul2[b][w] = pow3[j % 5];
+        }
+        for (int w = 0; w < 32; w++) { /* dword k: values k and 16+k */
+            int m = (w & 1) * 16 + w / 2, j = 32 * b + m;
+            trit_ctl5[b][2 * w] = 0;
+            trit_ctl5[b][2 * w + 1] = (uint8_t)(j / 5);
+            trit_mul5[b][w] = pow3[j % 5];
+        }
+    }
+    for (unsigned v = 0; v < 243; v++) trit_q[v] = (uint8_t)((v * 256 + 242) / 243);
+}
+
+__attribute__((target("avx2"), always_inline)) static inline int trit_fused_avx2(const uint8_t *src, size_t n_super,
+                                                                            const float *s, float *out, int nt)
+{
+    __m256i ctl[5], mul[5];
+    for (int b = 0; b < 5; b++) {
+        ctl[b] = _mm256_loadu_si256((const __m256i *)trit_ctl2[b]);
+        mul[b] = _mm256_loadu_si256((const __m256i *)trit_mul2[b]);
+    }
+    const __m256 sign = _mm256_setr_ps(-1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f);
+    const __m256i three = _mm256_set1_epi16(3), c13 = _mm256_set1_epi16(13), c242 = _mm256_set1_epi16(242);
+    const __m256i c270 = _mm256_set1_epi16(270);
+    const __m128i c243 = _mm_set1_epi8((char)243);
+    __m128i bad = _mm_setzero_si128();
+    for (size_t h = 0; h < 2 * n_super; h++, src += 16, out += 80) { /* half superblocks: 80 values */
+        __m128i v = _mm_loadu_si128((const __m128i *)src);
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_max_epu8(v, c243), v));
+        __m256i w = _mm256_cvtepu8_epi16(v);
+        __m256i q = _mm256_add_epi16(w, _mm256_mulhi_epu16(_mm256_add_epi16(_mm256_mullo_epi16(w, c13), c242), c270));
+        __m256i qb = _mm256_broadcastsi128_si256(
+            _mm_packus_epi16(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
+        for (int b = 0; b < 5; b++) {
+            const float *sc = s + (80 * (h & 1) + 16 * b) / 32 + 5 * (h / 2);
+            __m256 t = _mm256_mul_ps(_mm256_set1_ps(*sc), sign);
+            __m256i d = _mm256_mulhi_epu16(_mm256_mullo_epi16(_mm256_shuffle_epi8(qb, ctl[b]), mul[b]), three);
+            __m256 lo = _mm256_permutevar8x32_ps(t, d), hi = _mm256_permutevar8x32_ps(t, _mm256_srli_epi32(d, 16));
+            if (nt) { _mm256_stream_ps(out + 16 * b, lo); _mm256_stream_ps(out + 16 * b + 8, hi); }
+            else { _mm256_storeu_ps(out + 16 * b, lo); _mm256_storeu_ps(out + 16 * b + 8, hi); }
+        }
+    }
+    if (nt) _mm_sfence();
+    return _mm_movemask_epi8(bad) ? -1 : 0;
+}
+
+__attribute__((target("avx2"))) static int trit_decode_avx2(const uint8_t *src, size_t n_super, const float *s,
+                                                            float *out)
+{
+    return trit_fused_avx2(src, n_super, s, out, 0);
+}
+
+__attribute__((target("avx2"))) static int trit_decode_avx2_nt(const uint8_t *src, size_t n_super, const float *s,
+                                                               float *out)
+{
+    if ((uintptr_t)out % 64) return trit_fused_avx2(src, n_super, s, out, 0);
+    return trit_fused_avx2(src, n_super, s, out, 1);
+}
+
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx2")))
+VBMI __attribute__((always_inline)) static inline int trit_fused_vbmi(const uint8_t *src, size_t n_super,
+                                                                     const float *s, float *out, int nt)
+{
+    __m512i ctl[5], mul[5];
+    for (int b = 0; b < 5; b++) {
+        ctl[b] = _mm512_loadu_si512(trit_ctl5[b]);
+        mul[b] = _mm512_loadu_si512(trit_mul5[b]);
+    }
+    const __m512i Q0 = _mm512_loadu_si512(trit_q), Q1 = _mm512_loadu_si512(trit_q + 64);
+    const __m512i Q2 = _mm512_loadu_si512(trit_q + 128), Q3 = _mm512_loadu_si512(trit_q + 192);
+    const __m512 sign = _mm512_setr_ps(-1.0f, 0.0f, 1.0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i three = _mm512_set1_epi16(3);
+    const __mmask64 odd = 0xaaaaaaaaaaaaaaaaull;
+    __mmask32 bad = 0;
+    for (size_t k = 0; k < n_super; k++, src += 32, s += 5, out += 160) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)src);
+        bad |= _mm256_cmpgt_epu8_mask(v, _mm256_set1_epi8((char)242));
+        __m512i v5 = _mm512_zextsi256_si512(v);
+        __m512i q = _mm512_mask_blend_epi8(_mm512_movepi8_mask(v5), _mm512_permutex2var_epi8(Q0, v5, Q1),
+                                           _mm512_permutex2var_epi8(Q2, v5, Q3));
+        for (int b = 0; b < 5; b++) {
+            __m512 t = _mm512_mul_ps(_mm512_set1_ps(s[b]), sign);
+            __m512i d = _mm512_mulhi_epu16(_mm512_mullo_epi16(_mm512_maskz_permutexvar_epi8(odd, ctl[b], q), mul[b]),
+                                           three);
+            __m512 lo = _mm512_permutexvar_ps(d, t), hi = _mm512_permutexvar_ps(_mm512_srli_epi32(d, 16), t);
+            if (nt) { _mm512_stream_ps(out + 32 * b, lo); _mm512_stream_ps(out + 32 * b + 16, hi); }
+            else { _mm512_storeu_ps(out + 32 * b, lo); _mm512_storeu_ps(out + 32 * b + 16, hi); }
+        }
+    }
+    if (nt) _mm_sfence();
+    return bad ? -1 : 0;
+}
+
+VBMI static int trit_decode_vbmi(const uint8_t *src, size_t n_super, const float *s, float *out)
+{
+    return trit_fused_vbmi(src, n_super, s, out, 0);
+}
+
+VBMI static int trit_decode_vbmi_nt(const uint8_t *src, size_t n_super, const float *s, float *out)
+{
+    if ((uintptr_t)out % 64) return trit_fused_vbmi(src, n_super, s, out, 0);
+    return trit_fused_vbmi(src, n_super, s, out, 1);
+}
 #endif
 
 static int have_avx2(void) { return (tp_cpu_features() & TP_CPU_AVX2) != 0; }
@@ -196,6 +336,29 @@ tp_trit_unpack_fn tp_trit_unpack_best(void)
     if (!have_avx2()) return tp_trit_unpack_ref;
     pthread_once(&trit_once, trit_table_init);
     return trit_unpack_table;
+}
+
+tp_trit_decode_fn tp_trit_decode_variant(int i)
+{
+    if (i == 0) return tp_trit_decode_ref;
+#if defined(__x86_64__)
+    unsigned f = tp_cpu_features();
+    if (!(f & TP_CPU_AVX2)) return NULL;
+    pthread_once(&fused_once, fused_tables_init);
+    if (i == 1) return trit_decode_avx2;
+    if (i == 2) return trit_decode_avx2_nt;
+    if (i == 3) return (f & TP_CPU_AVX512VBMI) ? trit_decode_vbmi : NULL;
+    if (i == 4) return (f & TP_CPU_AVX512VBMI) ? trit_decode_vbmi_nt : NULL;
+#endif
+    return NULL;
+}
+
+tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes)
+{
+    int nt = out_bytes >= TP_STREAM_BYTES;
+    for (int i = 3 + nt; i > 0; i -= 2)
+        if (tp_trit_decode_variant(i)) return tp_trit_decode_variant(i);
+    return tp_trit_decode_ref;
 }
 
 tp_scale_i8_fn tp_scale_i8_best(void)

@@ -27,6 +27,21 @@ typedef int (*tp_trit_unpack_fn)(const uint8_t *src, size_t n, int8_t *dst);
 int tp_trit_unpack_ref(const uint8_t *src, size_t n, int8_t *dst);
 tp_trit_unpack_fn tp_trit_unpack_best(void);
 
+/* ternary, fused: decodes n_super superblocks of 32 bytes (160 values)
+ * straight to floats, value j scaled by s[j / 32] (5 scales per superblock):
+ * out[j] = (float)(t_j - 1) * s[j / 32], the product the two-pass path
+ * (unpack, then scale) computes. Returns 0, or -1 when a byte is above 242
+ * (out is then partly written). Variant 0 is the scalar reference, 1 AVX2,
+ * 2 AVX2 with streaming stores, 3 AVX-512 VBMI, 4 VBMI with streaming
+ * stores (those use plain stores when out is not 64-byte aligned); NULL
+ * when this CPU (or TP_CPU_MASK) lacks it. */
+typedef int (*tp_trit_decode_fn)(const uint8_t *src, size_t n_super, const float *s, float *out);
+int tp_trit_decode_ref(const uint8_t *src, size_t n_super, const float *s, float *out);
+tp_trit_decode_fn tp_trit_decode_variant(int i);
+/* The fastest variant for an output of out_bytes (streaming stores from
+ * TP_STREAM_BYTES on, as tp_lut_for). */
+tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes);
+
 /* out[i] = s * (float)q[i] for n values. */
 typedef void (*tp_scale_i8_fn)(const int8_t *q, size_t n, float s, float *out);
 void tp_scale_i8_ref(const int8_t *q, size_t n, float s, float *out);
