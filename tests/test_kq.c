@@ -423,20 +423,27 @@ TEST(kq_decoder_rejects_corruption)
 TEST(kq_kernels_simd_vs_ref)
 {
     uint8_t codes[16 * 32];
-    float s[16], off[16], a[16 * 32], b[16 * 32];
+    float s[16], off[16], a[16 * 32];
+    _Alignas(64) float b[16 * 32 + 1];
     uint64_t r = 42;
     for (size_t i = 0; i < sizeof codes; i++) { r = r * 6364136223846793005ull + 1; codes[i] = (uint8_t)(r >> 56); }
     for (int j = 0; j < 16; j++) { s[j] = 0.01f * (float)(j + 1) * (j & 1 ? -1 : 1); off[j] = -0.3f + 0.05f * (float)j; }
-    tp_kq_dequant_fn best = tp_kq_dequant_best();
-    for (unsigned bits = 2; bits <= 8; bits++)
-        for (size_t sub = 8; sub <= 32; sub += 8) {
-            size_t nsub = 256 / sub < 16 ? 256 / sub : 16;
-            tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a, nsub * sub * bits / 8);
-            best(codes, nsub, sub, bits, s, off, b, nsub * sub * bits / 8); /* exact end */
-            CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
-            best(codes, nsub, sub, bits, s, off, b, sizeof codes);
-            CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
-        }
+    for (int var = 1; var <= 3; var++) {
+        tp_kq_dequant_fn best = tp_kq_dequant_variant(var);
+        if (!best) continue;
+        for (unsigned bits = 2; bits <= 8; bits++)
+            for (size_t sub = 8; sub <= 32; sub += 8) {
+                size_t nsub = 256 / sub < 16 ? 256 / sub : 16;
+                tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a, nsub * sub * bits / 8);
+                best(codes, nsub, sub, bits, s, off, b, nsub * sub * bits / 8); /* exact end */
+                CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
+                best(codes, nsub, sub, bits, s, off, b, sizeof codes); /* 64-byte aligned: streaming */
+                CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
+                best(codes, nsub, sub, bits, s, off, b + 1, sizeof codes);
+                CHECK(memcmp(a, b + 1, nsub * sub * sizeof(float)) == 0);
+            }
+    }
+    CHECK(!tp_kq_dequant_variant(1) || tp_kq_dequant_for(1) != tp_kq_dequant_ref);
     /* trits: every byte value, valid or not */
     tp_trit_unpack_fn up = tp_trit_unpack_best();
     int8_t ta[8], tb[8];

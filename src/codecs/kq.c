@@ -501,7 +501,7 @@ static size_t decode_range(void *ctx, uint64_t lo, uint64_t hi)
     const kq_layout L = *J->L;
     const uint8_t *in = J->src;
     const float G = J->G;
-    tp_kq_dequant_fn kernel = tp_kq_dequant_best();
+    tp_kq_dequant_fn kernel = tp_kq_dequant_for(L.numel * sizeof(float));
     float *out = J->out, s[16], off[16], tail[SUPER];
     for (uint64_t b = lo; b < hi; b++) {
         const uint8_t *blk = in + 4 + b * L.block, *q = blk;

@@ -94,16 +94,24 @@ int tp_trit_decode_ref(const uint8_t *src, size_t n_super, const float *s, float
  * (k*b) mod 8. Built once. */
 static int8_t kq_ctl[9][32];
 static int32_t kq_sh[9][8];
+/* The same for 16 codes in the four 128-bit lanes of a zmm register (byte
+ * 16 of code 15 at 8 bits reads byte 0, masked off after the shift). */
+static int8_t kq_ctl16[9][64];
+static int32_t kq_sh16[9][16];
 static pthread_once_t kq_once = PTHREAD_ONCE_INIT;
 
 static void kq_tables_init(void)
 {
     for (unsigned b = 1; b <= 8; b++)
-        for (int k = 0; k < 8; k++) {
+        for (int k = 0; k < 16; k++) {
             int byte = (int)((unsigned)k * b / 8);
-            int8_t *c = kq_ctl[b] + 16 * (k >> 2) + 4 * (k & 3);
-            c[0] = (int8_t)byte; c[1] = (int8_t)(byte + 1); c[2] = c[3] = (int8_t)0x80;
-            kq_sh[b][k] = (int32_t)((unsigned)k * b % 8);
+            int8_t *c = kq_ctl16[b] + 16 * (k >> 2) + 4 * (k & 3);
+            c[0] = (int8_t)byte; c[1] = (int8_t)((byte + 1) & 15); c[2] = c[3] = (int8_t)0x80;
+            kq_sh16[b][k] = (int32_t)((unsigned)k * b % 8);
+            if (k < 8) {
+                memcpy(kq_ctl[b] + 16 * (k >> 2) + 4 * (k & 3), c, 4);
+                kq_sh[b][k] = kq_sh16[b][k];
+            }
         }
 }
 
@@ -170,6 +178,72 @@ __attribute__((target("avx2"))) static void kq_dequant_avx2(const uint8_t *codes
     if (sub == 16) { KQ_CASES(16) }
     else if (sub == 32) { KQ_CASES(32) }
     else { KQ_CASES(sub) }
+}
+
+/* AVX-512: 16 codes (2b bytes) per step, one 16-byte load broadcast to the
+ * four lanes; needs 16 readable bytes past every step's start (avail >=
+ * total + 16), else the AVX2 version runs. nt: streaming stores (out
+ * 64-byte aligned; sub-blocks are 64 bytes of output or more). */
+#define KQ512 __attribute__((target("avx512f,avx512bw,avx2")))
+KQ512 __attribute__((always_inline)) static inline void kq_all_avx512(const uint8_t *codes, size_t n_sub, size_t sub,
+                                                                      const unsigned b, const float *s,
+                                                                      const float *off, float *out, int nt)
+{
+    const __m512i vctl = _mm512_loadu_si512(kq_ctl16[b]), vsh = _mm512_loadu_si512(kq_sh16[b]);
+    const __m512i mask = _mm512_set1_epi32((1 << b) - 1);
+    for (size_t j = 0; j < n_sub; j++) {
+        const __m512 vs = _mm512_set1_ps(s[j]), vo = _mm512_set1_ps(off[j]);
+#pragma GCC unroll 2
+        for (size_t i = 0; i < sub; i += 16) {
+            __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(codes + i / 8 * b)));
+            __m512i v = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi8(raw, vctl), vsh), mask);
+            __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), vs), vo);
+            if (nt) _mm512_stream_ps(out + i, f);
+            else _mm512_storeu_ps(out + i, f);
+        }
+        codes += sub / 8 * b;
+        out += sub;
+    }
+    if (nt) _mm_sfence();
+}
+
+#define KQ512_CASES(SUB, NT)                                                          \
+    switch (bits) {                                                                   \
+    case 2: kq_all_avx512(codes, n_sub, SUB, 2, s, off, out, NT); break;              \
+    case 3: kq_all_avx512(codes, n_sub, SUB, 3, s, off, out, NT); break;              \
+    case 4: kq_all_avx512(codes, n_sub, SUB, 4, s, off, out, NT); break;              \
+    case 5: kq_all_avx512(codes, n_sub, SUB, 5, s, off, out, NT); break;              \
+    case 6: kq_all_avx512(codes, n_sub, SUB, 6, s, off, out, NT); break;              \
+    case 7: kq_all_avx512(codes, n_sub, SUB, 7, s, off, out, NT); break;              \
+    default: kq_all_avx512(codes, n_sub, SUB, 8, s, off, out, NT); break;             \
+    }
+
+KQ512 static void kq_dequant_avx512_any(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits,
+                                        const float *s, const float *off, float *out, size_t avail, int nt)
+{
+    if (sub % 16 || avail < n_sub * sub * bits / 8 + 16) {
+        kq_dequant_avx2(codes, n_sub, sub, bits, s, off, out, avail);
+        return;
+    }
+    if (nt && (uintptr_t)out % 64 == 0) {
+        if (sub == 16) { KQ512_CASES(16, 1) }
+        else { KQ512_CASES(32, 1) }
+    } else {
+        if (sub == 16) { KQ512_CASES(16, 0) }
+        else { KQ512_CASES(32, 0) }
+    }
+}
+
+KQ512 static void kq_dequant_avx512(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits, const float *s,
+                                    const float *off, float *out, size_t avail)
+{
+    kq_dequant_avx512_any(codes, n_sub, sub, bits, s, off, out, avail, 0);
+}
+
+KQ512 static void kq_dequant_avx512_nt(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits,
+                                       const float *s, const float *off, float *out, size_t avail)
+{
+    kq_dequant_avx512_any(codes, n_sub, sub, bits, s, off, out, avail, 1);
 }
 
 __attribute__((target("avx2"))) static void scale_i8_avx2(const int8_t *q, size_t n, float s, float *out)
@@ -318,14 +392,25 @@ VBMI static int trit_decode_vbmi_nt(const uint8_t *src, size_t n_super, const fl
 
 static int have_avx2(void) { return (tp_cpu_features() & TP_CPU_AVX2) != 0; }
 
-tp_kq_dequant_fn tp_kq_dequant_best(void)
+tp_kq_dequant_fn tp_kq_dequant_variant(int i)
 {
+    if (i == 0) return tp_kq_dequant_ref;
 #if defined(__x86_64__)
-    if (have_avx2()) {
-        pthread_once(&kq_once, kq_tables_init);
-        return kq_dequant_avx2;
-    }
+    unsigned f = tp_cpu_features();
+    if (!(f & TP_CPU_AVX2)) return NULL;
+    pthread_once(&kq_once, kq_tables_init);
+    if (i == 1) return kq_dequant_avx2;
+    if (i == 2) return (f & TP_CPU_AVX512VBMI) ? kq_dequant_avx512 : NULL; /* the flag includes AVX-512BW */
+    if (i == 3) return (f & TP_CPU_AVX512VBMI) ? kq_dequant_avx512_nt : NULL;
 #endif
+    return NULL;
+}
+
+tp_kq_dequant_fn tp_kq_dequant_for(uint64_t out_bytes)
+{
+    int nt = out_bytes >= TP_STREAM_BYTES;
+    for (int i = 2 + nt; i > 0; i -= 1 + nt)
+        if (tp_kq_dequant_variant(i)) return tp_kq_dequant_variant(i);
     return tp_kq_dequant_ref;
 }
 

@@ -17,7 +17,12 @@ typedef void (*tp_kq_dequant_fn)(const uint8_t *codes, size_t n_sub, size_t sub,
                                  const float *off, float *out, size_t avail);
 void tp_kq_dequant_ref(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits, const float *s,
                        const float *off, float *out, size_t avail);
-tp_kq_dequant_fn tp_kq_dequant_best(void);
+/* Variant 0 is the reference, 1 AVX2, 2 AVX-512BW, 3 AVX-512BW with
+ * streaming stores (plain ones where out is not 64-byte aligned); NULL when
+ * this CPU (or TP_CPU_MASK) lacks it. tp_kq_dequant_for: the fastest for
+ * an output of out_bytes (streaming from TP_STREAM_BYTES on). */
+tp_kq_dequant_fn tp_kq_dequant_variant(int i);
+tp_kq_dequant_fn tp_kq_dequant_for(uint64_t out_bytes);
 
 /* ternary: unpacks n bytes of 5 base-3 digits each (t0 + 3 t1 + 9 t2 + 27 t3
  * + 81 t4, digit t means the value t - 1) into 5n int8 values in -1..1.
