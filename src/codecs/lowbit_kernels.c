@@ -204,7 +204,6 @@ KQ512 __attribute__((always_inline)) static inline void kq_all_avx512(const uint
         codes += sub / 8 * b;
         out += sub;
     }
-    if (nt) _mm_sfence();
 }
 
 #define KQ512_CASES(SUB, NT)                                                          \
@@ -327,7 +326,6 @@ __attribute__((target("avx2"), always_inline)) static inline int trit_fused_avx2
             else { _mm256_storeu_ps(out + 16 * b, lo); _mm256_storeu_ps(out + 16 * b + 8, hi); }
         }
     }
-    if (nt) _mm_sfence();
     return _mm_movemask_epi8(bad) ? -1 : 0;
 }
 
@@ -374,7 +372,6 @@ VBMI __attribute__((always_inline)) static inline int trit_fused_vbmi(const uint
             else { _mm512_storeu_ps(out + 32 * b, lo); _mm512_storeu_ps(out + 32 * b + 16, hi); }
         }
     }
-    if (nt) _mm_sfence();
     return bad ? -1 : 0;
 }
 
@@ -444,6 +441,13 @@ tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes)
     for (int i = 3 + nt; i > 0; i -= 2)
         if (tp_trit_decode_variant(i)) return tp_trit_decode_variant(i);
     return tp_trit_decode_ref;
+}
+
+void tp_lowbit_fence(void)
+{
+#if defined(__x86_64__)
+    _mm_sfence();
+#endif
 }
 
 tp_scale_i8_fn tp_scale_i8_best(void)

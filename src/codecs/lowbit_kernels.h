@@ -47,6 +47,11 @@ tp_trit_decode_fn tp_trit_decode_variant(int i);
  * TP_STREAM_BYTES on, as tp_lut_for). */
 tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes);
 
+/* The streaming variants above leave their stores unordered (a fence per
+ * call costs much at kq's 1 KiB calls): call this once after the last call
+ * of a decode, before the output is handed on. */
+void tp_lowbit_fence(void);
+
 /* out[i] = s * (float)q[i] for n values. */
 typedef void (*tp_scale_i8_fn)(const int8_t *q, size_t n, float s, float *out);
 void tp_scale_i8_ref(const int8_t *q, size_t n, float s, float *out);

@@ -280,6 +280,7 @@ static size_t tern_decode(const tp_params *p, const void *src, size_t n, const t
         }
         if (head < nb) TP_TRY(decode_bytes(&L, scales, trits, k0 + head, nb - head, out));
     }
+    tp_lowbit_fence();
     return L.numel * sizeof(float);
 }
 
