@@ -42,7 +42,8 @@ tp_lut_fn tp_lut_for(uint64_t out_bytes);
  * tp_fp8_kernel_best returns tp_lut_ref where the CPU lacks AVX2+F16C. */
 tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes);
 /* For tests: variant 0 is tp_lut_ref, 1 the F16C kernel, 2 the F16C kernel
- * with non-temporal stores (NULL if absent). */
+ * with non-temporal stores, 3 and 4 the same on AVX-512BW (NULL if
+ * absent). */
 tp_lut_fn tp_fp8_kernel_variant(int format, int i);
 /* Decoded outputs of at least this many bytes use non-temporal stores
  * where a kernel has them: beyond the last-level cache, skipping the
