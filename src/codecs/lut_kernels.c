@@ -317,41 +317,60 @@ F16C static inline void fp8_groups(const uint8_t *codes, size_t n_groups, size_t
  * rest of a group (group % 32) goes through fp8_rest. nt: streaming stores
  * when out is 64-byte aligned and groups keep it so (group % 16 == 0). */
 #define FP8_512 __attribute__((target("avx512f,avx512bw,avx2,f16c")))
+FP8_512 __attribute__((always_inline)) static inline void fp8_group512(const uint8_t *codes, size_t group, float ss,
+                                                                       float *out, int e4m3, int nt)
+{
+    const __m512i c7f = _mm512_set1_epi16(0x7f), c7fff = _mm512_set1_epi16(0x7fff), c7c00 = _mm512_set1_epi16(0x7c00);
+    const __m512i qnan = _mm512_set1_epi16(0x7e00), csign = _mm512_set1_epi16((short)0x8000);
+    const __m512 vs = _mm512_set1_ps(ss);
+    size_t i = 0;
+    for (; i + 32 <= group; i += 32) {
+        __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(codes + i)));
+        __m512i sign = _mm512_and_si512(_mm512_slli_epi16(x, 8), csign), h;
+        __mmask32 nan;
+        if (e4m3) {
+            __m512i mag = _mm512_and_si512(x, c7f);
+            h = _mm512_or_si512(sign, _mm512_slli_epi16(mag, 7));
+            nan = _mm512_cmpeq_epi16_mask(mag, c7f);
+        } else {
+            h = _mm512_slli_epi16(x, 8);
+            nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(h, c7fff), c7c00);
+        }
+        h = _mm512_mask_blend_epi16(nan, h, _mm512_or_si512(sign, qnan));
+        __m512 a = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), vs);
+        __m512 b = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), vs);
+        if (nt) { _mm512_stream_ps(out + i, a); _mm512_stream_ps(out + i + 16, b); }
+        else { _mm512_storeu_ps(out + i, a); _mm512_storeu_ps(out + i + 16, b); }
+    }
+    if (i < group) fp8_rest(codes, group, i, _mm256_set1_ps(ss), out, e4m3, nt);
+}
+
+/* Scales 16 groups at a time: their products and finiteness in one vector;
+ * a batch without a non-finite product runs without the reference's
+ * fallback (a call, which would make the loop reload its constants). */
 FP8_512 __attribute__((always_inline)) static inline void fp8_groups512(const uint8_t *codes, size_t n_groups,
                                                                         size_t group, const float *lut,
                                                                         const float *s, float *out, int e4m3, int nt)
 {
     nt = nt && ((uintptr_t)out & 63) == 0 && group % 16 == 0;
-    const float pre = e4m3 ? 256.0f : 1.0f;
-    const __m512i c7f = _mm512_set1_epi16(0x7f), c7fff = _mm512_set1_epi16(0x7fff), c7c00 = _mm512_set1_epi16(0x7c00);
-    const __m512i qnan = _mm512_set1_epi16(0x7e00), csign = _mm512_set1_epi16((short)0x8000);
-    for (size_t g = 0; g < n_groups; g++, codes += group, out += group) {
-        float sc = s ? s[g] : 1.0f, ss = sc * pre;
-        if (!isfinite(ss)) {
-            tp_lut_ref(codes, 1, group, 8, lut, 0, s ? s + g : NULL, out);
+    const __m512 vpre = _mm512_set1_ps(e4m3 ? 256.0f : 1.0f);
+    const __m512i cexp = _mm512_set1_epi32(0x7f800000);
+    for (size_t g0 = 0; g0 < n_groups; g0 += 16) {
+        size_t ng = n_groups - g0 < 16 ? n_groups - g0 : 16;
+        __mmask16 live = (__mmask16)((1u << ng) - 1);
+        __m512 sv = s ? _mm512_maskz_loadu_ps(live, s + g0) : _mm512_set1_ps(1.0f);
+        float ss[16];
+        _mm512_storeu_ps(ss, _mm512_mul_ps(sv, vpre));
+        /* not finite: exponent field all ones */
+        __mmask16 inf = _mm512_mask_cmpeq_epi32_mask(live, _mm512_and_si512(_mm512_loadu_si512(ss), cexp), cexp);
+        if (!inf) {
+            for (size_t k = 0; k < ng; k++, codes += group, out += group) fp8_group512(codes, group, ss[k], out, e4m3, nt);
             continue;
         }
-        const __m512 vs = _mm512_set1_ps(ss);
-        size_t i = 0;
-        for (; i + 32 <= group; i += 32) {
-            __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(codes + i)));
-            __m512i sign = _mm512_and_si512(_mm512_slli_epi16(x, 8), csign), h;
-            __mmask32 nan;
-            if (e4m3) {
-                __m512i mag = _mm512_and_si512(x, c7f);
-                h = _mm512_or_si512(sign, _mm512_slli_epi16(mag, 7));
-                nan = _mm512_cmpeq_epi16_mask(mag, c7f);
-            } else {
-                h = _mm512_slli_epi16(x, 8);
-                nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(h, c7fff), c7c00);
-            }
-            h = _mm512_mask_blend_epi16(nan, h, _mm512_or_si512(sign, qnan));
-            __m512 a = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), vs);
-            __m512 b = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), vs);
-            if (nt) { _mm512_stream_ps(out + i, a); _mm512_stream_ps(out + i + 16, b); }
-            else { _mm512_storeu_ps(out + i, a); _mm512_storeu_ps(out + i + 16, b); }
+        for (size_t k = 0; k < ng; k++, codes += group, out += group) {
+            if (inf >> k & 1) tp_lut_ref(codes, 1, group, 8, lut, 0, s ? s + g0 + k : NULL, out);
+            else fp8_group512(codes, group, ss[k], out, e4m3, nt);
         }
-        fp8_rest(codes, group, i, _mm256_set1_ps(ss), out, e4m3, nt);
     }
     if (nt) _mm_sfence();
 }
