@@ -1,9 +1,11 @@
 #include "codecs/lut_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/bitpack.h"
 #include "core/cpu.h"
+#include "core/error.h"
 #include "core/parallel.h"
 #include "codecs/quant_family.h"
 
@@ -551,6 +553,8 @@ typedef struct {
     const float *lut, *s;
     size_t lut_stride;
     float *out;
+    const uint8_t *stored; /* scales in stored form (s NULL), f32 or f16 */
+    int f32;
 } lut_job;
 
 #define RANGE_VALUES 65536 /* values per parallel range: 256 KiB of output */
@@ -559,8 +563,18 @@ static size_t lut_groups(void *ctx, uint64_t lo, uint64_t hi)
 {
     const lut_job *J = ctx;
     size_t g = (size_t)J->G->group;
-    J->k(J->codes + lo * g / 8 * J->bits, (size_t)(hi - lo), g, J->bits, J->lut + lo * J->lut_stride, J->lut_stride,
-         J->s ? J->s + lo : NULL, J->out + lo * g);
+    if (!J->stored) {
+        J->k(J->codes + lo * g / 8 * J->bits, (size_t)(hi - lo), g, J->bits, J->lut + lo * J->lut_stride,
+             J->lut_stride, J->s ? J->s + lo : NULL, J->out + lo * g);
+        return 0;
+    }
+    float sb[RANGE_VALUES / 8]; /* the scales of up to RANGE_VALUES values, group >= 8 */
+    const uint64_t step = RANGE_VALUES / g;
+    for (uint64_t a = lo; a < hi; a += step) {
+        uint64_t b = hi - a < step ? hi : a + step;
+        tp_scales_get_n(J->f32, J->stored + a * (J->f32 ? 4 : 2), b - a, sb);
+        J->k(J->codes + a * g / 8 * J->bits, (size_t)(b - a), g, J->bits, J->lut, 0, sb, J->out + a * g);
+    }
     return 0;
 }
 
@@ -571,11 +585,34 @@ static size_t lut_values(void *ctx, uint64_t lo, uint64_t hi)
     return 0;
 }
 
+/* Groups of one size that tile the rows: whole groups per range. */
+static int whole_groups(const tp_grouping *G)
+{
+    return G->mode == TP_GROUPING_GROUP && G->group % 8 == 0 && G->row_len % G->group == 0;
+}
+
+size_t tp_lut_decode_stored(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
+                            int f32, const uint8_t *scales, float *out)
+{
+    if (whole_groups(G)) {
+        lut_job J = {k, G, codes, bits, lut, NULL, 0, out, scales, f32};
+        uint64_t per = RANGE_VALUES / G->group;
+        tp_parallel_ranges(G->n_groups, per ? per : 1, lut_groups, &J);
+        return 0;
+    }
+    float *s = malloc((G->n_groups ? G->n_groups : 1) * sizeof *s);
+    if (!s) return tp_fail(TP_ERR_NOMEM, "scale table");
+    tp_scales_get_n(f32, scales, G->n_groups, s);
+    tp_lut_decode(k, G, codes, bits, lut, 0, s, out);
+    free(s);
+    return 0;
+}
+
 void tp_lut_decode(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
                    size_t lut_stride, const float *s, float *out)
 {
-    lut_job J = {k, G, codes, bits, lut, s, lut_stride, out};
-    if (G->mode == TP_GROUPING_GROUP && G->group % 8 == 0 && G->row_len % G->group == 0) {
+    lut_job J = {k, G, codes, bits, lut, s, lut_stride, out, NULL, 0};
+    if (whole_groups(G)) {
         uint64_t per = RANGE_VALUES / G->group;
         tp_parallel_ranges(G->n_groups, per ? per : 1, lut_groups, &J);
         return;
