@@ -102,37 +102,45 @@ static void project(const float *x, const size_t *idx, size_t m, int mse, int f3
     }
 }
 
+/* 7 x 93: group boundaries split the fused kernel's 32-value blocks (two
+ * passes); 9 x 256: whole blocks (fused kernel), with a tail. */
 TEST(kq_ternary_projection_exact)
 {
-    enum { R = 7, C = 93, N = R * C };
-    float x[N], y[N], ref[N];
-    size_t idx[N];
-    th_gaussian(x, N, 11);
-    const char *modes[] = {"", "group=16", "group=64", "axis=0", "axis=1"};
-    for (int method = 0; method < 2; method++)
-        for (int f32 = 0; f32 < 2; f32++)
-            for (int md = 0; md < 5; md++) {
-                if (method && f32) continue; /* mse sums in another order: f16 storage only */
-                char params[96];
-                snprintf(params, sizeof params, "method=%s,scale=%s%s%s", method ? "mse" : "absmean",
-                         f32 ? "f32" : "f16", *modes[md] ? "," : "", modes[md]);
-                tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {R, C}, .data = x};
-                size_t payload = 0;
-                CHECK_OK(stage_roundtrip("ternary", params, &t, y, &payload));
-                size_t ngroups = md == 0 ? 1 : md == 1 ? R * 6 : md == 2 ? R * 2 : md == 3 ? R : C;
-                CHECK(payload == ngroups * (f32 ? 4 : 2) + (N + 4) / 5);
-                /* reference, group by group */
-                for (size_t g = 0; g < ngroups; g++) {
-                    size_t m = 0;
-                    for (size_t i = 0; i < N; i++) {
-                        size_t r = i / C, c = i % C, gi;
-                        gi = md == 0 ? 0 : md == 1 ? r * 6 + c / 16 : md == 2 ? r * 2 + c / 64 : md == 3 ? r : c;
-                        if (gi == g) idx[m++] = i;
+    enum { NMAX = 9 * 256 };
+    static float x[NMAX], y[NMAX], ref[NMAX];
+    static size_t idx[NMAX];
+    static const size_t shapes[2][2] = {{7, 93}, {9, 256}};
+    const char *modes[] = {"", "group=16", "group=64", "axis=0", "axis=1", "group=32"};
+    static const size_t gsize[] = {0, 16, 64, 0, 0, 32};
+    for (int sh = 0; sh < 2; sh++) {
+        const size_t R = shapes[sh][0], C = shapes[sh][1], N = R * C;
+        th_gaussian(x, N, 11);
+        for (int method = 0; method < 2; method++)
+            for (int f32 = 0; f32 < 2; f32++)
+                for (int md = 0; md < 6; md++) {
+                    if (method && f32) continue; /* mse sums in another order: f16 storage only */
+                    char params[96];
+                    snprintf(params, sizeof params, "method=%s,scale=%s%s%s", method ? "mse" : "absmean",
+                             f32 ? "f32" : "f16", *modes[md] ? "," : "", modes[md]);
+                    tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {R, C}, .data = x};
+                    size_t payload = 0;
+                    CHECK_OK(stage_roundtrip("ternary", params, &t, y, &payload));
+                    size_t G = gsize[md], per_row = G ? (C + G - 1) / G : 0;
+                    size_t ngroups = md == 0 ? 1 : G ? R * per_row : md == 3 ? R : C;
+                    CHECK(payload == ngroups * (f32 ? 4 : 2) + (N + 4) / 5);
+                    /* reference, group by group */
+                    for (size_t g = 0; g < ngroups; g++) {
+                        size_t m = 0;
+                        for (size_t i = 0; i < N; i++) {
+                            size_t r = i / C, c = i % C, gi;
+                            gi = md == 0 ? 0 : G ? r * per_row + c / G : md == 3 ? r : c;
+                            if (gi == g) idx[m++] = i;
+                        }
+                        project(x, idx, m, method, f32, ref);
                     }
-                    project(x, idx, m, method, f32, ref);
+                    for (size_t i = 0; i < N; i++) CHECK(y[i] == ref[i]); /* +0 and -0 alike */
                 }
-                for (size_t i = 0; i < N; i++) CHECK(y[i] == ref[i]); /* +0 and -0 alike */
-            }
+    }
 }
 
 TEST(kq_ternary_packing_bytes)
@@ -415,20 +423,27 @@ TEST(kq_decoder_rejects_corruption)
 TEST(kq_kernels_simd_vs_ref)
 {
     uint8_t codes[16 * 32];
-    float s[16], off[16], a[16 * 32], b[16 * 32];
+    float s[16], off[16], a[16 * 32];
+    _Alignas(64) float b[16 * 32 + 1];
     uint64_t r = 42;
     for (size_t i = 0; i < sizeof codes; i++) { r = r * 6364136223846793005ull + 1; codes[i] = (uint8_t)(r >> 56); }
     for (int j = 0; j < 16; j++) { s[j] = 0.01f * (float)(j + 1) * (j & 1 ? -1 : 1); off[j] = -0.3f + 0.05f * (float)j; }
-    tp_kq_dequant_fn best = tp_kq_dequant_best();
-    for (unsigned bits = 2; bits <= 8; bits++)
-        for (size_t sub = 8; sub <= 32; sub += 8) {
-            size_t nsub = 256 / sub < 16 ? 256 / sub : 16;
-            tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a, nsub * sub * bits / 8);
-            best(codes, nsub, sub, bits, s, off, b, nsub * sub * bits / 8); /* exact end */
-            CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
-            best(codes, nsub, sub, bits, s, off, b, sizeof codes);
-            CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
-        }
+    for (int var = 1; var <= 3; var++) {
+        tp_kq_dequant_fn best = tp_kq_dequant_variant(var);
+        if (!best) continue;
+        for (unsigned bits = 2; bits <= 8; bits++)
+            for (size_t sub = 8; sub <= 32; sub += 8) {
+                size_t nsub = 256 / sub < 16 ? 256 / sub : 16;
+                tp_kq_dequant_ref(codes, nsub, sub, bits, s, off, a, nsub * sub * bits / 8);
+                best(codes, nsub, sub, bits, s, off, b, nsub * sub * bits / 8); /* exact end */
+                CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
+                best(codes, nsub, sub, bits, s, off, b, sizeof codes); /* 64-byte aligned: streaming */
+                CHECK(memcmp(a, b, nsub * sub * sizeof(float)) == 0);
+                best(codes, nsub, sub, bits, s, off, b + 1, sizeof codes);
+                CHECK(memcmp(a, b + 1, nsub * sub * sizeof(float)) == 0);
+            }
+    }
+    CHECK(!tp_kq_dequant_variant(1) || tp_kq_dequant_for(1) != tp_kq_dequant_ref);
     /* trits: every byte value, valid or not */
     tp_trit_unpack_fn up = tp_trit_unpack_best();
     int8_t ta[8], tb[8];
@@ -448,4 +463,51 @@ TEST(kq_kernels_simd_vs_ref)
         sc(q, n, 0.3712f, fb);
         CHECK(memcmp(fa, fb, n * sizeof(float)) == 0);
     }
+}
+
+/* Fused ternary decode: every variant this CPU has against the scalar
+ * reference (which the test checks against the digits), on random bytes
+ * and on all 243 packings, mixed scales (negative, zero, tiny) and an
+ * invalid byte at each position class. */
+TEST(kq_ternary_fused_variants)
+{
+    enum { NS = 12, NB = NS * 32, NV = NS * 160 };
+    static uint8_t src[NB];
+    static float s[NS * 5], a[NV + 16];
+    _Alignas(64) static float b[NV + 16];
+    uint64_t r = 7;
+    for (size_t i = 0; i < NB; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        src[i] = i < 243 ? (uint8_t)i : (uint8_t)((r >> 33) % 243);
+    }
+    for (size_t j = 0; j < NS * 5; j++) s[j] = (j % 7 == 3) ? 0.0f : (j % 5 == 1 ? -1e-30f : 0.37f * (float)(j + 1) * (j & 1 ? -1 : 1));
+    CHECK(tp_trit_decode_ref(src, NS, s, a) == 0);
+    for (size_t j = 0; j < NV; j++) {
+        int digit = (int)(src[j / 5] / (unsigned[]){1, 3, 9, 27, 81}[j % 5] % 3);
+        CHECK(memcmp(&a[j], &(float){(float)(digit - 1) * s[j / 32]}, sizeof(float)) == 0);
+    }
+    int tried = 0;
+    for (int v = 1; v <= 4; v++) {
+        tp_trit_decode_fn f = tp_trit_decode_variant(v);
+        if (!f) continue;
+        tried++;
+        for (size_t ns = 0; ns <= NS; ns += 3) { /* 64-byte aligned output: streaming stores */
+            memset(b, 0xff, sizeof b);
+            CHECK(f(src, ns, s, b) == 0);
+            CHECK(memcmp(a, b, ns * 160 * sizeof(float)) == 0);
+            CHECK(b[ns * 160] != b[ns * 160]); /* nothing written past the end (NaN fill) */
+        }
+        CHECK(f(src, NS - 1, s, b + 1) == 0); /* unaligned output */
+        CHECK(memcmp(a, b + 1, (NS - 1) * 160 * sizeof(float)) == 0);
+        for (size_t pos = 0; pos < 32; pos += 5) {
+            uint8_t save = src[64 + pos];
+            for (unsigned bad = 243; bad < 256; bad += 6) {
+                src[64 + pos] = (uint8_t)bad;
+                CHECK(f(src, 3, s, b) == -1);
+                CHECK(tp_trit_decode_ref(src, 3, s, b) == -1);
+            }
+            src[64 + pos] = save;
+        }
+    }
+    CHECK(tried == 0 || tp_trit_decode_for(1) != tp_trit_decode_ref);
 }

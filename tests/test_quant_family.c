@@ -225,24 +225,26 @@ TEST(quant_lut_kernel_matches_reference)
     }
 }
 
-/* The F16C fp8 kernels against the table reference: all 256 codes (NaN,
- * Inf, subnormals, zeros), under scales that are normal, tiny, subnormal,
- * zero, negative and large enough that 2^8 * s overflows. */
+/* The F16C and AVX-512 fp8 kernels against the table reference: all 256
+ * codes (NaN, Inf, subnormals, zeros), under scales that are normal, tiny,
+ * subnormal, zero, negative and large enough that 2^8 * s overflows; groups
+ * of 264 (an 8-value tail) and 256 (streaming stores on AVX-512). */
 TEST(quant_fp8_kernel_all_codes)
 {
     const float scales[] = {1.0f, 0.37f, -2.5f, 0.0f, 1e-30f, 1e-40f, 3e38f, 1.5e36f, 7.7e35f, 1.0f / 448};
-    const size_t ns = sizeof scales / sizeof scales[0], group = 264; /* 256 codes + an 8-value tail */
+    const size_t ns = sizeof scales / sizeof scales[0];
     uint8_t codes[264];
-    for (size_t i = 0; i < group; i++) codes[i] = (uint8_t)(i * 97 + 13);
-    for (int fmt = 0; fmt < 2; fmt++) {
+    for (size_t i = 0; i < 264; i++) codes[i] = (uint8_t)(i * 97 + 13);
+    for (int fmt = 0; fmt < 4; fmt++) {
+        const size_t group = fmt < 2 ? 264 : 256;
         float lut[256];
-        for (unsigned c = 0; c < 256; c++) lut[c] = tp_fp8_to_f32(fmt, (uint8_t)c);
-        CHECK(tp_fp8_kernel_variant(fmt, 0) == tp_lut_ref);
-        for (int v = 1; v <= 2; v++) {
-            tp_lut_fn k = tp_fp8_kernel_variant(fmt, v);
+        for (unsigned c = 0; c < 256; c++) lut[c] = tp_fp8_to_f32(fmt % 2, (uint8_t)c);
+        CHECK(tp_fp8_kernel_variant(fmt % 2, 0) == tp_lut_ref);
+        for (int v = 1; v <= 4; v++) {
+            tp_lut_fn k = tp_fp8_kernel_variant(fmt % 2, v);
             if (!k) continue;
             uint8_t *cs = malloc(group * ns);
-            float *a = malloc(group * ns * 4), *b = aligned_alloc(32, group * ns * 4); /* aligned: the streaming path */
+            float *a = malloc(group * ns * 4), *b = aligned_alloc(64, group * ns * 4); /* aligned: the streaming path */
             CHECK(cs && a && b);
             for (size_t g = 0; g < ns; g++) memcpy(cs + g * group, codes, group);
             tp_lut_ref(cs, ns, group, 8, lut, 0, scales, a);

@@ -495,13 +495,28 @@ static void unpack_scales(uint8_t *q, const uint8_t *src, unsigned n, unsigned b
 #undef N_CASES
 }
 
+/* Sub-block scales and offsets from their codes; inlined with the constant
+ * count 16 (2, 3 and 6 bits) so that the compiler vectorizes the loop: it
+ * was a fifth of kq:bits=2 decode. */
+__attribute__((always_inline)) static inline void sub_params_sym(const uint8_t *scq, float d, int hs, float hb,
+                                                                 float *s, float *off, const unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) { s[j] = d * (float)((int)scq[j] - hs); off[j] = -hb * s[j]; }
+}
+
+__attribute__((always_inline)) static inline void sub_params_asym(const uint8_t *scq, const uint8_t *mq, float d,
+                                                                  float dmin, float *s, float *off, const unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) { s[j] = d * (float)scq[j]; off[j] = -(dmin * (float)mq[j]); }
+}
+
 static size_t decode_range(void *ctx, uint64_t lo, uint64_t hi)
 {
     const kq_job *J = ctx;
     const kq_layout L = *J->L;
     const uint8_t *in = J->src;
     const float G = J->G;
-    tp_kq_dequant_fn kernel = tp_kq_dequant_best();
+    tp_kq_dequant_fn kernel = tp_kq_dequant_for(L.numel * sizeof(float));
     float *out = J->out, s[16], off[16], tail[SUPER];
     for (uint64_t b = lo; b < hi; b++) {
         const uint8_t *blk = in + 4 + b * L.block, *q = blk;
@@ -516,10 +531,12 @@ static size_t decode_range(void *ctx, uint64_t lo, uint64_t hi)
         if (L.sym) {
             const int hs = 1 << (L.sbits - 1);
             const float hb = (float)(1u << (L.bits - 1));
-            for (unsigned j = 0; j < L.nsub; j++) { s[j] = d * (float)((int)scq[j] - hs); off[j] = -hb * s[j]; }
+            if (L.nsub == 16) sub_params_sym(scq, d, hs, hb, s, off, 16);
+            else sub_params_sym(scq, d, hs, hb, s, off, L.nsub);
         } else {
             unpack_scales(mq, q + L.sc_bytes, L.nsub, L.sbits);
-            for (unsigned j = 0; j < L.nsub; j++) { s[j] = d * (float)scq[j]; off[j] = -(dmin * (float)mq[j]); }
+            if (L.nsub == 16) sub_params_asym(scq, mq, d, dmin, s, off, 16);
+            else sub_params_asym(scq, mq, d, dmin, s, off, L.nsub);
         }
         const uint8_t *codes = q + L.sc_bytes * (L.sym ? 1 : 2);
         uint64_t start = b * SUPER;
@@ -530,6 +547,7 @@ static size_t decode_range(void *ctx, uint64_t lo, uint64_t hi)
             memcpy(out + start, tail, (size_t)(L.numel - start) * sizeof(float));
         }
     }
+    tp_lowbit_fence();
     return 0;
 }
 

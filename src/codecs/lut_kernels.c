@@ -1,9 +1,11 @@
 #include "codecs/lut_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/bitpack.h"
 #include "core/cpu.h"
+#include "core/error.h"
 #include "core/parallel.h"
 #include "codecs/quant_family.h"
 
@@ -239,10 +241,61 @@ VBMI static void lut8_vbmi(const uint8_t *codes, size_t n_groups, size_t group, 
         lut8_vbmi_run(codes, n_groups, group, lut, s, out, 0);
 }
 
+/* 4-bit codes with VBMI: the group's scaled 16-entry table is one zmm.
+ * vpermb copies code byte d/2 into dword d of 16 values, a shift by 4 on
+ * the odd dwords brings their high nibble down, and vpermps, which reads
+ * only the low 4 bits of each index, looks the 16 values up: 3 instructions
+ * per 16 values against 5 per 8 in lut_avx2. Groups of a multiple of 16
+ * values (others go to lut_avx2); nt as lut8_vbmi_run. */
+VBMI __attribute__((always_inline)) static inline void lut4_vbmi_run(const uint8_t *codes, size_t n_groups,
+                                                                     size_t group, const float *lut,
+                                                                     size_t lut_stride, const float *s, float *out,
+                                                                     int nt)
+{
+    const __m512i sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
+    const __m512i c0 = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    const __m512i c8 = _mm512_add_epi32(c0, _mm512_set1_epi32(8)), c16 = _mm512_add_epi32(c0, _mm512_set1_epi32(16));
+    const __m512i c24 = _mm512_add_epi32(c0, _mm512_set1_epi32(24));
+    for (size_t g = 0; g < n_groups; g++, codes += group / 2, out += group) {
+        const __m512 T = _mm512_mul_ps(_mm512_loadu_ps(lut + g * lut_stride), _mm512_set1_ps(s ? s[g] : 1.0f));
+        size_t i = 0;
+        for (; i + 64 <= group; i += 64) {
+            __m512i c = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + i / 2)));
+            __m512 d0 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c0, c), sh), T);
+            __m512 d1 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c8, c), sh), T);
+            __m512 d2 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c16, c), sh), T);
+            __m512 d3 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c24, c), sh), T);
+            if (nt) {
+                _mm512_stream_ps(out + i, d0); _mm512_stream_ps(out + i + 16, d1);
+                _mm512_stream_ps(out + i + 32, d2); _mm512_stream_ps(out + i + 48, d3);
+            } else {
+                _mm512_storeu_ps(out + i, d0); _mm512_storeu_ps(out + i + 16, d1);
+                _mm512_storeu_ps(out + i + 32, d2); _mm512_storeu_ps(out + i + 48, d3);
+            }
+        }
+        for (; i < group; i += 16) {
+            __m512i c = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(codes + i / 2)));
+            __m512 d = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c0, c), sh), T);
+            if (nt) _mm512_stream_ps(out + i, d);
+            else _mm512_storeu_ps(out + i, d);
+        }
+    }
+    if (nt) _mm_sfence();
+}
+
+VBMI static void lut4_vbmi(const uint8_t *codes, size_t n_groups, size_t group, const float *lut, size_t lut_stride,
+                           const float *s, float *out, int nt)
+{
+    if (group % 16) lut_avx2(codes, n_groups, group, 4, lut, lut_stride, s, out);
+    else if (nt && (uintptr_t)out % 64 == 0) lut4_vbmi_run(codes, n_groups, group, lut, lut_stride, s, out, 1);
+    else lut4_vbmi_run(codes, n_groups, group, lut, lut_stride, s, out, 0);
+}
+
 VBMI static void lut_vbmi(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
                           size_t lut_stride, const float *s, float *out)
 {
     if (bits == 8) lut8_vbmi(codes, n_groups, group, lut, lut_stride, s, out, 0);
+    else if (bits == 4) lut4_vbmi(codes, n_groups, group, lut, lut_stride, s, out, 0);
     else lut_avx2(codes, n_groups, group, bits, lut, lut_stride, s, out);
 }
 
@@ -250,6 +303,7 @@ VBMI static void lut_vbmi_nt(const uint8_t *codes, size_t n_groups, size_t group
                              size_t lut_stride, const float *s, float *out)
 {
     if (bits == 8) lut8_vbmi(codes, n_groups, group, lut, lut_stride, s, out, 1);
+    else if (bits == 4) lut4_vbmi(codes, n_groups, group, lut, lut_stride, s, out, 1);
     else lut_avx2(codes, n_groups, group, bits, lut, lut_stride, s, out);
 }
 
@@ -276,6 +330,23 @@ F16C static inline __m256i fp8_to_h16(__m128i b, int e4m3)
     return _mm256_blendv_epi8(h, _mm256_or_si256(sign, _mm256_set1_epi16(0x7e00)), nan);
 }
 
+/* Values i.. of one group (group - i a multiple of 8), 16 then 8 at a time. */
+F16C __attribute__((always_inline)) static inline void fp8_rest(const uint8_t *codes, size_t group, size_t i,
+                                                                __m256 vs, float *out, int e4m3, int nt)
+{
+    for (; i + 16 <= group; i += 16) {
+        __m256i h = fp8_to_h16(_mm_loadu_si128((const __m128i *)(codes + i)), e4m3);
+        __m256 a = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs);
+        __m256 b = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), vs);
+        if (nt) { _mm256_stream_ps(out + i, a); _mm256_stream_ps(out + i + 8, b); }
+        else { _mm256_storeu_ps(out + i, a); _mm256_storeu_ps(out + i + 8, b); }
+    }
+    if (i < group) {
+        __m256i h = fp8_to_h16(_mm_loadl_epi64((const __m128i *)(codes + i)), e4m3);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
+    }
+}
+
 /* nt: non-temporal stores when out is 32-byte aligned (then every group
  * start is, groups being multiples of 8 values): for outputs beyond the
  * last-level cache they skip the read-for-ownership of each line. */
@@ -290,21 +361,100 @@ F16C static inline void fp8_groups(const uint8_t *codes, size_t n_groups, size_t
             tp_lut_ref(codes, 1, group, 8, lut, 0, s ? s + g : NULL, out);
             continue;
         }
-        const __m256 vs = _mm256_set1_ps(ss);
-        size_t i = 0;
-        for (; i + 16 <= group; i += 16) {
-            __m256i h = fp8_to_h16(_mm_loadu_si128((const __m128i *)(codes + i)), e4m3);
-            __m256 a = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs);
-            __m256 b = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), vs);
-            if (nt) { _mm256_stream_ps(out + i, a); _mm256_stream_ps(out + i + 8, b); }
-            else { _mm256_storeu_ps(out + i, a); _mm256_storeu_ps(out + i + 8, b); }
+        fp8_rest(codes, group, 0, _mm256_set1_ps(ss), out, e4m3, nt);
+    }
+    if (nt) _mm_sfence();
+}
+
+/* AVX-512: 32 codes -> 32 f16 (fp8_to_h16 on 512 bits) -> two float
+ * vectors per step, half the instructions per value of fp8_groups; the
+ * rest of a group (group % 32) goes through fp8_rest. nt: streaming stores
+ * when out is 64-byte aligned and groups keep it so (group % 16 == 0). */
+#define FP8_512 __attribute__((target("avx512f,avx512bw,avx2,f16c")))
+FP8_512 __attribute__((always_inline)) static inline void fp8_group512(const uint8_t *codes, size_t group, float ss,
+                                                                       float *out, int e4m3, int nt)
+{
+    const __m512i c7f = _mm512_set1_epi16(0x7f), c7fff = _mm512_set1_epi16(0x7fff), c7c00 = _mm512_set1_epi16(0x7c00);
+    const __m512i qnan = _mm512_set1_epi16(0x7e00), csign = _mm512_set1_epi16((short)0x8000);
+    const __m512 vs = _mm512_set1_ps(ss);
+    size_t i = 0;
+    for (; i + 32 <= group; i += 32) {
+        __m512i x = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(codes + i)));
+        __m512i sign = _mm512_and_si512(_mm512_slli_epi16(x, 8), csign), h;
+        __mmask32 nan;
+        if (e4m3) {
+            __m512i mag = _mm512_and_si512(x, c7f);
+            h = _mm512_or_si512(sign, _mm512_slli_epi16(mag, 7));
+            nan = _mm512_cmpeq_epi16_mask(mag, c7f);
+        } else {
+            h = _mm512_slli_epi16(x, 8);
+            nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(h, c7fff), c7c00);
         }
-        if (i < group) {
-            __m256i h = fp8_to_h16(_mm_loadl_epi64((const __m128i *)(codes + i)), e4m3);
-            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), vs));
+        h = _mm512_mask_blend_epi16(nan, h, _mm512_or_si512(sign, qnan));
+        __m512 a = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), vs);
+        __m512 b = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), vs);
+        if (nt) { _mm512_stream_ps(out + i, a); _mm512_stream_ps(out + i + 16, b); }
+        else { _mm512_storeu_ps(out + i, a); _mm512_storeu_ps(out + i + 16, b); }
+    }
+    if (i < group) fp8_rest(codes, group, i, _mm256_set1_ps(ss), out, e4m3, nt);
+}
+
+/* Scales 16 groups at a time: their products and finiteness in one vector;
+ * a batch without a non-finite product runs without the reference's
+ * fallback (a call, which would make the loop reload its constants). */
+FP8_512 __attribute__((always_inline)) static inline void fp8_groups512(const uint8_t *codes, size_t n_groups,
+                                                                        size_t group, const float *lut,
+                                                                        const float *s, float *out, int e4m3, int nt)
+{
+    nt = nt && ((uintptr_t)out & 63) == 0 && group % 16 == 0;
+    const __m512 vpre = _mm512_set1_ps(e4m3 ? 256.0f : 1.0f);
+    const __m512i cexp = _mm512_set1_epi32(0x7f800000);
+    for (size_t g0 = 0; g0 < n_groups; g0 += 16) {
+        size_t ng = n_groups - g0 < 16 ? n_groups - g0 : 16;
+        __mmask16 live = (__mmask16)((1u << ng) - 1);
+        __m512 sv = s ? _mm512_maskz_loadu_ps(live, s + g0) : _mm512_set1_ps(1.0f);
+        float ss[16];
+        _mm512_storeu_ps(ss, _mm512_mul_ps(sv, vpre));
+        /* not finite: exponent field all ones */
+        __mmask16 inf = _mm512_mask_cmpeq_epi32_mask(live, _mm512_and_si512(_mm512_loadu_si512(ss), cexp), cexp);
+        if (!inf) {
+            for (size_t k = 0; k < ng; k++, codes += group, out += group) fp8_group512(codes, group, ss[k], out, e4m3, nt);
+            continue;
+        }
+        for (size_t k = 0; k < ng; k++, codes += group, out += group) {
+            if (inf >> k & 1) tp_lut_ref(codes, 1, group, 8, lut, 0, s ? s + g0 + k : NULL, out);
+            else fp8_group512(codes, group, ss[k], out, e4m3, nt);
         }
     }
     if (nt) _mm_sfence();
+}
+
+FP8_512 static void fp8_e4m3_512(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
+                                 size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups512(codes, n_groups, group, lut, s, out, 1, 0);
+}
+
+FP8_512 static void fp8_e4m3_512_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
+                                    const float *lut, size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups512(codes, n_groups, group, lut, s, out, 1, 1);
+}
+
+FP8_512 static void fp8_e5m2_512(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
+                                 size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups512(codes, n_groups, group, lut, s, out, 0, 0);
+}
+
+FP8_512 static void fp8_e5m2_512_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
+                                    const float *lut, size_t lut_stride, const float *s, float *out)
+{
+    (void)bits; (void)lut_stride;
+    fp8_groups512(codes, n_groups, group, lut, s, out, 0, 1);
 }
 
 F16C static void fp8_e4m3_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
@@ -372,14 +522,19 @@ tp_lut_fn tp_fp8_kernel_variant(int format, int i)
     if ((tp_cpu_features() & need) != need) return NULL;
     if (i == 1) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c : fp8_e5m2_f16c;
     if (i == 2) return format == TP_FP8_E4M3 ? fp8_e4m3_f16c_nt : fp8_e5m2_f16c_nt;
+    if (!(tp_cpu_features() & TP_CPU_AVX512VBMI)) return NULL; /* the flag includes AVX-512BW */
+    if (i == 3) return format == TP_FP8_E4M3 ? fp8_e4m3_512 : fp8_e5m2_512;
+    if (i == 4) return format == TP_FP8_E4M3 ? fp8_e4m3_512_nt : fp8_e5m2_512_nt;
 #endif
     return NULL;
 }
 
 tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes)
 {
-    tp_lut_fn k = tp_fp8_kernel_variant(format, out_bytes >= TP_STREAM_BYTES ? 2 : 1);
-    return k ? k : tp_lut_ref;
+    int nt = out_bytes >= TP_STREAM_BYTES;
+    for (int i = 3 + nt; i > 0; i -= 2)
+        if (tp_fp8_kernel_variant(format, i)) return tp_fp8_kernel_variant(format, i);
+    return tp_lut_ref;
 }
 
 static void lut_bits(const uint8_t *codes, uint64_t k0, uint64_t n, unsigned bits, const float *t, float sc,
@@ -398,6 +553,8 @@ typedef struct {
     const float *lut, *s;
     size_t lut_stride;
     float *out;
+    const uint8_t *stored; /* scales in stored form (s NULL), f32 or f16 */
+    int f32;
 } lut_job;
 
 #define RANGE_VALUES 65536 /* values per parallel range: 256 KiB of output */
@@ -406,8 +563,18 @@ static size_t lut_groups(void *ctx, uint64_t lo, uint64_t hi)
 {
     const lut_job *J = ctx;
     size_t g = (size_t)J->G->group;
-    J->k(J->codes + lo * g / 8 * J->bits, (size_t)(hi - lo), g, J->bits, J->lut + lo * J->lut_stride, J->lut_stride,
-         J->s ? J->s + lo : NULL, J->out + lo * g);
+    if (!J->stored) {
+        J->k(J->codes + lo * g / 8 * J->bits, (size_t)(hi - lo), g, J->bits, J->lut + lo * J->lut_stride,
+             J->lut_stride, J->s ? J->s + lo : NULL, J->out + lo * g);
+        return 0;
+    }
+    float sb[RANGE_VALUES / 8]; /* the scales of up to RANGE_VALUES values, group >= 8 */
+    const uint64_t step = RANGE_VALUES / g;
+    for (uint64_t a = lo; a < hi; a += step) {
+        uint64_t b = hi - a < step ? hi : a + step;
+        tp_scales_get_n(J->f32, J->stored + a * (J->f32 ? 4 : 2), b - a, sb);
+        J->k(J->codes + a * g / 8 * J->bits, (size_t)(b - a), g, J->bits, J->lut, 0, sb, J->out + a * g);
+    }
     return 0;
 }
 
@@ -418,11 +585,34 @@ static size_t lut_values(void *ctx, uint64_t lo, uint64_t hi)
     return 0;
 }
 
+/* Groups of one size that tile the rows: whole groups per range. */
+static int whole_groups(const tp_grouping *G)
+{
+    return G->mode == TP_GROUPING_GROUP && G->group % 8 == 0 && G->row_len % G->group == 0;
+}
+
+size_t tp_lut_decode_stored(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
+                            int f32, const uint8_t *scales, float *out)
+{
+    if (whole_groups(G)) {
+        lut_job J = {k, G, codes, bits, lut, NULL, 0, out, scales, f32};
+        uint64_t per = RANGE_VALUES / G->group;
+        tp_parallel_ranges(G->n_groups, per ? per : 1, lut_groups, &J);
+        return 0;
+    }
+    float *s = malloc((G->n_groups ? G->n_groups : 1) * sizeof *s);
+    if (!s) return tp_fail(TP_ERR_NOMEM, "scale table");
+    tp_scales_get_n(f32, scales, G->n_groups, s);
+    tp_lut_decode(k, G, codes, bits, lut, 0, s, out);
+    free(s);
+    return 0;
+}
+
 void tp_lut_decode(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
                    size_t lut_stride, const float *s, float *out)
 {
-    lut_job J = {k, G, codes, bits, lut, s, lut_stride, out};
-    if (G->mode == TP_GROUPING_GROUP && G->group % 8 == 0 && G->row_len % G->group == 0) {
+    lut_job J = {k, G, codes, bits, lut, s, lut_stride, out, NULL, 0};
+    if (whole_groups(G)) {
         uint64_t per = RANGE_VALUES / G->group;
         tp_parallel_ranges(G->n_groups, per ? per : 1, lut_groups, &J);
         return;

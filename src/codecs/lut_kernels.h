@@ -42,7 +42,8 @@ tp_lut_fn tp_lut_for(uint64_t out_bytes);
  * tp_fp8_kernel_best returns tp_lut_ref where the CPU lacks AVX2+F16C. */
 tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes);
 /* For tests: variant 0 is tp_lut_ref, 1 the F16C kernel, 2 the F16C kernel
- * with non-temporal stores (NULL if absent). */
+ * with non-temporal stores, 3 and 4 the same on AVX-512BW (NULL if
+ * absent). */
 tp_lut_fn tp_fp8_kernel_variant(int format, int i);
 /* Decoded outputs of at least this many bytes use non-temporal stores
  * where a kernel has them: beyond the last-level cache, skipping the
@@ -55,5 +56,12 @@ tp_lut_fn tp_fp8_kernel_variant(int format, int i);
  * gid's table is lut + gid * lut_stride, its scale s[gid] (s may be NULL). */
 void tp_lut_decode(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
                    size_t lut_stride, const float *s, float *out);
+/* tp_lut_decode (lut_stride 0) with the group scales in their stored form
+ * (tp_scales_get_n: f32 or f16 at scales), converted range by range as the
+ * ranges are decoded rather than into a whole-tensor table first (for
+ * 32-value groups that table was a 2 MiB allocation, page faults included,
+ * per 64 MiB decode). Returns 0 or a TP_ERR_NOMEM error. */
+size_t tp_lut_decode_stored(tp_lut_fn k, const tp_grouping *G, const uint8_t *codes, unsigned bits, const float *lut,
+                            int f32, const uint8_t *scales, float *out);
 
 #endif

@@ -126,11 +126,8 @@ size_t tp_lut_quant_decode(const tp_lut_quant *Q, const tp_grouping *G, const ui
 {
     size_t want = tp_lut_quant_payload(Q, G);
     if (n != want) return tp_fail(TP_ERR_CORRUPT, "%s payload is %zu bytes, expected %zu", Q->name, n, want);
-    float *s = malloc((G->n_groups ? G->n_groups : 1) * sizeof *s);
-    if (!s) return tp_fail(TP_ERR_NOMEM, "%s: scale table", Q->name);
     const uint8_t *scales = src + Q->head, *codes = scales + G->n_groups * (Q->f32 ? 4 : 2);
-    tp_scales_get_n(Q->f32, scales, G->n_groups, s);
-    tp_lut_decode(Q->kernel ? Q->kernel : tp_lut_for(G->numel * sizeof(float)), G, codes, Q->bits, Q->lut, 0, s, out);
-    free(s);
+    TP_TRY(tp_lut_decode_stored(Q->kernel ? Q->kernel : tp_lut_for(G->numel * sizeof(float)), G, codes, Q->bits,
+                                Q->lut, Q->f32, scales, out));
     return (size_t)G->numel * sizeof(float);
 }

@@ -213,6 +213,44 @@ nomem:
 }
 
 #define CHUNK_BYTES 1024 /* 5120 values decoded per step, in L1 */
+#define SUPER_BYTES 32   /* the fused kernel's unit: 160 values, 5 scale blocks of 32 */
+
+/* Two passes over bytes [k0, k0 + nb): unpack to int8, then scale by run. */
+static size_t decode_bytes(const tern_layout *L, const uint8_t *scales, const uint8_t *trits, uint64_t k0, size_t nb,
+                           float *out)
+{
+    int8_t q[5 * CHUNK_BYTES + 8];
+    if (tp_trit_unpack_best()(trits + k0, nb, q))
+        return tp_fail(TP_ERR_CORRUPT, "ternary byte in [%llu, +%zu) is above 242", (unsigned long long)k0, nb);
+    tp_scale_i8_fn scale = tp_scale_i8_best();
+    uint64_t v0 = 5 * k0, v1 = v0 + 5 * nb < L->numel ? v0 + 5 * nb : L->numel;
+    for (uint64_t i = v0; i < v1;) {
+        uint64_t gid, end = run_at(L, i, &gid);
+        if (end > v1) end = v1;
+        float gm = get_scale(L, scales, gid);
+        if (!isfinite(gm)) return tp_fail(TP_ERR_CORRUPT, "ternary scale %llu is not finite", (unsigned long long)gid);
+        scale(q + (i - v0), (size_t)(end - i), gm, out + i);
+        i = end;
+    }
+    return 0;
+}
+
+/* The scale of each 32-value block of values [v0, v1) (v0 a multiple of 32)
+ * into s; 0 when every block has one scale, 1 when a group boundary splits
+ * a block (the caller then takes the two-pass path). */
+static size_t block_scales(const tern_layout *L, const uint8_t *scales, uint64_t v0, uint64_t v1, float *s)
+{
+    for (uint64_t i = v0; i < v1;) {
+        uint64_t gid, end = run_at(L, i, &gid);
+        if (end > v1) end = v1;
+        else if (end % 32) return 1;
+        float gm = get_scale(L, scales, gid);
+        if (!isfinite(gm)) return tp_fail(TP_ERR_CORRUPT, "ternary scale %llu is not finite", (unsigned long long)gid);
+        for (uint64_t b = (i - v0) / 32; b < (end - v0) / 32; b++) s[b] = gm;
+        i = end;
+    }
+    return 0;
+}
 
 static size_t tern_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                           const tp_tensor *dst_desc, void *dst)
@@ -222,24 +260,27 @@ static size_t tern_decode(const tp_params *p, const void *src, size_t n, const t
     if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "ternary stage: %s", tp_last_error_detail());
     if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "ternary payload is %zu bytes, expected %zu", n, L.payload);
     const uint8_t *scales = src, *trits = scales + L.n_groups * L.scale_bytes;
-    tp_trit_unpack_fn unpack = tp_trit_unpack_best();
-    tp_scale_i8_fn scale = tp_scale_i8_best();
-    int8_t q[5 * CHUNK_BYTES + 8];
+    tp_trit_decode_fn fused = tp_trit_decode_for(L.numel * sizeof(float));
+    float s[5 * CHUNK_BYTES / SUPER_BYTES];
     float *out = dst;
     for (uint64_t k0 = 0; k0 < L.trit_bytes; k0 += CHUNK_BYTES) {
         size_t nb = L.trit_bytes - k0 < CHUNK_BYTES ? (size_t)(L.trit_bytes - k0) : CHUNK_BYTES;
-        if (unpack(trits + k0, nb, q))
-            return tp_fail(TP_ERR_CORRUPT, "ternary byte in [%llu, +%zu) is above 242", (unsigned long long)k0, nb);
-        uint64_t v0 = 5 * k0, v1 = v0 + 5 * nb < L.numel ? v0 + 5 * nb : L.numel;
-        for (uint64_t i = v0; i < v1;) {
-            uint64_t gid, end = run_at(&L, i, &gid);
-            if (end > v1) end = v1;
-            float gm = get_scale(&L, scales, gid);
-            if (!isfinite(gm)) return tp_fail(TP_ERR_CORRUPT, "ternary scale %llu is not finite", (unsigned long long)gid);
-            scale(q + (i - v0), (size_t)(end - i), gm, out + i);
-            i = end;
+        /* whole superblocks of values inside the tensor go through the fused kernel */
+        size_t n_super = nb / SUPER_BYTES, head = 0;
+        if ((L.numel - 5 * k0) / 160 < n_super) n_super = (size_t)((L.numel - 5 * k0) / 160);
+        if (n_super) {
+            r = block_scales(&L, scales, 5 * k0, 5 * k0 + 160 * n_super, s);
+            if (tp_is_error(r)) return r;
+            if (!r) {
+                if (fused(trits + k0, n_super, s, out + 5 * k0))
+                    return tp_fail(TP_ERR_CORRUPT, "ternary byte in [%llu, +%zu) is above 242",
+                                   (unsigned long long)k0, nb);
+                head = SUPER_BYTES * n_super;
+            }
         }
+        if (head < nb) TP_TRY(decode_bytes(&L, scales, trits, k0 + head, nb - head, out));
     }
+    tp_lowbit_fence();
     return L.numel * sizeof(float);
 }
 
