@@ -359,7 +359,7 @@ tp_dequant_fn tp_dequant_for(const float *out, size_t out_bytes)
 {
 #if defined(__x86_64__)
     unsigned need = TP_CPU_AVX2 | TP_CPU_FMA;
-    if ((tp_cpu_features() & need) == need && out_bytes >= tp_cpu_cache_bytes()) {
+    if ((tp_cpu_features() & need) == need && out_bytes >= tp_cpu_stream_bytes()) {
         if ((uintptr_t)out % 64 == 0 && (tp_cpu_features() & TP_CPU_AVX512)) return dequant_avx512_stream;
         if ((uintptr_t)out % 32 == 0) return dequant_avx2_stream256;
         if ((uintptr_t)out % 16 == 0) return dequant_avx2_stream128;

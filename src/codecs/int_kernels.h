@@ -23,8 +23,8 @@ void tp_dequant_ref(const uint8_t *codes, size_t n_groups, size_t group, unsigne
 /* Best kernel for this CPU (honours TP_CPU_MASK). */
 tp_dequant_fn tp_dequant_best(void);
 /* Best kernel to write out_bytes at out: with non-temporal (streaming)
- * stores when the output is at least the last-level cache size
- * (tp_cpu_cache_bytes) and out is 16-byte aligned, else tp_dequant_best().
+ * stores when the output is at least tp_cpu_stream_bytes() and out is
+ * 16-byte aligned, else tp_dequant_best().
  * Groups must then start 16-byte aligned too (group % 8 == 0 does it). */
 tp_dequant_fn tp_dequant_for(const float *out, size_t out_bytes);
 

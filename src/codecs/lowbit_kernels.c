@@ -405,7 +405,7 @@ tp_kq_dequant_fn tp_kq_dequant_variant(int i)
 
 tp_kq_dequant_fn tp_kq_dequant_for(uint64_t out_bytes)
 {
-    int nt = out_bytes >= TP_STREAM_BYTES;
+    int nt = out_bytes >= tp_cpu_stream_bytes();
     for (int i = 2 + nt; i > 0; i -= 1 + nt)
         if (tp_kq_dequant_variant(i)) return tp_kq_dequant_variant(i);
     return tp_kq_dequant_ref;
@@ -437,7 +437,7 @@ tp_trit_decode_fn tp_trit_decode_variant(int i)
 
 tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes)
 {
-    int nt = out_bytes >= TP_STREAM_BYTES;
+    int nt = out_bytes >= tp_cpu_stream_bytes();
     for (int i = 3 + nt; i > 0; i -= 2)
         if (tp_trit_decode_variant(i)) return tp_trit_decode_variant(i);
     return tp_trit_decode_ref;

@@ -20,7 +20,7 @@ void tp_kq_dequant_ref(const uint8_t *codes, size_t n_sub, size_t sub, unsigned 
 /* Variant 0 is the reference, 1 AVX2, 2 AVX-512BW, 3 AVX-512BW with
  * streaming stores (plain ones where out is not 64-byte aligned); NULL when
  * this CPU (or TP_CPU_MASK) lacks it. tp_kq_dequant_for: the fastest for
- * an output of out_bytes (streaming from TP_STREAM_BYTES on). */
+ * an output of out_bytes (streaming from tp_cpu_stream_bytes() on). */
 tp_kq_dequant_fn tp_kq_dequant_variant(int i);
 tp_kq_dequant_fn tp_kq_dequant_for(uint64_t out_bytes);
 
@@ -44,7 +44,7 @@ typedef int (*tp_trit_decode_fn)(const uint8_t *src, size_t n_super, const float
 int tp_trit_decode_ref(const uint8_t *src, size_t n_super, const float *s, float *out);
 tp_trit_decode_fn tp_trit_decode_variant(int i);
 /* The fastest variant for an output of out_bytes (streaming stores from
- * TP_STREAM_BYTES on, as tp_lut_for). */
+ * tp_cpu_stream_bytes() on, as tp_lut_for). */
 tp_trit_decode_fn tp_trit_decode_for(uint64_t out_bytes);
 
 /* The streaming variants above leave their stores unordered (a fence per

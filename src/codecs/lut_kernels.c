@@ -503,7 +503,7 @@ tp_lut_fn tp_lut_variant(int i)
 
 tp_lut_fn tp_lut_for(uint64_t out_bytes)
 {
-    tp_lut_fn k = out_bytes >= TP_STREAM_BYTES ? tp_lut_variant(4) : NULL;
+    tp_lut_fn k = out_bytes >= tp_cpu_stream_bytes() ? tp_lut_variant(4) : NULL;
     return k ? k : tp_lut_best();
 }
 
@@ -531,7 +531,7 @@ tp_lut_fn tp_fp8_kernel_variant(int format, int i)
 
 tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes)
 {
-    int nt = out_bytes >= TP_STREAM_BYTES;
+    int nt = out_bytes >= tp_cpu_stream_bytes();
     for (int i = 3 + nt; i > 0; i -= 2)
         if (tp_fp8_kernel_variant(format, i)) return tp_fp8_kernel_variant(format, i);
     return tp_lut_ref;

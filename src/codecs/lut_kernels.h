@@ -30,7 +30,7 @@ tp_lut_fn tp_lut_best(void);
  * NULL past the last or when the CPU lacks one. */
 tp_lut_fn tp_lut_variant(int i);
 /* tp_lut_best(), or the streaming variant for outputs of at least
- * TP_STREAM_BYTES. */
+ * tp_cpu_stream_bytes(). */
 tp_lut_fn tp_lut_for(uint64_t out_bytes);
 
 /* fp8 decode without a table: kernels of the tp_lut_fn signature for codes
@@ -45,11 +45,6 @@ tp_lut_fn tp_fp8_kernel_best(int format, uint64_t out_bytes);
  * with non-temporal stores, 3 and 4 the same on AVX-512BW (NULL if
  * absent). */
 tp_lut_fn tp_fp8_kernel_variant(int format, int i);
-/* Decoded outputs of at least this many bytes use non-temporal stores
- * where a kernel has them: beyond the last-level cache, skipping the
- * read-for-ownership measured 78 % instead of 69 % of the write loop for
- * the fp8 kernel alone at 64 MiB (AMD EPYC, docs/BENCHMARKS.md). */
-#define TP_STREAM_BYTES ((uint64_t)32 << 20)
 
 /* Decodes every value of grouping G with kernel k (fast paths for aligned
  * groups, per-tensor and aligned channels; bit-by-bit elsewhere). Group

@@ -23,6 +23,7 @@
 #include "codecs/lowbit_kernels.h"
 #include "core/bytes.h"
 #include "core/half.h"
+#include "core/parallel.h"
 
 enum { P_METHOD, P_GROUP, P_AXIS, P_SCALE, N_PARAMS };
 static const char *const methods[] = {"absmean", "mse", NULL};
@@ -252,6 +253,41 @@ static size_t block_scales(const tern_layout *L, const uint8_t *scales, uint64_t
     return 0;
 }
 
+typedef struct {
+    const tern_layout *L;
+    const uint8_t *scales, *trits;
+    tp_trit_decode_fn fused;
+    float *out;
+} tern_job;
+
+/* Decodes chunks [lo, hi) of CHUNK_BYTES trit bytes; chunks are independent,
+ * so ranges of them run on separate threads. */
+static size_t decode_chunks(void *ctx, uint64_t lo, uint64_t hi)
+{
+    const tern_job *J = ctx;
+    const tern_layout *L = J->L;
+    float s[5 * CHUNK_BYTES / SUPER_BYTES];
+    for (uint64_t k0 = lo * CHUNK_BYTES; k0 < hi * CHUNK_BYTES && k0 < L->trit_bytes; k0 += CHUNK_BYTES) {
+        size_t nb = L->trit_bytes - k0 < CHUNK_BYTES ? (size_t)(L->trit_bytes - k0) : CHUNK_BYTES;
+        /* whole superblocks of values inside the tensor go through the fused kernel */
+        size_t n_super = nb / SUPER_BYTES, head = 0;
+        if ((L->numel - 5 * k0) / 160 < n_super) n_super = (size_t)((L->numel - 5 * k0) / 160);
+        if (n_super) {
+            size_t r = block_scales(L, J->scales, 5 * k0, 5 * k0 + 160 * n_super, s);
+            if (tp_is_error(r)) return r;
+            if (!r) {
+                if (J->fused(J->trits + k0, n_super, s, J->out + 5 * k0))
+                    return tp_fail(TP_ERR_CORRUPT, "ternary byte in [%llu, +%zu) is above 242",
+                                   (unsigned long long)k0, nb);
+                head = SUPER_BYTES * n_super;
+            }
+        }
+        if (head < nb) TP_TRY(decode_bytes(L, J->scales, J->trits, k0 + head, nb - head, J->out));
+    }
+    tp_lowbit_fence();
+    return 0;
+}
+
 static size_t tern_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                           const tp_tensor *dst_desc, void *dst)
 {
@@ -259,28 +295,10 @@ static size_t tern_decode(const tp_params *p, const void *src, size_t n, const t
     size_t r = make_layout(p, dst_desc, &L);
     if (tp_is_error(r)) return tp_fail(TP_ERR_CORRUPT, "ternary stage: %s", tp_last_error_detail());
     if (n != L.payload) return tp_fail(TP_ERR_CORRUPT, "ternary payload is %zu bytes, expected %zu", n, L.payload);
-    const uint8_t *scales = src, *trits = scales + L.n_groups * L.scale_bytes;
-    tp_trit_decode_fn fused = tp_trit_decode_for(L.numel * sizeof(float));
-    float s[5 * CHUNK_BYTES / SUPER_BYTES];
-    float *out = dst;
-    for (uint64_t k0 = 0; k0 < L.trit_bytes; k0 += CHUNK_BYTES) {
-        size_t nb = L.trit_bytes - k0 < CHUNK_BYTES ? (size_t)(L.trit_bytes - k0) : CHUNK_BYTES;
-        /* whole superblocks of values inside the tensor go through the fused kernel */
-        size_t n_super = nb / SUPER_BYTES, head = 0;
-        if ((L.numel - 5 * k0) / 160 < n_super) n_super = (size_t)((L.numel - 5 * k0) / 160);
-        if (n_super) {
-            r = block_scales(&L, scales, 5 * k0, 5 * k0 + 160 * n_super, s);
-            if (tp_is_error(r)) return r;
-            if (!r) {
-                if (fused(trits + k0, n_super, s, out + 5 * k0))
-                    return tp_fail(TP_ERR_CORRUPT, "ternary byte in [%llu, +%zu) is above 242",
-                                   (unsigned long long)k0, nb);
-                head = SUPER_BYTES * n_super;
-            }
-        }
-        if (head < nb) TP_TRY(decode_bytes(&L, scales, trits, k0 + head, nb - head, out));
-    }
-    tp_lowbit_fence();
+    const uint8_t *scales = src;
+    tern_job J = {&L, scales, scales + L.n_groups * L.scale_bytes, tp_trit_decode_for(L.numel * sizeof(float)), dst};
+    uint64_t n_chunks = (L.trit_bytes + CHUNK_BYTES - 1) / CHUNK_BYTES;
+    TP_TRY(tp_parallel_ranges(n_chunks, 256, decode_chunks, &J));
     return L.numel * sizeof(float);
 }
 

@@ -16,10 +16,13 @@ enum {
  * when set (e.g. TP_CPU_MASK=0 forces the scalar reference kernels). */
 unsigned tp_cpu_features(void);
 
-/* Size of the last-level cache of CPU 0 in bytes (Linux sysfs, else
- * sysconf, else 32 MiB); the TP_CACHE_BYTES environment variable overrides
- * it. Outputs at least
- * this large are written with streaming stores: they cannot stay cached. */
-size_t tp_cpu_cache_bytes(void);
+/* Decoded outputs of at least this many bytes are written with streaming
+ * (non-temporal) stores by the kernels that have them: 32 MiB, or the
+ * TP_STREAM_BYTES environment variable. A fixed size rather than the
+ * last-level cache's: on a 16-core Intel Xeon whose cache is larger than a
+ * 64 MiB output, one core's plain stores still ran at 52 % of streaming
+ * ones, and on the AMD EPYC VM skipping the read-for-ownership took the
+ * fp8 decode from 69 % to 78 % of the write loop (docs/BENCHMARKS.md). */
+size_t tp_cpu_stream_bytes(void);
 
 #endif
