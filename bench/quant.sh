@@ -31,7 +31,7 @@ SECTION=$(mktemp)
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (+ uncommitted changes)')"
   echo "- bits/value counts every byte of the frame (header, scales, codebooks, codes, checksum)."
   echo "- the machine is shared (2 cores, other jobs running): speeds are noisy, ratios are the claim."
-  echo "- write loops (bench/bench_util.h, the same in the spine section): a loop of 256-bit stores of one value over the 64 MiB output, with ordinary stores (each line read for ownership first) and with streaming (non-temporal) stores + sfence. The bars are judged against the streaming loop, the fastest plain write: the int, fp8 and 8-bit lut decoders stream outputs of 32 MiB or more."
+  echo "- write loops (bench/bench_util.h, the same in the spine section): a loop of 256-bit stores of one value over the 64 MiB output, with ordinary stores (each line read for ownership first) and with streaming (non-temporal) stores + sfence. The bars are judged against the streaming loop, the fastest plain write: every decoder streams outputs of 32 MiB or more (\`tp_cpu_stream_bytes\`). The memory bandwidth of this VM moves with other tenants: see the quant-device section for the same binary on an idle 16-core machine."
   echo '- two-thread figures need the second core free: at a load average near or above 2 it is not, and the scaling table then measures contention (compare each speed-up with the write loop'"'"'s own, in brackets). `bench_quant --threads-list 1,2,4,8` prints the table for any thread counts.'
   echo
   cat "$OUT"
