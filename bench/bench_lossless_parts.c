@@ -14,28 +14,16 @@
 #include "core/hash.h"
 #include "core/rans.h"
 #include "tpress.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 #define TIME(name, expr)                                                                               \
     do {                                                                                               \
         for (int r_ = 0; r_ < reps; r_++) {                                                            \
-            double t0_ = now();                                                                        \
+            double t0_ = bench_now();                                                                        \
             if (expr) { fprintf(stderr, "%s failed\n", name); return 1; }                              \
-            t[r_] = now() - t0_;                                                                       \
+            t[r_] = bench_now() - t0_;                                                                       \
         }                                                                                              \
-        qsort(t, (size_t)reps, sizeof *t, cmpd);                                                       \
+        qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);                                                       \
         printf("%-14s %.3f ns/value [%.3f-%.3f]\n", name, t[reps / 2] / m * 1e9, t[0] / m * 1e9,        \
                t[reps - 1] / m * 1e9);                                                                 \
     } while (0)

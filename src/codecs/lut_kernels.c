@@ -429,61 +429,26 @@ FP8_512 __attribute__((always_inline)) static inline void fp8_groups512(const ui
     if (nt) _mm_sfence();
 }
 
-FP8_512 static void fp8_e4m3_512(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
-                                 size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups512(codes, n_groups, group, lut, s, out, 1, 0);
-}
+/* The kernel table's signature over the two fp8 group loops: format and
+ * store kind fixed per entry. */
+#define FP8_ENTRY(attr, name, loop, e4m3, nt)                                                                      \
+    attr static void name(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut, \
+                          size_t lut_stride, const float *s, float *out)                                       \
+    {                                                                                                           \
+        (void)bits; (void)lut_stride;                                                                           \
+        loop(codes, n_groups, group, lut, s, out, e4m3, nt);                                                    \
+    }
 
-FP8_512 static void fp8_e4m3_512_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
-                                    const float *lut, size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups512(codes, n_groups, group, lut, s, out, 1, 1);
-}
+FP8_ENTRY(FP8_512, fp8_e4m3_512, fp8_groups512, 1, 0)
+FP8_ENTRY(FP8_512, fp8_e4m3_512_nt, fp8_groups512, 1, 1)
+FP8_ENTRY(FP8_512, fp8_e5m2_512, fp8_groups512, 0, 0)
+FP8_ENTRY(FP8_512, fp8_e5m2_512_nt, fp8_groups512, 0, 1)
 
-FP8_512 static void fp8_e5m2_512(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
-                                 size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups512(codes, n_groups, group, lut, s, out, 0, 0);
-}
-
-FP8_512 static void fp8_e5m2_512_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
-                                    const float *lut, size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups512(codes, n_groups, group, lut, s, out, 0, 1);
-}
-
-F16C static void fp8_e4m3_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
-                               size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 1, 0);
-}
-
-F16C static void fp8_e4m3_f16c_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
-                                  const float *lut, size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 1, 1);
-}
-
-F16C static void fp8_e5m2_f16c(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits, const float *lut,
-                               size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 0, 0);
-}
-
-F16C static void fp8_e5m2_f16c_nt(const uint8_t *codes, size_t n_groups, size_t group, unsigned bits,
-                                  const float *lut, size_t lut_stride, const float *s, float *out)
-{
-    (void)bits; (void)lut_stride;
-    fp8_groups(codes, n_groups, group, lut, s, out, 0, 1);
-}
+FP8_ENTRY(F16C, fp8_e4m3_f16c, fp8_groups, 1, 0)
+FP8_ENTRY(F16C, fp8_e4m3_f16c_nt, fp8_groups, 1, 1)
+FP8_ENTRY(F16C, fp8_e5m2_f16c, fp8_groups, 0, 0)
+FP8_ENTRY(F16C, fp8_e5m2_f16c_nt, fp8_groups, 0, 1)
+#undef FP8_ENTRY
 #endif
 
 tp_lut_fn tp_lut_variant(int i)
