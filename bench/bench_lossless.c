@@ -57,11 +57,11 @@ int main(int argc, char **argv)
     double te[64], td[64];
 
     for (int r = 0; r <= reps; r++) { /* baseline: memcpy both ways */
-        double t0 = bench_now();
+        double t0 = tp_now_seconds();
         memcpy(y, x, raw);
-        double t1 = bench_now();
+        double t1 = tp_now_seconds();
         memcpy(x, y, raw);
-        double t2 = bench_now();
+        double t2 = tp_now_seconds();
         if (r) te[r - 1] = t1 - t0, td[r - 1] = t2 - t1;
     }
     report("memcpy", raw, raw, te, td, reps);
@@ -75,11 +75,11 @@ int main(int argc, char **argv)
     uint8_t *fr = malloc(cap);
     size_t fn = 0;
     for (int r = 0; r <= reps; r++) {
-        double t0 = bench_now();
+        double t0 = tp_now_seconds();
         fn = tp_frame_encode(p, &t, fr, cap);
-        double t1 = bench_now();
+        double t1 = tp_now_seconds();
         size_t d = tp_frame_decode(fr, fn, y, raw);
-        double t2 = bench_now();
+        double t2 = tp_now_seconds();
         if (tp_is_error(fn) || tp_is_error(d) || memcmp(x, y, raw)) { fprintf(stderr, "lossless failed: %s\n", tp_last_error_detail()); return 1; }
         if (r) te[r - 1] = t1 - t0, td[r - 1] = t2 - t1;
     }
@@ -96,11 +96,11 @@ int main(int argc, char **argv)
         size_t zc = ZSTD_compressBound(raw), zn = 0;
         uint8_t *z = malloc(zc);
         for (int r = 0; r <= lr; r++) {
-            double t0 = bench_now();
+            double t0 = tp_now_seconds();
             zn = ZSTD_compress2(cc, z, zc, x, raw);
-            double t1 = bench_now();
+            double t1 = tp_now_seconds();
             size_t d = ZSTD_decompress(y, raw, z, zn);
-            double t2 = bench_now();
+            double t2 = tp_now_seconds();
             if (ZSTD_isError(zn) || d != raw) return 1;
             if (r || lr == 1) te[r ? r - 1 : 0] = t1 - t0, td[r ? r - 1 : 0] = t2 - t1;
             if (lr == 1) break;

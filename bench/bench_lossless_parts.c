@@ -19,9 +19,9 @@
 #define TIME(name, expr)                                                                               \
     do {                                                                                               \
         for (int r_ = 0; r_ < reps; r_++) {                                                            \
-            double t0_ = bench_now();                                                                        \
+            double t0_ = tp_now_seconds();                                                                        \
             if (expr) { fprintf(stderr, "%s failed\n", name); return 1; }                              \
-            t[r_] = bench_now() - t0_;                                                                       \
+            t[r_] = tp_now_seconds() - t0_;                                                                       \
         }                                                                                              \
         qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);                                                       \
         printf("%-14s %.3f ns/value [%.3f-%.3f]\n", name, t[reps / 2] / m * 1e9, t[0] / m * 1e9,        \

@@ -12,21 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "tpress.h"
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void gaussian(float *x, size_t n, uint64_t s)
 {
@@ -49,9 +36,9 @@ static int run_one(tp_pipeline *p, const float *x, uint64_t rows, uint64_t cols,
     size_t n = rows * cols;
     tp_tensor t = {TP_F32, 2, {rows, cols}, x};
     void *f;
-    double c0 = cpu_now();
+    double c0 = tp_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
     size_t fn = tp_frame_encode_alloc(p, &t, &f);
-    a->cpu += cpu_now() - c0;
+    a->cpu += tp_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
     if (tp_is_error(fn)) { fprintf(stderr, "encode: %s\n", tp_last_error_detail()); return 0; }
     float *y = malloc(n * sizeof *y);
     size_t r = tp_frame_decode(f, fn, y, n * sizeof *y);
@@ -136,12 +123,12 @@ int main(int argc, char **argv)
         enum { REPS = 7 };
         double tw[REPS], td[REPS];
         for (int r = 0; r < REPS + 1; r++) { /* first round is the warm-up */
-            double t0 = wall_now();
+            double t0 = tp_now_seconds();
             for (size_t i = 0; i < n; i++) y[i] = (float)i;
             __asm__ volatile("" ::"r"(y) : "memory");
-            double t1 = wall_now();
+            double t1 = tp_now_seconds();
             if (tp_is_error(tp_frame_decode(f, fn, y, n * sizeof *y))) return 1;
-            double t2 = wall_now();
+            double t2 = tp_now_seconds();
             if (r) { tw[r - 1] = t1 - t0; td[r - 1] = t2 - t1; }
         }
         qsort(tw, REPS, sizeof *tw, cmp_d);

@@ -131,13 +131,13 @@ static int run_scaling(const tp_tensor *t, float *y, int reps, const int *tl, in
     for (int r = -1; r < reps; r++)
         for (int row = 0; row < N_ROWS; row++)
             for (int j = 0; j < nt; j++) {
-                double t0 = bench_now();
+                double t0 = tp_now_seconds();
                 if (row < 2) write_threads(y, n, fill += 1.0f, tl[j], row == 1);
                 else {
                     tp_threads_set(tl[j]);
                     if (tp_is_error(tp_frame_decode(fr[row - 2], fs[row - 2], y, bytes))) return 1;
                 }
-                double g = bytes / (bench_now() - t0) / 1e9;
+                double g = bytes / (tp_now_seconds() - t0) / 1e9;
                 if (r >= 0) v[(row * nt + j) * reps + r] = g;
             }
     tp_threads_set(1);
@@ -145,9 +145,9 @@ static int run_scaling(const tp_tensor *t, float *y, int reps, const int *tl, in
     double spawn[MAX_THREADS + 1] = {0};
     for (int j = 0; j < nt; j++) {
         for (int r = 0; r < reps; r++) {
-            double t0 = bench_now();
+            double t0 = tp_now_seconds();
             for (int i = 0; i < 100; i++) write_threads(y, 1024, fill, tl[j], 0);
-            tmp[r] = (bench_now() - t0) / 100;
+            tmp[r] = (tp_now_seconds() - t0) / 100;
         }
         spawn[j] = bench_summarize(tmp, (size_t)reps).med;
     }
@@ -187,9 +187,9 @@ static int run_scaling(const tp_tensor *t, float *y, int reps, const int *tl, in
     for (int j = 0; j < nt; j++) {
         void *f; size_t fsz;
         tp_threads_set(tl[j]);
-        double t0 = bench_now();
+        double t0 = tp_now_seconds();
         if (encode("kq:bits=4", &q, &f, &fsz)) return 1;
-        e[j] = (double)(q.shape[0] * q.shape[1]) / (bench_now() - t0) / 1e6;
+        e[j] = (double)(q.shape[0] * q.shape[1]) / (tp_now_seconds() - t0) / 1e6;
         free(f);
         printf(" %.2f |", e[j]);
     }
@@ -266,12 +266,12 @@ static int run_speed(const tp_tensor *t, float *y, float *z, int reps)
     /* Baselines and decoders round-robin per repetition so drift hits all alike. */
     for (int r = -1; r < reps; r++) {
         for (int row = 0; row < NB + NS; row++) {
-            double t0 = bench_now();
+            double t0 = tp_now_seconds();
             if (row == 0) bench_write_plain(y, n, fill += 1.0f);
             else if (row == 1) bench_write_stream(y, n, fill += 1.0f);
             else if (row == 2) memcpy(z, y, bytes);
             else if (tp_is_error(tp_frame_decode(frames[row - NB], fsz[row - NB], y, bytes))) return 1;
-            double g = bytes / (bench_now() - t0) / 1e9;
+            double g = bytes / (tp_now_seconds() - t0) / 1e9;
             if (r >= 0) v[row][r] = g;
         }
     }

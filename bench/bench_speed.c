@@ -88,9 +88,9 @@ static void run_call(bench_case *c, bench_data *d)
 
 static double time_rep(bench_case *c, bench_data *d)
 {
-    double t0 = bench_now();
+    double t0 = tp_now_seconds();
     for (long i = 0; i < c->inner; i++) run_call(c, d);
-    return (bench_now() - t0) / (double)c->inner;
+    return (tp_now_seconds() - t0) / (double)c->inner;
 }
 
 static double gbs(size_t bytes, double t) { return t > 0 ? (double)bytes / t / 1e9 : 0.0; }

@@ -10,14 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "tpress.h"
-
-static inline double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Deterministic standard normal values (xorshift64 + Box-Muller), the same
  * generator as the tests' th_gaussian, so figures are reproducible. */

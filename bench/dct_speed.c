@@ -17,21 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "tpress.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -110,18 +97,18 @@ int main(int argc, char **argv)
     double *cpu = malloc(nr * sizeof(double)), *jcpu = malloc(nr * sizeof(double));
     unsigned long jsize = 0;
     for (int r = 0; r <= reps; r++) {
-        double c0 = cpu_now(), t0 = now();
+        double c0 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID), t0 = tp_now_seconds();
         fsize = tp_frame_encode(p, &t, frame, cap);
-        double t1 = now();
+        double t1 = tp_now_seconds();
         size_t d = tp_frame_decode(frame, fsize, back, n);
-        double t2 = now(), c2 = cpu_now();
+        double t2 = tp_now_seconds(), c2 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
         if (tp_is_error(fsize) || tp_is_error(d)) { fprintf(stderr, "dct2d failed: %s\n", tp_last_error_detail()); return 2; }
         unsigned char *jb;
-        double c3 = cpu_now(), t3 = now();
+        double c3 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID), t3 = tp_now_seconds();
         jpeg_enc(inter, c, h, w, jq, &jb, &jsize);
-        double t4 = now();
+        double t4 = tp_now_seconds();
         jpeg_dec(jb, jsize, back);
-        double t5 = now(), c5 = cpu_now();
+        double t5 = tp_now_seconds(), c5 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
         free(jb);
         if (r == 0) continue; /* warm-up */
         ratio[r - 1] = (c5 - c3) / (c2 - c0); /* CPU times: robust to time slicing */

@@ -12,19 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "tpress.h"
 
 static int die(const char *what, size_t r)
 {
     fprintf(stderr, "tpq: %s: %s (%s)\n", what, tp_error_name(r), tp_last_error_detail());
     return 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int cmpd(const void *a, const void *b)
@@ -83,15 +77,15 @@ static int speed(int argc, char **argv)
     double tw[100], td[100];
     memset(y, 1, n * 4);
     for (int k = -1; k < reps; k++) {
-        double t0 = now();
+        double t0 = tp_now_seconds();
         volatile float v = (float)k;
         float fv = v;
         for (size_t i = 0; i < n; i++) y[i] = fv; /* plain write loop */
         __asm__ volatile("" ::"r"(y) : "memory");
-        double t1 = now();
+        double t1 = tp_now_seconds();
         r = tp_frame_decode(frame, fs, y, n * 4);
         if (tp_is_error(r)) return die("decode", r);
-        double t2 = now();
+        double t2 = tp_now_seconds();
         if (k >= 0) { tw[k] = t1 - t0; td[k] = t2 - t1; }
     }
     qsort(tw, (size_t)reps, sizeof *tw, cmpd);

@@ -24,6 +24,7 @@
 #include "codecs/codec.h"
 #include "codecs/lowrank.h"
 #include "codecs/mlp.h"
+#include "core/clock.h"
 #include "core/half.h"
 #include "core/train_report.h"
 

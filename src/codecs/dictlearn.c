@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "codecs/dictlearn.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/train_report.h"

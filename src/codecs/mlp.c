@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codecs/mlp.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/train_report.h"

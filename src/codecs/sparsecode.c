@@ -28,6 +28,7 @@
 #include "codecs/codec.h"
 #include "codecs/dictlearn.h"
 #include "codecs/lowrank.h"
+#include "core/clock.h"
 #include "core/half.h"
 #include "core/train_report.h"
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "eval/models.h"
 
@@ -104,13 +105,6 @@ size_t tp_eval_read_lines(const char *path, char ***lines_out, size_t *n_out)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int file_exists(const char *p)
 {
     FILE *f = fopen(p, "rb");
@@ -141,9 +135,9 @@ static size_t embed_lines(const tp_minilm *m, char **lines, size_t n, float **em
     }
     *emb = malloc(n * *dim * sizeof **emb);
     if (!*emb) return tp_fail(TP_ERR_NOMEM, "embeddings");
-    double t0 = now_s();
+    double t0 = tp_now_seconds();
     size_t r = tp_minilm_embed(m, (const char *const *)lines, n, *emb);
-    *secs = now_s() - t0;
+    *secs = tp_now_seconds() - t0;
     if (tp_is_error(r)) { free(*emb); *emb = NULL; }
     return r;
 }

@@ -7,18 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "eval/models.h"
 
 #define EVAL_CHUNK 128
 #define EVAL_DEFAULT_WINDOW 512
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static size_t read_all(const char *path, char **buf, size_t *len)
 {
@@ -64,12 +58,12 @@ typedef struct {
 static size_t run_chunk(eval_ctx *c, const int32_t *ids, size_t n, const int32_t *next, size_t n_score,
                         tp_eval_lm_result *out)
 {
-    double t0 = now_s();
+    double t0 = tp_now_seconds();
     TP_TRY(tp_llama_forward(c->ref, ids, n, c->lr, c->hr));
-    double t1 = now_s();
+    double t1 = tp_now_seconds();
     TP_TRY(tp_llama_forward(c->cand, ids, n, c->lc, c->hc));
     out->ref_seconds += t1 - t0;
-    out->cand_seconds += now_s() - t1;
+    out->cand_seconds += tp_now_seconds() - t1;
     for (size_t i = 0; i < n_score; i++) {
         const float *p = c->lr + i * c->V, *q = c->lc + i * c->V;
         c->kl[c->n_kl++] = tp_eval_kl_logits(p, q, c->V);
