@@ -12,6 +12,7 @@
 #include "codecs/lossless.h"
 #include "core/bytes.h"
 #include "core/hash.h"
+#include "core/huff.h"
 #include "core/rans.h"
 #include "tpress.h"
 #include "bench_util.h"
@@ -65,6 +66,23 @@ int main(int argc, char **argv)
     TIME("rans avx2", tp_rans_decode_level(&model, &s.dtable, stream, sl, sym, m, 1));
     TIME("rans scalar", tp_rans_decode_scalar(&model, &s.dtable, stream, sl, sym, m));
     TIME("dtable build", (tp_rans_dtable_build(&model, &s.dtable), 0));
+    /* the same plane as the Huffman coder with one raw low bit (plane kind 4) */
+    uint8_t *half = malloc(m), *low = malloc(m / 8 + 1);
+    tp_ll_extract_low_bits(j, m, half, low);
+    uint32_t cnt[256] = {0};
+    for (size_t i = 0; i < m; i++) cnt[half[i]]++;
+    tp_huff_code hc;
+    uint64_t hbits = tp_huff_build(cnt, &hc);
+    uint8_t *hs = malloc(tp_huff_stream_bound(hbits));
+    size_t hl = tp_huff_encode(&hc, half, m, hs, tp_huff_stream_bound(hbits));
+    tp_huff_dtable_build(&hc, &s.hdtable);
+    printf("huffman: %.3f bits/symbol + 1 raw bit\n", hbits / (double)m);
+    TIME("huffman", tp_huff_decode(&s.hdtable, hs, hl, sym, m, NULL));
+    if (memcmp(sym, half, m)) { fprintf(stderr, "huffman mismatch\n"); return 1; }
+    TIME("huffman->planes", tp_huff_decode(&s.hdtable, hs, hl, s.planes, m, NULL));
+    TIME("huffman ref", tp_huff_decode_ref(&s.hdtable, hs, hl, sym, m));
+    TIME("huff dtable", (tp_huff_dtable_build(&hc, &s.hdtable), 0));
+    TIME("low bits", (tp_ll_insert_low_bits(sym, low, m), 0));
     TIME("merge bf16", tp_ll_em_merge_bf16(j, r, esc, n_esc, m, base, dst));
     TIME("checksum", tp_hash64(dst, n) == 0);
     tp_ll_scratch_free(&s);

@@ -27,6 +27,11 @@ static const ll_golden cases[] = {
     {"v1_bf16", "lossless:chunk=16", TP_BF16, 46815, 0x8ec0223e62d3f231ull, 0},
     {"v1_f32", "lossless:chunk=16", TP_F32, 67506, 0xcc4a68014d428f74ull, 0},
     {"v1_f16", "lossless:chunk=16", TP_F16, 58640, 0xacd6ef04e17ab283ull, 0},
+    /* chunk kind 2 (exponent with two mantissa bits): symbol plane rANS-coded,
+     * and (plane kind 4) Huffman-coded with one raw low bit */
+    {"v1_em_rans_bf16", "lossless:chunk=64,coder=rans", TP_BF16, 45876, 0x330e3454a432b8e0ull, 0},
+    {"v1_em_huff_bf16", "lossless:chunk=64", TP_BF16, 45798, 0xb221b03b7e59250bull, 0},
+    {"v1_em_huff_f32", "lossless:chunk=128", TP_F32, 62113, 0x90ccfdc3752aa71bull, 0},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

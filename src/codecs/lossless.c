@@ -15,11 +15,15 @@
 #error "lossless planes assume a little-endian host"
 #endif
 
-enum { P_CHUNK, P_THREADS };
+enum { P_CHUNK, P_THREADS, P_CODER };
+
+static const char *const coder_names[] = {"auto", "rans", NULL};
 
 static const tp_param_def ll_params[] = {
     [P_CHUNK] = {"chunk", TP_PARAM_INT, 256, 1, 65536, NULL, "input bytes per independent chunk, in KiB"},
     [P_THREADS] = {"threads", TP_PARAM_INT, 0, 0, 256, NULL, "worker threads (0 = all cores); output does not depend on it"},
+    [P_CODER] = {"coder", TP_PARAM_ENUM, TP_LL_CODER_AUTO, 0, 1, coder_names,
+                 "auto: Huffman where within 2 % of rANS's size (faster decode); rans: rANS only (smallest)"},
 };
 
 typedef struct {
@@ -67,6 +71,7 @@ typedef struct {
     tp_ll_scratch *scratch;
     int in_place;          /* encode with one worker: chunks go straight  */
     size_t pos;            /* to their final place, at pos, in order      */
+    int coder;             /* encode: TP_LL_CODER_*                       */
 } job;
 
 static size_t encode_item(void *ctx, size_t c, int w)
@@ -93,7 +98,10 @@ static size_t run_jobs(job *j, int threads, int for_encode, tp_item_fn fn)
     if (!j->scratch) return tp_fail(TP_ERR_NOMEM, "lossless scratch");
     size_t r = 0;
     int made = 0;
-    for (; made < threads && !tp_is_error(r); made++) r = tp_ll_scratch_init(&j->scratch[made], per, l->elem, for_encode);
+    for (; made < threads && !tp_is_error(r); made++) {
+        r = tp_ll_scratch_init(&j->scratch[made], per, l->elem, for_encode);
+        j->scratch[made].coder = j->coder;
+    }
     if (tp_is_error(r)) made--;
     else r = tp_parallel_for(l->n_chunks, threads, fn, j);
     for (int w = 0; w < made; w++) tp_ll_scratch_free(&j->scratch[w]);
@@ -117,7 +125,8 @@ static size_t ll_encode(const tp_params *p, const tp_tensor *in, void *dst, size
     size_t off = l.data_off;
     if (l.n_chunks) {
         int threads = tp_threads_for(tp_param_int(p, P_THREADS), l.n_chunks);
-        job j = {.l = &l, .src = in->data, .dst = d, .in_place = threads == 1, .pos = l.data_off};
+        job j = {.l = &l, .src = in->data, .dst = d, .in_place = threads == 1, .pos = l.data_off,
+                 .coder = tp_param_int(p, P_CODER)};
         j.size = malloc(l.n_chunks * sizeof *j.size);
         if (!j.size) return tp_fail(TP_ERR_NOMEM, "lossless chunk table");
         size_t r = run_jobs(&j, threads, 1, encode_item);
@@ -225,7 +234,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
                 uint8_t pk = tp_read_u8(&r);
                 if (pk == TP_LL_PLANE_RAW) tp_read_bytes(&r, len);
                 else if (pk == TP_LL_PLANE_CONST) tp_read_u8(&r);
-                else tp_read_bytes(&r, tp_read_u32(&r)); /* rANS, zstd */
+                else tp_read_bytes(&r, tp_read_u32(&r)); /* rANS, zstd, Huffman */
                 bytes[k] += before - r.left;
             }
             if (!r.ok) return tp_fail(TP_ERR_CORRUPT, "bad chunk");
@@ -238,6 +247,6 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 const tp_codec tp_codec_lossless = {
     .info = {.id = 5, .name = "lossless", .flags = 0,
              .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits) + interleaved rANS, chunked, checksummed, multi-threaded",
-             .n_params = 2, .params = ll_params},
+             .n_params = 3, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,
 };

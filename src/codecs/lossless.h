@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/huff.h"
 #include "core/rans.h"
 #include "tpress.h"
 
@@ -18,7 +19,9 @@
 #define TP_LL_MAX_ELEM 8
 
 enum { TP_LL_CHUNK_RAW = 0, TP_LL_CHUNK_PLANES = 1, TP_LL_CHUNK_EM = 2 };
-enum { TP_LL_PLANE_RAW = 0, TP_LL_PLANE_CONST = 1, TP_LL_PLANE_RANS = 2, TP_LL_PLANE_ZSTD = 3 };
+enum { TP_LL_PLANE_RAW = 0, TP_LL_PLANE_CONST = 1, TP_LL_PLANE_RANS = 2, TP_LL_PLANE_ZSTD = 3, TP_LL_PLANE_HUFF = 4 };
+/* Entropy coders the encoder may pick (codec parameter `coder`). */
+enum { TP_LL_CODER_AUTO = 0, TP_LL_CODER_RANS = 1 };
 #define TP_LL_ZSTD_LEVEL 3 /* planes of non-float input also try zstd at this level */
 
 /* Per-worker buffers, sized for one chunk. */
@@ -32,12 +35,22 @@ typedef struct {
     tp_rans_model model;
     tp_rans_dtable dtable;
     tp_rans_etable etable;
+    tp_huff_code hcode;
+    tp_huff_dtable hdtable;
+    uint8_t *shifted;  /* encoder only: a plane's bytes >> 1 (Huffman, k = 1) */
+    int coder;         /* encoder: TP_LL_CODER_*                           */
     void *zc, *zd;     /* zstd contexts, created on first use              */
 } tp_ll_scratch;
 
 /* for_encode also allocates the coded-plane buffer. */
 size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, int for_encode);
 void tp_ll_scratch_free(tp_ll_scratch *s);
+
+/* Huffman planes with one raw low bit (lossless_planes.c): sym[i] =
+ * sym[i] << 1 | bit i of bits (LSB first); sym[i] < 128 on entry. */
+void tp_ll_insert_low_bits(uint8_t *sym, const uint8_t *bits, size_t n);
+void tp_ll_insert_low_bits_ref(uint8_t *sym, const uint8_t *bits, size_t n); /* portable loop, for tests */
+void tp_ll_extract_low_bits(const uint8_t *sym, size_t n, uint8_t *shifted, uint8_t *bits);
 
 /* Planes (lossless_planes.c): plane 0 holds the most significant byte of
  * each element after the optional sign rotation, plane elem-1 the least. */

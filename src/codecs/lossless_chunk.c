@@ -16,6 +16,9 @@
 /* ... and given up when more exponents than m / EM_ESC_DIV escape the
  * window (wide-range data: kind 1 codes it better). */
 #define EM_ESC_DIV 16
+/* A Huffman plane is kept when at most 1/HUFF_SLACK_DIV (2 %) larger than the
+ * rANS estimate: it decodes ~1.5x faster (core/huff.h). */
+#define HUFF_SLACK_DIV 50
 
 
 size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, int for_encode)
@@ -30,8 +33,9 @@ size_t tp_ll_scratch_init(tp_ll_scratch *s, size_t chunk_bytes, unsigned elem, i
     if (for_encode) {
         s->coded_cap = tp_rans_stream_bound(s->n_max) + 2048;
         s->coded = malloc(s->coded_cap);
+        s->shifted = malloc(s->n_max ? s->n_max : 1);
     }
-    if (!s->planes || (for_encode && !s->coded)) {
+    if (!s->planes || (for_encode && (!s->coded || !s->shifted))) {
         tp_ll_scratch_free(s);
         return tp_fail(TP_ERR_NOMEM, "lossless scratch for %zu-byte chunks", chunk_bytes);
     }
@@ -43,9 +47,10 @@ void tp_ll_scratch_free(tp_ll_scratch *s)
     free(s->planes);
     free(s->coded);
     free(s->em);
+    free(s->shifted);
     ZSTD_freeCCtx(s->zc);
     ZSTD_freeDCtx(s->zd);
-    s->planes = s->coded = s->em = NULL;
+    s->planes = s->coded = s->em = s->shifted = NULL;
     s->zc = s->zd = NULL;
 }
 
@@ -79,9 +84,44 @@ static size_t try_zstd(tp_ll_scratch *s, const uint8_t *pl, size_t n, size_t bes
     return 5 + z;
 }
 
-/* Writes plane pl (n bytes) at dst; returns the record size. Non-float
- * planes (try_z) also try zstd, kept when smaller than rANS and raw (dst
- * has room for 1 + n bytes). */
+/* Body size of a Huffman plane of n symbols with k raw low bits, from the
+ * counts of the symbols >> k (code built into c). */
+static size_t huff_body_size(const uint32_t *cnt, size_t n, unsigned k, tp_huff_code *c)
+{
+    uint64_t bits = tp_huff_build(cnt, c);
+    return 1 + (k ? (n + 7) / 8 : 0) + tp_huff_code_size(c) + tp_huff_stream_bound(bits);
+}
+
+/* Huffman body of plane pl into s->coded (u8 k, k ? the low bits, code,
+ * streams), if at most limit bytes; returns its size or 0. cnt: order-0
+ * counts of pl. k = 1 (shorter codes: more symbols per table lookup) unless
+ * that is over 2 % larger than k = 0. */
+static size_t encode_huff(tp_ll_scratch *s, const uint8_t *pl, size_t n, const uint32_t *cnt, size_t limit)
+{
+    uint32_t half[256] = {0};
+    for (int v = 0; v < 256; v++) half[v >> 1] += cnt[v];
+    tp_huff_code c1;
+    size_t size0 = huff_body_size(cnt, n, 0, &s->hcode), size1 = huff_body_size(half, n, 1, &c1);
+    unsigned k = size1 <= size0 + size0 / HUFF_SLACK_DIV;
+    if ((k ? size1 : size0) > limit || (k ? size1 : size0) > s->coded_cap) return 0;
+    if (k) s->hcode = c1;
+    uint8_t *d = s->coded;
+    *d++ = (uint8_t)k;
+    if (k) {
+        tp_ll_extract_low_bits(pl, n, s->shifted, d);
+        d += (n + 7) / 8;
+        pl = s->shifted;
+    }
+    d += tp_huff_code_write(&s->hcode, d);
+    size_t r = tp_huff_encode(&s->hcode, pl, n, d, s->coded_cap - (size_t)(d - s->coded));
+    return tp_is_error(r) ? 0 : (size_t)(d - s->coded) + r;
+}
+
+/* Writes plane pl (n bytes) at dst; returns the record size. Compressible
+ * planes of floats are Huffman-coded when that is within 2 % of rANS's
+ * size (unless coder=rans), else rANS-coded; non-float planes (try_z) are
+ * rANS-coded or zstd-compressed, whichever is smaller (raw when neither
+ * is; dst has room for 1 + n bytes). */
 static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, int try_z, uint8_t *dst)
 {
     if (all_equal(pl, n)) {
@@ -90,17 +130,23 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
         return 2;
     }
     size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model), coded = 0;
+    uint8_t kind = TP_LL_PLANE_RANS;
     if (est < n - n / 100) {
-        size_t m = tp_rans_model_write(&s->model, s->coded);
-        size_t r = tp_rans_encode_t(&s->model, pl, n, s->coded + m, s->coded_cap - m, &s->etable);
-        if (!tp_is_error(r) && m + r + 5 < n + 1) coded = m + r;
+        if (s->coder == TP_LL_CODER_AUTO && !try_z) coded = encode_huff(s, pl, n, s->model.count0, est + est / HUFF_SLACK_DIV);
+        if (coded && coded + 5 < n + 1) {
+            kind = TP_LL_PLANE_HUFF;
+        } else {
+            size_t m = tp_rans_model_write(&s->model, s->coded);
+            size_t r = tp_rans_encode_t(&s->model, pl, n, s->coded + m, s->coded_cap - m, &s->etable);
+            coded = !tp_is_error(r) && m + r + 5 < n + 1 ? m + r : 0;
+        }
     }
     if (try_z) {
         size_t z = try_zstd(s, pl, n, coded ? 5 + coded : 1 + n, dst);
         if (z) return z;
     }
     if (coded) {
-        dst[0] = TP_LL_PLANE_RANS;
+        dst[0] = kind;
         tp_put_u32(dst + 1, (uint32_t)coded);
         memcpy(dst + 5, s->coded, coded);
         return 5 + coded;
@@ -193,6 +239,21 @@ static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k,
         TP_TRY(tp_rans_model_read(&br, &s->model));
         tp_rans_dtable_build(&s->model, &s->dtable);
         TP_TRY(tp_rans_decode_next(&s->model, &s->dtable, br.p, br.left, mine, len, next));
+    } else if (pk == TP_LL_PLANE_HUFF) {
+        uint32_t body = tp_read_u32(r);
+        const uint8_t *b = tp_read_bytes(r, body);
+        if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "coded plane %u truncated", k);
+        tp_reader br = tp_reader_init(b, body);
+        unsigned low = tp_read_u8(&br);
+        const uint8_t *bits = low == 1 ? tp_read_bytes(&br, (len + 7) / 8) : NULL;
+        if (!br.ok) return tp_fail(TP_ERR_TRUNCATED, "Huffman plane %u truncated", k);
+        if (low > 1) return tp_fail(TP_ERR_CORRUPT, "Huffman plane %u with %u raw low bits", k, low);
+        TP_TRY(tp_huff_code_read(&br, &s->hcode));
+        for (int v = 256 >> low; v < 256; v++)
+            if (s->hcode.len[v]) return tp_fail(TP_ERR_CORRUPT, "Huffman plane %u: symbol %d above the range", k, v);
+        tp_huff_dtable_build(&s->hcode, &s->hdtable);
+        TP_TRY(tp_huff_decode(&s->hdtable, br.p, br.left, mine, len, next));
+        if (low) tp_ll_insert_low_bits(mine, bits, len);
     } else if (pk == TP_LL_PLANE_ZSTD) {
         uint32_t body = tp_read_u32(r);
         const uint8_t *b = tp_read_bytes(r, body);

@@ -95,6 +95,7 @@ size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_
     for (; i < n; i++) h[0][sym[i]]++;
     for (int s = 0; s < 256; s++)
         c0[s] = h[0][s] + h[1][s] + h[2][s] + h[3][s] + h[4][s] + h[5][s] + h[6][s] + h[7][s];
+    memcpy(m->count0, c0, sizeof c0);
     int mode = 0;
     for (int s = 1; s < 256; s++) if (c0[s] > c0[mode]) mode = s;
     double best = cost_bits(c0, n) / 8 + table_bytes(c0);

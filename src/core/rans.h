@@ -30,6 +30,9 @@ typedef struct {
     int nctx;                               /* 1..TP_RANS_MAX_CTX            */
     uint16_t thr[TP_RANS_MAX_CTX - 1];      /* strictly increasing; unused = 256 */
     uint16_t freq[TP_RANS_MAX_CTX][256];    /* each context sums to TP_RANS_M */
+    uint32_t count0[256];                   /* encoder: order-0 counts of the
+                                             * last build (zero when it gave up
+                                             * early on a random-looking plane) */
 } tp_rans_model;
 
 /* Decode table: one packed entry per (context, slot). */
@@ -41,7 +44,6 @@ typedef struct {
  * estimated size when allow_ctx. Returns the estimated coded size in bytes
  * (model + streams). */
 size_t tp_rans_model_build(const uint8_t *sym, size_t n, int allow_ctx, tp_rans_model *m);
-/* Number of distinct symbols in sym[0..n) (counts from the last build). */
 /* Serialised model size / write / read (read validates every field). */
 size_t tp_rans_model_size(const tp_rans_model *m);
 size_t tp_rans_model_write(const tp_rans_model *m, uint8_t *dst);

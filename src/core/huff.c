@@ -1,0 +1,429 @@
+/* Static canonical Huffman: length-limited code construction, its
+ * serialisation, a four-stream encoder and the multi-symbol decoder
+ * (core/huff.h). */
+#include "core/huff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define L TP_HUFF_MAX_LEN
+#define WINDOW(v) ((uint32_t)((v) >> (64 - L))) /* the next L bits of a left-aligned bit buffer */
+
+/* ---- code construction -------------------------------------------------- */
+
+static int ascending(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Unlimited Huffman lengths of the n used symbols sym[] (sorted by count,
+ * n >= 2): two-queue merge, leaves and internal nodes both in increasing
+ * weight order; then depths from the root down. */
+static void huffman_lengths(const uint32_t *cnt, const int *sym, int n, uint8_t *len)
+{
+    uint64_t w[512];
+    int parent[512], depth[512];
+    for (int i = 0; i < n; i++) w[i] = cnt[sym[i]];
+    int leaf = 0, node = n, next = n;
+    for (; next < 2 * n - 1; next++) {
+        int pick[2];
+        for (int t = 0; t < 2; t++)
+            pick[t] = (leaf < n && (node >= next || w[leaf] <= w[node])) ? leaf++ : node++;
+        w[next] = w[pick[0]] + w[pick[1]];
+        parent[pick[0]] = parent[pick[1]] = next;
+    }
+    depth[2 * n - 2] = 0;
+    for (int i = 2 * n - 3; i >= 0; i--) depth[i] = depth[parent[i]] + 1;
+    for (int i = 0; i < n; i++) len[sym[i]] = (uint8_t)depth[i];
+}
+
+/* Clamps lengths to L and restores the Kraft inequality by lengthening the
+ * rarest short codes, then spends any slack on the most frequent ones. */
+static void limit_lengths(const uint32_t *cnt, const int *sym, int n, uint8_t *len)
+{
+    uint32_t kraft = 0, full = 1u << L;
+    for (int i = 0; i < n; i++) {
+        if (len[sym[i]] > L) len[sym[i]] = L;
+        kraft += 1u << (L - len[sym[i]]);
+    }
+    while (kraft > full) { /* sym[] is sorted by count: the first short code is the rarest */
+        int best = -1;
+        for (int i = 0; i < n && best < 0; i++) if (len[sym[i]] < L) best = sym[i];
+        kraft -= 1u << (L - len[best] - 1);
+        len[best]++;
+    }
+    for (int i = n - 1; i >= 0; i--)
+        while (len[sym[i]] > 1 && kraft + (1u << (L - len[sym[i]])) <= full) {
+            kraft += 1u << (L - len[sym[i]]);
+            len[sym[i]]--;
+        }
+}
+
+static void assign_codes(tp_huff_code *c)
+{
+    uint32_t count[L + 1] = {0}, next[L + 1];
+    for (int s = 0; s < 256; s++) count[c->len[s]]++;
+    count[0] = 0;
+    for (uint32_t l = 1, code = 0; l <= L; l++) { /* first code of each length */
+        code = (code + count[l - 1]) << 1;
+        next[l] = code;
+    }
+    for (int s = 0; s < 256; s++) if (c->len[s]) c->code[s] = (uint16_t)next[c->len[s]]++;
+}
+
+uint64_t tp_huff_build(const uint32_t cnt[256], tp_huff_code *c)
+{
+    int sym[256], n = 0;
+    memset(c, 0, sizeof *c);
+    for (int s = 0; s < 256; s++) if (cnt[s]) sym[n++] = s;
+    if (n == 1) c->len[sym[0]] = 1;
+    if (n >= 2) { /* symbols by count, ties by value: keys count << 8 | symbol */
+        uint64_t key[256];
+        for (int i = 0; i < n; i++) key[i] = (uint64_t)cnt[sym[i]] << 8 | (uint64_t)sym[i];
+        qsort(key, (size_t)n, sizeof *key, ascending);
+        for (int i = 0; i < n; i++) sym[i] = (int)(key[i] & 255);
+        huffman_lengths(cnt, sym, n, c->len);
+        limit_lengths(cnt, sym, n, c->len);
+    }
+    assign_codes(c);
+    uint64_t bits = 0;
+    for (int s = 0; s < 256; s++) bits += (uint64_t)cnt[s] * c->len[s];
+    return bits;
+}
+
+/* ---- serialisation -------------------------------------------------------- */
+
+static void used_range(const tp_huff_code *c, int *lo, int *hi)
+{
+    *lo = 0, *hi = 255;
+    while (*lo < 255 && !c->len[*lo]) ++*lo;
+    while (*hi > *lo && !c->len[*hi]) --*hi;
+}
+
+size_t tp_huff_code_size(const tp_huff_code *c)
+{
+    int lo, hi;
+    used_range(c, &lo, &hi);
+    return 2 + (size_t)(hi - lo + 2) / 2;
+}
+
+size_t tp_huff_code_write(const tp_huff_code *c, uint8_t *dst)
+{
+    int lo, hi;
+    used_range(c, &lo, &hi);
+    dst[0] = (uint8_t)lo;
+    dst[1] = (uint8_t)hi;
+    size_t k = 2;
+    for (int s = lo; s <= hi; s += 2) dst[k++] = (uint8_t)(c->len[s] | (s + 1 <= hi ? c->len[s + 1] << 4 : 0));
+    return k;
+}
+
+size_t tp_huff_code_read(tp_reader *r, tp_huff_code *c)
+{
+    memset(c, 0, sizeof *c);
+    int lo = tp_read_u8(r), hi = tp_read_u8(r);
+    if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "Huffman code truncated");
+    if (lo > hi) return tp_fail(TP_ERR_CORRUPT, "Huffman symbol range %d..%d", lo, hi);
+    const uint8_t *nib = tp_read_bytes(r, (size_t)(hi - lo + 2) / 2);
+    if (!nib) return tp_fail(TP_ERR_TRUNCATED, "Huffman code lengths truncated");
+    uint32_t kraft = 0;
+    for (int s = lo; s <= hi; s++) {
+        unsigned l = (nib[(s - lo) / 2] >> ((s - lo) % 2 * 4)) & 15;
+        if (l > L) return tp_fail(TP_ERR_CORRUPT, "Huffman code length %u", l);
+        c->len[s] = (uint8_t)l;
+        if (l) kraft += 1u << (L - l);
+    }
+    if (!kraft || kraft > (1u << L)) return tp_fail(TP_ERR_CORRUPT, "Huffman code lengths are not a prefix code");
+    assign_codes(c);
+    return 0;
+}
+
+/* ---- encoder ---------------------------------------------------------- */
+
+static inline uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    const uint8_t *b = (const uint8_t *)&v;
+    uint64_t r = 0;
+    for (int i = 0; i < 8; i++) r = r << 8 | b[i];
+    return r;
+#endif
+}
+
+
+static size_t stream_start(size_t n, unsigned k)
+{
+    size_t q = (n + TP_HUFF_STREAMS - 1) / TP_HUFF_STREAMS, a = (size_t)k * q;
+    return a < n ? a : n;
+}
+
+size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap)
+{
+    if (cap < 4 * (TP_HUFF_STREAMS - 1)) return tp_fail(TP_ERR_DST_TOO_SMALL, "Huffman output buffer too small");
+    uint8_t *p = dst + 4 * (TP_HUFF_STREAMS - 1), *end = dst + cap;
+    uint32_t table[256]; /* code << 8 | length: one load per symbol */
+    for (int v = 0; v < 256; v++) table[v] = (uint32_t)c->code[v] << 8 | c->len[v];
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++) {
+        uint8_t *start = p;
+        uint64_t acc = 0;
+        unsigned nb = 0;
+        size_t i = stream_start(n, k), stop = stream_start(n, k + 1);
+        /* four symbols (at most 4L = 48 bits) at a time onto fewer than 8
+         * pending bits, then the whole bytes out with one 8-byte store, no
+         * branches, while 8 bytes of room are certain */
+        if ((size_t)(end - p) >= (stop - i) * L / 8 + 16)
+            for (; i + 4 <= stop; i += 4) {
+                /* the four codes joined in a tree, so that acc waits on one shift */
+                uint32_t e0 = table[sym[i]], e1 = table[sym[i + 1]], e2 = table[sym[i + 2]], e3 = table[sym[i + 3]];
+                uint32_t l01 = (e0 & 255) + (e1 & 255), l23 = (e2 & 255) + (e3 & 255);
+                uint64_t c01 = (uint64_t)(e0 >> 8) << (e1 & 255) | e1 >> 8, c23 = (uint64_t)(e2 >> 8) << (e3 & 255) | e3 >> 8;
+                acc = acc << (l01 + l23) | c01 << l23 | c23;
+                nb += l01 + l23;
+                uint64_t w = acc << (64 - nb); /* nb >= 4: every length is >= 1 */
+                w = load_be64((const uint8_t *)&w);
+                memcpy(p, &w, 8);
+                p += nb >> 3;
+                nb &= 7;
+            }
+        for (; i < stop; i++) { /* near the end of a tight buffer */
+            uint32_t e = table[sym[i]];
+            acc = acc << (e & 255) | e >> 8;
+            nb += e & 255;
+            if (nb >= 32) {
+                if (end - p < 4) return tp_fail(TP_ERR_DST_TOO_SMALL, "Huffman output buffer too small");
+                nb -= 32;
+                for (int b = 0; b < 4; b++) p[b] = (uint8_t)(acc >> (nb + 24 - 8 * b));
+                p += 4;
+            }
+        }
+        if ((size_t)(end - p) < (nb + 7) / 8) return tp_fail(TP_ERR_DST_TOO_SMALL, "Huffman output buffer too small");
+        for (; nb >= 8; nb -= 8) *p++ = (uint8_t)(acc >> (nb - 8));
+        if (nb) *p++ = (uint8_t)(acc << (8 - nb));
+        if (k + 1 < TP_HUFF_STREAMS) tp_put_u32(dst + 4 * k, (uint32_t)(p - start));
+    }
+    return (size_t)(p - dst);
+}
+
+/* ---- decoder ---------------------------------------------------------- */
+
+/* Symbols sorted by code length, and how many codes have each length. */
+typedef struct {
+    uint8_t sym[256];
+    int n;
+    uint32_t first_at[L + 2]; /* first index in sym[] of each length */
+} by_length;
+
+static void sort_by_length(const tp_huff_code *c, by_length *b)
+{
+    uint32_t at[L + 2] = {0};
+    for (int s = 0; s < 256; s++) at[c->len[s]]++; /* counts, then (below) start positions */
+    b->n = 0;
+    for (int l = 1; l <= L; l++) {
+        uint32_t k = at[l];
+        b->first_at[l] = at[l] = (uint32_t)b->n;
+        b->n += (int)k;
+    }
+    b->first_at[L + 1] = (uint32_t)b->n;
+    for (int s = 0; s < 256; s++) if (c->len[s]) b->sym[at[c->len[s]]++] = (uint8_t)s;
+}
+
+/* Multi-table entries of up to k codes that fit in r bits, for every
+ * r-bit window, are built from those of up to k - 1 codes: canonical codes
+ * fill the code space in length order, so the windows whose first code
+ * (s, length l) fits form a prefix of the range, one run of 2^(r - l) per
+ * code, and the rest of the window after that code is a window of r - l
+ * bits. Tables of each level are stored for r = 0..L-1 at [2^r, 2^(r+1)).
+ * Entries: the layout of tp_huff_dtable.multi; 0 = no code fits. */
+static void prepend_code(uint32_t *dst, const uint32_t *rest, size_t count, unsigned s, unsigned l)
+{
+    /* symbols move up a byte; length += l and count += 1 cannot carry out
+     * of the low byte (at most L and 3) */
+    const uint32_t add = s << 8 | l | 1u << 6;
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i hi_mask = _mm_set1_epi32((int)~255u), k = _mm_set1_epi32((int)add);
+    for (; i + 4 <= count; i += 4) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(rest + i)), hi = _mm_and_si128(x, hi_mask);
+        __m128i y = _mm_add_epi32(_mm_sub_epi32(_mm_add_epi32(x, _mm_slli_epi32(hi, 8)), hi), k);
+        _mm_storeu_si128((__m128i *)(dst + i), y);
+    }
+#endif
+    for (; i < count; i++) {
+        uint32_t x = rest[i], hi = x & ~255u;
+        dst[i] = x + (hi << 8) - hi + add;
+    }
+}
+
+static void build_level(const tp_huff_code *c, const by_length *b, const uint32_t *shorter, unsigned r, uint32_t *dst,
+                        uint32_t none)
+{
+    static const uint32_t empty[1u << L];
+    uint32_t covered = 0;
+    for (uint32_t k = 0; k < b->first_at[r + 1]; k++) {
+        unsigned s = b->sym[k], l = c->len[s];
+        prepend_code(dst + covered, shorter ? shorter + (1u << (r - l)) : empty, 1u << (r - l), s, l);
+        covered += 1u << (r - l);
+    }
+    for (; covered < (1u << r); covered++) dst[covered] = none;
+}
+
+void tp_huff_dtable_build(const tp_huff_code *c, tp_huff_dtable *t)
+{
+    by_length b;
+    sort_by_length(c, &b);
+    /* windows no code starts (incomplete codes only) decode as symbol 0 of
+     * length L: decoding advances and the stream-length check fails */
+    const uint32_t none = L | 1u << 6;
+    uint32_t one[1u << L], two[1u << L]; /* levels of up to one and two codes, r < L */
+    for (unsigned r = 0; r < L; r++) build_level(c, &b, NULL, r, one + (1u << r), 0);
+    build_level(c, &b, NULL, L, t->single, none);
+    for (unsigned r = 0; r < L; r++) build_level(c, &b, one, r, two + (1u << r), 0);
+    build_level(c, &b, two, L, t->multi, none);
+}
+
+/* The next L bits at bit position b of src[0..len) (zeros past the end). */
+static inline uint32_t peek_safe(const uint8_t *src, size_t len, uint64_t b)
+{
+    uint32_t v = 0;
+    size_t byte = (size_t)(b >> 3);
+    for (int i = 0; i < 3; i++) v = v << 8 | (byte + i < len ? src[byte + i] : 0);
+    return (v << (b & 7)) >> (24 - L) & ((1u << L) - 1);
+}
+
+typedef struct {
+    uint64_t bit[TP_HUFF_STREAMS];  /* read position in src, in bits   */
+    uint64_t end[TP_HUFF_STREAMS];  /* stream end in src, in bytes      */
+    size_t out[TP_HUFF_STREAMS];    /* next symbol index                */
+    size_t last[TP_HUFF_STREAMS];   /* stream's end symbol index        */
+} streams;
+
+static size_t open_streams(const uint8_t **src, size_t *len, size_t n, streams *st)
+{
+    if (*len < 4 * (TP_HUFF_STREAMS - 1)) return tp_fail(TP_ERR_TRUNCATED, "Huffman stream sizes truncated");
+    const uint8_t *hdr = *src;
+    *src += 4 * (TP_HUFF_STREAMS - 1);
+    *len -= 4 * (TP_HUFF_STREAMS - 1);
+    uint64_t at = 0;
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++) {
+        uint64_t size = k + 1 < TP_HUFF_STREAMS ? tp_get_u32(hdr + 4 * k) : *len - at;
+        if (at + size > *len) return tp_fail(TP_ERR_TRUNCATED, "Huffman stream %u truncated", k);
+        st->bit[k] = 8 * at;
+        st->end[k] = at + size;
+        st->out[k] = stream_start(n, k);
+        st->last[k] = stream_start(n, k + 1);
+        at += size;
+    }
+    return 0;
+}
+
+/* One symbol per step, reads bounds-checked: the reference decoder and
+ * the tail of every stream after the fast loop. */
+static void decode_tails(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st)
+{
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++)
+        for (; st->out[k] < st->last[k]; st->out[k]++) {
+            uint32_t one = t->single[peek_safe(src, len, st->bit[k])];
+            sym[st->out[k]] = (uint8_t)(one >> 8);
+            st->bit[k] += one & 63;
+        }
+}
+
+static size_t check_ends(const streams *st)
+{
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++)
+        if ((st->bit[k] + 7) / 8 != st->end[k])
+            return tp_fail(TP_ERR_CORRUPT, "Huffman stream %u does not end where its size says", k);
+    return 0;
+}
+
+/* Rounds of four lookups per stream the fast loop can run without a
+ * bounds check: a round emits at most 12 symbols (writing 13 bytes) and
+ * reads 8 bytes at a position that advances at most 48 bits. */
+static size_t safe_rounds(const streams *st, size_t len)
+{
+    size_t rounds = SIZE_MAX;
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++) {
+        size_t room = st->last[k] - st->out[k];
+        uint64_t in_bits = 8 * (uint64_t)len;
+        if (room < 13 || in_bits < st->bit[k] + 64) return 0;
+        size_t r_out = (room - 1) / 12, r_in = (size_t)((in_bits - 64 - st->bit[k]) / 48);
+        if (r_out < rounds) rounds = r_out;
+        if (r_in < rounds) rounds = r_in;
+    }
+    return rounds;
+}
+
+#if defined(__GNUC__)
+/* The fast loop: four streams, four table lookups per stream between
+ * refills of its 64-bit buffer. Each lookup stores four bytes (up to three
+ * symbols and the entry's length byte, overwritten later) and advances by
+ * the symbol count. A marker bit set at the bottom of the buffer rises
+ * with every shift, so its position after the lookups is the number of
+ * bits consumed. */
+#define HUFF_LOOKUP(k)                                    \
+    {                                                     \
+        uint32_t e_ = t->multi[WINDOW(v##k)];             \
+        uint32_t s_ = e_ >> 8;                            \
+        v##k <<= e_ & 63;                                 \
+        memcpy(o##k, &s_, 4);                             \
+        o##k += (e_ >> 6) & 3;                            \
+    }
+#define HUFF_FILL(k) v##k = load_be64(src + (b##k >> 3)) << (b##k & 7) | 1;
+#define HUFF_ADVANCE(k) b##k += (uint64_t)__builtin_ctzll(v##k);
+
+static void decode_fast(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st,
+                        const uint8_t *next)
+{
+    for (size_t rounds; (rounds = safe_rounds(st, len)) > 0;) {
+        uint64_t b0 = st->bit[0], b1 = st->bit[1], b2 = st->bit[2], b3 = st->bit[3], v0, v1, v2, v3;
+        uint8_t *o0 = sym + st->out[0], *o1 = sym + st->out[1], *o2 = sym + st->out[2], *o3 = sym + st->out[3];
+        do {
+            HUFF_FILL(0) HUFF_FILL(1) HUFF_FILL(2) HUFF_FILL(3)
+            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
+            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
+            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
+            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
+            HUFF_ADVANCE(0) HUFF_ADVANCE(1) HUFF_ADVANCE(2) HUFF_ADVANCE(3)
+            if (next) {
+                __builtin_prefetch(next + 2 * (size_t)(o0 - sym), 1);
+                __builtin_prefetch(next + 2 * (size_t)(o1 - sym), 1);
+                __builtin_prefetch(next + 2 * (size_t)(o2 - sym), 1);
+                __builtin_prefetch(next + 2 * (size_t)(o3 - sym), 1);
+            }
+        } while (--rounds);
+        st->bit[0] = b0, st->bit[1] = b1, st->bit[2] = b2, st->bit[3] = b3;
+        st->out[0] = (size_t)(o0 - sym), st->out[1] = (size_t)(o1 - sym);
+        st->out[2] = (size_t)(o2 - sym), st->out[3] = (size_t)(o3 - sym);
+    }
+}
+#endif
+
+size_t tp_huff_decode(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, size_t n,
+                      const uint8_t *next)
+{
+    streams st;
+    TP_TRY(open_streams(&src, &len, n, &st));
+#if defined(__GNUC__)
+    decode_fast(t, src, len, sym, &st, next);
+#endif
+    decode_tails(t, src, len, sym, &st);
+    return check_ends(&st);
+}
+
+size_t tp_huff_decode_ref(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, size_t n)
+{
+    streams st;
+    TP_TRY(open_streams(&src, &len, n, &st));
+    decode_tails(t, src, len, sym, &st);
+    return check_ends(&st);
+}
