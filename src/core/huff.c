@@ -1,11 +1,12 @@
 /* Static canonical Huffman: length-limited code construction, its
- * serialisation, a four-stream encoder and the multi-symbol decoder
+ * serialisation, the multi-stream encoder and the multi-symbol decoder
  * (core/huff.h). */
 #include "core/huff.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -364,12 +365,22 @@ static size_t safe_rounds(const streams *st, size_t len)
 }
 
 #if defined(__GNUC__)
-/* The fast loop: four streams, four table lookups per stream between
- * refills of its 64-bit buffer. Each lookup stores four bytes (up to three
- * symbols and the entry's length byte, overwritten later) and advances by
- * the symbol count. A marker bit set at the bottom of the buffer rises
- * with every shift, so its position after the lookups is the number of
- * bits consumed. */
+/* The fast loop: all streams in turn, four table lookups per stream
+ * between refills of its 64-bit buffer. Each lookup stores four bytes (up
+ * to three symbols and the entry's length byte, overwritten later) and
+ * advances by the symbol count. A marker bit set at the bottom of the
+ * buffer rises with every shift, so its position after the lookups is the
+ * number of bits consumed. */
+#if TP_HUFF_STREAMS == 4
+#define HUFF_EACH(M) M(0) M(1) M(2) M(3)
+#elif TP_HUFF_STREAMS == 6
+#define HUFF_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5)
+#elif TP_HUFF_STREAMS == 8
+#define HUFF_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#endif
+#define HUFF_LOAD(k) uint64_t b##k = st->bit[k], v##k; uint8_t *o##k = sym + st->out[k];
+#define HUFF_STORE(k) st->bit[k] = b##k, st->out[k] = (size_t)(o##k - sym);
+#define HUFF_FILL(k) v##k = load_be64(src + (b##k >> 3)) << (b##k & 7) | 1;
 #define HUFF_LOOKUP(k)                                    \
     {                                                     \
         uint32_t e_ = t->multi[WINDOW(v##k)];             \
@@ -378,34 +389,30 @@ static size_t safe_rounds(const streams *st, size_t len)
         memcpy(o##k, &s_, 4);                             \
         o##k += (e_ >> 6) & 3;                            \
     }
-#define HUFF_FILL(k) v##k = load_be64(src + (b##k >> 3)) << (b##k & 7) | 1;
 #define HUFF_ADVANCE(k) b##k += (uint64_t)__builtin_ctzll(v##k);
+#define HUFF_PREFETCH(k) __builtin_prefetch(next + 2 * (size_t)(o##k - sym), 1);
 
-static void decode_fast(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st,
-                        const uint8_t *next)
-{
-    for (size_t rounds; (rounds = safe_rounds(st, len)) > 0;) {
-        uint64_t b0 = st->bit[0], b1 = st->bit[1], b2 = st->bit[2], b3 = st->bit[3], v0, v1, v2, v3;
-        uint8_t *o0 = sym + st->out[0], *o1 = sym + st->out[1], *o2 = sym + st->out[2], *o3 = sym + st->out[3];
-        do {
-            HUFF_FILL(0) HUFF_FILL(1) HUFF_FILL(2) HUFF_FILL(3)
-            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
-            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
-            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
-            HUFF_LOOKUP(0) HUFF_LOOKUP(1) HUFF_LOOKUP(2) HUFF_LOOKUP(3)
-            HUFF_ADVANCE(0) HUFF_ADVANCE(1) HUFF_ADVANCE(2) HUFF_ADVANCE(3)
-            if (next) {
-                __builtin_prefetch(next + 2 * (size_t)(o0 - sym), 1);
-                __builtin_prefetch(next + 2 * (size_t)(o1 - sym), 1);
-                __builtin_prefetch(next + 2 * (size_t)(o2 - sym), 1);
-                __builtin_prefetch(next + 2 * (size_t)(o3 - sym), 1);
-            }
-        } while (--rounds);
-        st->bit[0] = b0, st->bit[1] = b1, st->bit[2] = b2, st->bit[3] = b3;
-        st->out[0] = (size_t)(o0 - sym), st->out[1] = (size_t)(o1 - sym);
-        st->out[2] = (size_t)(o2 - sym), st->out[3] = (size_t)(o3 - sym);
+#define HUFF_DECODE_FAST(name, attr)                                                                      \
+    attr static void name(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st, \
+                          const uint8_t *next)                                                            \
+    {                                                                                                     \
+        for (size_t rounds; (rounds = safe_rounds(st, len)) > 0;) {                                       \
+            HUFF_EACH(HUFF_LOAD)                                                                          \
+            do {                                                                                          \
+                HUFF_EACH(HUFF_FILL)                                                                      \
+                HUFF_EACH(HUFF_LOOKUP) HUFF_EACH(HUFF_LOOKUP) HUFF_EACH(HUFF_LOOKUP) HUFF_EACH(HUFF_LOOKUP) \
+                HUFF_EACH(HUFF_ADVANCE)                                                                   \
+                if (next) { HUFF_EACH(HUFF_PREFETCH) }                                                    \
+            } while (--rounds);                                                                           \
+            HUFF_EACH(HUFF_STORE)                                                                         \
+        }                                                                                                 \
     }
-}
+
+HUFF_DECODE_FAST(decode_fast, )
+#if defined(__x86_64__)
+/* the same with BMI2 shifts and MOVBE loads (~5 % faster on Zen 4) */
+HUFF_DECODE_FAST(decode_fast_bmi2, __attribute__((target("bmi,bmi2,movbe"))))
+#endif
 #endif
 
 size_t tp_huff_decode(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, size_t n,
@@ -413,7 +420,12 @@ size_t tp_huff_decode(const tp_huff_dtable *t, const uint8_t *src, size_t len, u
 {
     streams st;
     TP_TRY(open_streams(&src, &len, n, &st));
-#if defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__)
+    if ((tp_cpu_features() & TP_CPU_AVX2) && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("movbe"))
+        decode_fast_bmi2(t, src, len, sym, &st, next);
+    else
+        decode_fast(t, src, len, sym, &st, next);
+#elif defined(__GNUC__)
     decode_fast(t, src, len, sym, &st, next);
 #endif
     decode_tails(t, src, len, sym, &st);

