@@ -81,13 +81,19 @@ size_t tp_ll_em_merge(const uint8_t *j, const uint8_t *r, const uint8_t *esc, si
  * 2m output bytes. */
 size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
                            unsigned base, uint8_t *dst);
-/* Its kernels: SSE2 (or, off x86-64, the reference) for any m, and AVX-512
- * VBMI for the whole 64-value blocks only (escapes used to *used; the
- * caller checks the count). Tests compare them. */
+/* The same from symbols stored without their low bit (Huffman plane with
+ * k = 1): half = j >> 1, low = the bits (tp_ll_insert_low_bits, which may
+ * be applied to half in place). */
+size_t tp_ll_em_merge_bf16_low(uint8_t *half, const uint8_t *low, const uint8_t *r, const uint8_t *esc, size_t n_esc,
+                               size_t m, unsigned base, uint8_t *dst);
+/* Their kernels: SSE2 (or, off x86-64, the reference) for any m, and
+ * AVX-512 VBMI for the whole 64-value blocks only, inserting the low bits
+ * when low is not NULL (escapes used to *used; the caller checks the
+ * count). Tests compare them. */
 size_t tp_ll_em_merge_bf16_sse2(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
                                 unsigned base, uint8_t *dst);
-size_t tp_ll_em_merge_bf16_avx512(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc, size_t m,
-                                  unsigned base, uint8_t *dst, size_t *used);
+size_t tp_ll_em_merge_bf16_avx512(const uint8_t *j, const uint8_t *low, const uint8_t *r, const uint8_t *esc,
+                                  size_t n_esc, size_t m, unsigned base, uint8_t *dst, size_t *used);
 /* Scalar references of split and merge (tests compare them). */
 size_t tp_ll_em_split_ref(const uint8_t *e, const uint8_t *q, size_t m, unsigned base, uint8_t *j, uint8_t *r,
                           uint8_t *esc);

@@ -217,10 +217,13 @@ size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsign
 
 /* Reads one plane record of len bytes; *out points at the bytes (in the
  * payload for raw planes, else decoded into mine). next: NULL, or the 2·len
- * output bytes written after this plane (tp_rans_decode_next). */
+ * output bytes written after this plane (tp_rans_decode_next). low: NULL,
+ * or where a Huffman plane with a raw low bit leaves that bit's plane (and
+ * *out its bytes >> 1, in mine); else the bits are put back here. */
 static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k, uint8_t *mine, const uint8_t **out,
-                         const uint8_t *next)
+                         const uint8_t *next, const uint8_t **low)
 {
+    if (low) *low = NULL;
     uint8_t pk = tp_read_u8(r);
     if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "chunk ends before plane %u", k);
     *out = mine;
@@ -244,16 +247,17 @@ static size_t read_plane(tp_ll_scratch *s, tp_reader *r, size_t len, unsigned k,
         const uint8_t *b = tp_read_bytes(r, body);
         if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "coded plane %u truncated", k);
         tp_reader br = tp_reader_init(b, body);
-        unsigned low = tp_read_u8(&br);
-        const uint8_t *bits = low == 1 ? tp_read_bytes(&br, (len + 7) / 8) : NULL;
+        unsigned nlow = tp_read_u8(&br);
+        const uint8_t *bits = nlow == 1 ? tp_read_bytes(&br, (len + 7) / 8) : NULL;
         if (!br.ok) return tp_fail(TP_ERR_TRUNCATED, "Huffman plane %u truncated", k);
-        if (low > 1) return tp_fail(TP_ERR_CORRUPT, "Huffman plane %u with %u raw low bits", k, low);
+        if (nlow > 1) return tp_fail(TP_ERR_CORRUPT, "Huffman plane %u with %u raw low bits", k, nlow);
         TP_TRY(tp_huff_code_read(&br, &s->hcode));
-        for (int v = 256 >> low; v < 256; v++)
+        for (int v = 256 >> nlow; v < 256; v++)
             if (s->hcode.len[v]) return tp_fail(TP_ERR_CORRUPT, "Huffman plane %u: symbol %d above the range", k, v);
         tp_huff_dtable_build(&s->hcode, &s->hdtable);
         TP_TRY(tp_huff_decode(&s->hdtable, br.p, br.left, mine, len, next));
-        if (low) tp_ll_insert_low_bits(mine, bits, len);
+        if (bits && low) *low = bits;
+        else if (bits) tp_ll_insert_low_bits(mine, bits, len);
     } else if (pk == TP_LL_PLANE_ZSTD) {
         uint32_t body = tp_read_u32(r);
         const uint8_t *b = tp_read_bytes(r, body);
@@ -280,11 +284,13 @@ static size_t decode_em(tp_ll_scratch *s, tp_reader *r, size_t m, unsigned elem,
     const uint8_t *esc = tp_read_bytes(r, n_esc), *j, *rem;
     if (!r->ok) return tp_fail(TP_ERR_TRUNCATED, "escapes truncated");
     uint8_t *e = s->planes, *q = s->planes + m;
-    TP_TRY(read_plane(s, r, m, 0, e, &j, elem == 2 ? dst : NULL));
-    TP_TRY(read_plane(s, r, tp_ll_em_packed(m), 1, s->em, &rem, NULL));
-    for (unsigned k = 2; k < elem; k++) TP_TRY(read_plane(s, r, m, k, s->planes + k * m, &pl[k], NULL));
+    const uint8_t *low;
+    TP_TRY(read_plane(s, r, m, 0, e, &j, elem == 2 ? dst : NULL, elem == 2 ? &low : NULL));
+    TP_TRY(read_plane(s, r, tp_ll_em_packed(m), 1, s->em, &rem, NULL, NULL));
+    for (unsigned k = 2; k < elem; k++) TP_TRY(read_plane(s, r, m, k, s->planes + k * m, &pl[k], NULL, NULL));
     if (r->left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r->left);
     *done = elem == 2;
+    if (*done && low) return tp_ll_em_merge_bf16_low(e, low, rem, esc, n_esc, m, base, dst); /* j == e */
     if (*done) return tp_ll_em_merge_bf16(j, rem, esc, n_esc, m, base, dst);
     TP_TRY(tp_ll_em_merge(j, rem, esc, n_esc, m, base, e, q));
     pl[0] = e;
@@ -312,7 +318,7 @@ size_t tp_ll_chunk_decode(tp_ll_scratch *s, const uint8_t *src, size_t len, size
         if (kind == TP_LL_CHUNK_EM) TP_TRY(decode_em(s, &r, ne, elem, pl, dst, &done));
         else
             for (unsigned k = 0; k < elem; k++)
-                TP_TRY(read_plane(s, &r, ne, k, s->planes + k * ne, &pl[k], k == 0 && elem == 2 ? dst : NULL));
+                TP_TRY(read_plane(s, &r, ne, k, s->planes + k * ne, &pl[k], k == 0 && elem == 2 ? dst : NULL, NULL));
         if (r.left) return tp_fail(TP_ERR_CORRUPT, "%zu stray bytes after the planes", r.left);
         if (!done) tp_ll_merge(pl, ne, elem, form != TP_LL_FORM_INT, dst);
     } else {

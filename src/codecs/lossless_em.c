@@ -248,10 +248,26 @@ size_t tp_ll_em_merge_bf16(const uint8_t *j, const uint8_t *r, const uint8_t *es
 #if defined(__x86_64__)
     if (tp_cpu_features() & TP_CPU_AVX512VBMI) { /* whole blocks, then the tail and the escape count check */
         size_t k = 0, done = m / 64 * 64;
-        TP_TRY(tp_ll_em_merge_bf16_avx512(j, r, esc, n_esc, m, base, dst, &k));
+        TP_TRY(tp_ll_em_merge_bf16_avx512(j, NULL, r, esc, n_esc, m, base, dst, &k));
         return tp_ll_em_merge_bf16_sse2(j + done, r + done / 64 * 48, esc + k, n_esc - k, m - done, base,
                                         dst + 2 * done);
     }
 #endif
     return tp_ll_em_merge_bf16_sse2(j, r, esc, n_esc, m, base, dst);
+}
+
+size_t tp_ll_em_merge_bf16_low(uint8_t *half, const uint8_t *low, const uint8_t *r, const uint8_t *esc, size_t n_esc,
+                               size_t m, unsigned base, uint8_t *dst)
+{
+#if defined(__x86_64__)
+    if (tp_cpu_features() & TP_CPU_AVX512VBMI) { /* low bits inserted on the fly */
+        size_t k = 0, done = m / 64 * 64;
+        TP_TRY(tp_ll_em_merge_bf16_avx512(half, low, r, esc, n_esc, m, base, dst, &k));
+        tp_ll_insert_low_bits(half + done, low + done / 8, m - done);
+        return tp_ll_em_merge_bf16_sse2(half + done, r + done / 64 * 48, esc + k, n_esc - k, m - done, base,
+                                        dst + 2 * done);
+    }
+#endif
+    tp_ll_insert_low_bits(half, low, m);
+    return tp_ll_em_merge_bf16(half, r, esc, n_esc, m, base, dst);
 }

@@ -21,9 +21,10 @@ static inline TV __m512i iota_plus(int a)
     return _mm512_loadu_si512(v);
 }
 
-TV size_t tp_ll_em_merge_bf16_avx512(const uint8_t *j, const uint8_t *r, const uint8_t *esc, size_t n_esc,
-                                     size_t m, unsigned base, uint8_t *dst, size_t *used)
+TV size_t tp_ll_em_merge_bf16_avx512(const uint8_t *j, const uint8_t *low, const uint8_t *r, const uint8_t *esc,
+                                     size_t n_esc, size_t m, unsigned base, uint8_t *dst, size_t *used)
 {
+    const __m512i one = _mm512_set1_epi8(1);
     const __m512i iota = iota_plus(0);
     /* exponent of window index w: 0 for w = 0, base + w - 1 (w = 63: an
      * escape, patched below) */
@@ -42,6 +43,12 @@ TV size_t tp_ll_em_merge_bf16_avx512(const uint8_t *j, const uint8_t *r, const u
         __builtin_prefetch(dst + 2 * i + 2048, 1);              /* and the output lines are cold too */
         __builtin_prefetch(dst + 2 * i + 2048 + 64, 1);
         __m512i sv = _mm512_loadu_si512(j + i);
+        if (low) { /* symbols stored without their low bit (tp_ll_insert_low_bits) */
+            __mmask64 bits;
+            memcpy(&bits, low + i / 8, 8);
+            sv = _mm512_add_epi8(sv, sv);
+            sv = _mm512_mask_add_epi8(sv, bits, sv, one);
+        }
         __m512i p = _mm512_maskz_loadu_epi8(0xffffffffffffull, r48);
         /* six remainder bits: bytes 0..47 hold them in their low bits, the
          * top two bits of bytes t-48, t-32, t-16 make those of t >= 48 */

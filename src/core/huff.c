@@ -328,7 +328,7 @@ static size_t open_streams(const uint8_t **src, size_t *len, size_t n, streams *
 }
 
 /* One symbol per step, reads bounds-checked: the reference decoder and
- * the tail of every stream after the fast loop. */
+ * the last symbols of every stream. */
 static void decode_tails(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st)
 {
     for (unsigned k = 0; k < TP_HUFF_STREAMS; k++)
@@ -337,6 +337,29 @@ static void decode_tails(const tp_huff_dtable *t, const uint8_t *src, size_t len
             sym[st->out[k]] = (uint8_t)(one >> 8);
             st->bit[k] += one & 63;
         }
+}
+
+/* Each stream on its own with the multi-symbol table while it has room
+ * for a full refill (13 output bytes, 8 input bytes): the streams reach
+ * their ends at different times, and the fast loop stops at the first. */
+static void decode_rests(const tp_huff_dtable *t, const uint8_t *src, size_t len, uint8_t *sym, streams *st)
+{
+    for (unsigned k = 0; k < TP_HUFF_STREAMS; k++) {
+        uint64_t b = st->bit[k];
+        uint8_t *o = sym + st->out[k], *stop = sym + st->last[k];
+        while (stop - o >= 13 && 8 * (uint64_t)len >= b + 64) {
+            uint64_t v = load_be64(src + (b >> 3)) << (b & 7) | 1;
+            for (int i = 0; i < 4; i++) {
+                uint32_t e = t->multi[WINDOW(v)], s3 = e >> 8;
+                v <<= e & 63;
+                memcpy(o, &s3, 4);
+                o += (e >> 6) & 3;
+            }
+            b += (uint64_t)__builtin_ctzll(v);
+        }
+        st->bit[k] = b;
+        st->out[k] = (size_t)(o - sym);
+    }
 }
 
 static size_t check_ends(const streams *st)
@@ -427,6 +450,9 @@ size_t tp_huff_decode(const tp_huff_dtable *t, const uint8_t *src, size_t len, u
         decode_fast(t, src, len, sym, &st, next);
 #elif defined(__GNUC__)
     decode_fast(t, src, len, sym, &st, next);
+#endif
+#if defined(__GNUC__)
+    decode_rests(t, src, len, sym, &st);
 #endif
     decode_tails(t, src, len, sym, &st);
     return check_ends(&st);
