@@ -117,13 +117,23 @@ static size_t encode_huff(tp_ll_scratch *s, const uint8_t *pl, size_t n, const u
     return tp_is_error(r) ? 0 : (size_t)(d - s->coded) + r;
 }
 
+/* How encode_plane may code a plane. */
+enum {
+    PLANE_CTX = 1,  /* rANS with contexts (plane 0 of kind 1)            */
+    PLANE_ZSTD = 2, /* zstd as well (non-float planes)                   */
+    PLANE_HUFF = 4, /* Huffman (the exponent symbols of kind 2, whose
+                     * decode speed is the codec's: other planes decode
+                     * fast enough with rANS and keep its smaller size) */
+};
+
 /* Writes plane pl (n bytes) at dst; returns the record size. Compressible
- * planes of floats are Huffman-coded when that is within 2 % of rANS's
- * size (unless coder=rans), else rANS-coded; non-float planes (try_z) are
- * rANS-coded or zstd-compressed, whichever is smaller (raw when neither
- * is; dst has room for 1 + n bytes). */
-static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int allow_ctx, int try_z, uint8_t *dst)
+ * planes are Huffman-coded when allowed (PLANE_HUFF, coder=auto) and
+ * within 2 % of rANS's size, else rANS-coded or, with PLANE_ZSTD,
+ * zstd-compressed, whichever is smaller; raw when none of them is (dst
+ * has room for 1 + n bytes). */
+static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, unsigned how, uint8_t *dst)
 {
+    int allow_ctx = (how & PLANE_CTX) != 0, try_z = (how & PLANE_ZSTD) != 0;
     if (all_equal(pl, n)) {
         dst[0] = TP_LL_PLANE_CONST;
         dst[1] = pl[0];
@@ -132,7 +142,7 @@ static size_t encode_plane(tp_ll_scratch *s, const uint8_t *pl, size_t n, int al
     size_t est = tp_rans_model_build(pl, n, allow_ctx, &s->model), coded = 0;
     uint8_t kind = TP_LL_PLANE_RANS;
     if (est < n - n / 100) {
-        if (s->coder == TP_LL_CODER_AUTO && !try_z) coded = encode_huff(s, pl, n, s->model.count0, est + est / HUFF_SLACK_DIV);
+        if (s->coder == TP_LL_CODER_AUTO && (how & PLANE_HUFF)) coded = encode_huff(s, pl, n, s->model.count0, est + est / HUFF_SLACK_DIV);
         if (coded && coded + 5 < n + 1) {
             kind = TP_LL_PLANE_HUFF;
         } else {
@@ -186,9 +196,9 @@ static size_t encode_em(tp_ll_scratch *s, uint8_t *const *pl, size_t m, unsigned
     tp_put_u32(dst + 1, (uint32_t)n_esc);
     memcpy(dst + 5, esc, n_esc);
     size_t off = 5 + n_esc;
-    off += encode_plane(s, j, m, 0, 0, dst + off);
-    off += encode_plane(s, r, tp_ll_em_packed(m), 0, 0, dst + off);
-    for (unsigned k = 2; k < elem; k++) off += encode_plane(s, pl[k], m, 0, 0, dst + off);
+    off += encode_plane(s, j, m, PLANE_HUFF, dst + off);
+    off += encode_plane(s, r, tp_ll_em_packed(m), 0, dst + off);
+    for (unsigned k = 2; k < elem; k++) off += encode_plane(s, pl[k], m, 0, dst + off);
     return off;
 }
 
@@ -206,7 +216,8 @@ size_t tp_ll_chunk_encode(tp_ll_scratch *s, const uint8_t *src, size_t n, unsign
         dst[8] = TP_LL_CHUNK_EM;
     } else {
         off = TP_LL_CHUNK_HDR;
-        for (unsigned k = 0; k < elem; k++) off += encode_plane(s, pl[k], ne, k == 0, !rotate, dst + off);
+        for (unsigned k = 0; k < elem; k++)
+            off += encode_plane(s, pl[k], ne, (k == 0 ? PLANE_CTX : 0) | (rotate ? 0 : PLANE_ZSTD), dst + off);
         dst[8] = TP_LL_CHUNK_PLANES;
     }
     if (off < TP_LL_CHUNK_HDR + n) return off;

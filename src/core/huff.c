@@ -247,21 +247,22 @@ static void sort_by_length(const tp_huff_code *c, by_length *b)
  * Entries: the layout of tp_huff_dtable.multi; 0 = no code fits. */
 static void prepend_code(uint32_t *dst, const uint32_t *rest, size_t count, unsigned s, unsigned l)
 {
-    /* symbols move up a byte; length += l and count += 1 cannot carry out
-     * of the low byte (at most L and 3) */
-    const uint32_t add = s << 8 | l | 1u << 6;
+    /* symbols move up a byte (the third one, if any, is dropped: rest
+     * holds at most two); length += l and count += 1 cannot carry out of
+     * the top byte (at most L and 3) */
+    const uint32_t add = s | l << 24 | 1u << 30;
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128i hi_mask = _mm_set1_epi32((int)~255u), k = _mm_set1_epi32((int)add);
+    const __m128i lo_mask = _mm_set1_epi32(0xffff), k = _mm_set1_epi32((int)add);
     for (; i + 4 <= count; i += 4) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(rest + i)), hi = _mm_and_si128(x, hi_mask);
-        __m128i y = _mm_add_epi32(_mm_sub_epi32(_mm_add_epi32(x, _mm_slli_epi32(hi, 8)), hi), k);
+        __m128i x = _mm_loadu_si128((const __m128i *)(rest + i)), lo = _mm_and_si128(x, lo_mask);
+        __m128i y = _mm_add_epi32(_mm_add_epi32(_mm_sub_epi32(x, lo), _mm_slli_epi32(lo, 8)), k);
         _mm_storeu_si128((__m128i *)(dst + i), y);
     }
 #endif
     for (; i < count; i++) {
-        uint32_t x = rest[i], hi = x & ~255u;
-        dst[i] = x + (hi << 8) - hi + add;
+        uint32_t x = rest[i], lo = x & 0xffff;
+        dst[i] = x - lo + (lo << 8) + add;
     }
 }
 
@@ -284,7 +285,7 @@ void tp_huff_dtable_build(const tp_huff_code *c, tp_huff_dtable *t)
     sort_by_length(c, &b);
     /* windows no code starts (incomplete codes only) decode as symbol 0 of
      * length L: decoding advances and the stream-length check fails */
-    const uint32_t none = L | 1u << 6;
+    const uint32_t none = (uint32_t)L << 24 | 1u << 30;
     uint32_t one[1u << L], two[1u << L]; /* levels of up to one and two codes, r < L */
     for (unsigned r = 0; r < L; r++) build_level(c, &b, NULL, r, one + (1u << r), 0);
     build_level(c, &b, NULL, L, t->single, none);
@@ -334,8 +335,8 @@ static void decode_tails(const tp_huff_dtable *t, const uint8_t *src, size_t len
     for (unsigned k = 0; k < TP_HUFF_STREAMS; k++)
         for (; st->out[k] < st->last[k]; st->out[k]++) {
             uint32_t one = t->single[peek_safe(src, len, st->bit[k])];
-            sym[st->out[k]] = (uint8_t)(one >> 8);
-            st->bit[k] += one & 63;
+            sym[st->out[k]] = (uint8_t)one;
+            st->bit[k] += (one >> 24) & 63;
         }
 }
 
@@ -350,10 +351,10 @@ static void decode_rests(const tp_huff_dtable *t, const uint8_t *src, size_t len
         while (stop - o >= 13 && 8 * (uint64_t)len >= b + 64) {
             uint64_t v = load_be64(src + (b >> 3)) << (b & 7) | 1;
             for (int i = 0; i < 4; i++) {
-                uint32_t e = t->multi[WINDOW(v)], s3 = e >> 8;
-                v <<= e & 63;
-                memcpy(o, &s3, 4);
-                o += (e >> 6) & 3;
+                uint32_t e = t->multi[WINDOW(v)];
+                v <<= (e >> 24) & 63;
+                memcpy(o, &e, 4);
+                o += e >> 30;
             }
             b += (uint64_t)__builtin_ctzll(v);
         }
@@ -407,10 +408,9 @@ static size_t safe_rounds(const streams *st, size_t len)
 #define HUFF_LOOKUP(k)                                    \
     {                                                     \
         uint32_t e_ = t->multi[WINDOW(v##k)];             \
-        uint32_t s_ = e_ >> 8;                            \
-        v##k <<= e_ & 63;                                 \
-        memcpy(o##k, &s_, 4);                             \
-        o##k += (e_ >> 6) & 3;                            \
+        memcpy(o##k, &e_, 4);                             \
+        v##k <<= (e_ >> 24) & 63;                         \
+        o##k += e_ >> 30;                                 \
     }
 #define HUFF_ADVANCE(k) b##k += (uint64_t)__builtin_ctzll(v##k);
 #define HUFF_PREFETCH(k) __builtin_prefetch(next + 2 * (size_t)(o##k - sym), 1);

@@ -34,9 +34,10 @@ typedef struct {
 } tp_huff_code;
 
 /* Decode tables: per 12-bit window, the whole codes at its start (up to
- * three symbols: bits 8-31, first symbol lowest; bits 0-5 their total
- * length, bits 6-7 their count), and the same for the first code alone
- * (the stream ends). */
+ * three symbols: bits 0-23, first symbol lowest; bits 24-29 their total
+ * length, bits 30-31 their count: the decoder stores the entry as it is
+ * and the byte after the symbols is overwritten later), and the same for
+ * the first code alone (the stream ends). */
 typedef struct {
     uint32_t multi[1u << TP_HUFF_MAX_LEN];
     uint32_t single[1u << TP_HUFF_MAX_LEN];
