@@ -1,6 +1,6 @@
 /* Where the decode time of one bf16 lossless chunk goes (in cache):
  * Usage: bench_lossless_parts FILE [CHUNK_KIB] [REPS]
- * Encodes CHUNK_KIB (default 256) of bf16 from the middle of FILE as one
+ * Encodes CHUNK_KIB (default 1024, the codec's) of bf16 from the middle of FILE as one
  * chunk, then times, each as a median over REPS (default 200) calls in a
  * row: the whole chunk decode, its rANS symbol decode (dispatched, AVX2
  * and scalar), the bf16 merge and the checksum, in ns per value. */
@@ -32,7 +32,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: %s FILE [CHUNK_KIB] [REPS]\n", argv[0]); return 2; }
-    size_t n = (argc > 2 ? (size_t)atoi(argv[2]) : 256) << 10;
+    size_t n = (argc > 2 ? (size_t)atoi(argv[2]) : 1024) << 10;
     int reps = argc > 3 ? atoi(argv[3]) : 200;
     FILE *f = fopen(argv[1], "rb");
     if (!f) return 1;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     if (tp_is_error(fn)) return 1;
     /* the payload: the frame's tail from its lossless header on (docs/LOSSLESS.md) */
     uint8_t hdr[16] = {1, 2, 1, 0};
-    tp_put_u32(hdr + 4, 256u << 10);
+    tp_put_u32(hdr + 4, 1024u << 10); /* the default chunk */
     tp_put_u64(hdr + 8, raw);
     size_t po = 0;
     while (po + 16 <= fn && memcmp(fr + po, hdr, 16)) po++;

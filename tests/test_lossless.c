@@ -219,6 +219,43 @@ TEST(lossless_kind2_escapes_roundtrip)
     free(f);
 }
 
+/* Plane kind of the first record of kind-2 chunk 0 (its symbol plane). */
+static int em_symbol_plane_kind(const uint8_t *pl)
+{
+    size_t nc = ((size_t)tp_get_u64(pl + 8) - 1) / tp_get_u32(pl + 4) + 1;
+    const uint8_t *c = pl + TP_LL_HEADER + 4 * nc + TP_LL_CHUNK_HDR; /* base, escape count, escapes */
+    return c[5 + tp_get_u32(c + 1)];
+}
+
+/* coder=auto puts Huffman on the exponent symbols of bf16 (at most 2 %
+ * larger than rANS's), not f32's; coder=rans never; both decode (with
+ * escapes, in the 64-value blocks and the tail). */
+TEST(lossless_coder_choice)
+{
+    size_t n = 100003;
+    float *f = malloc(n * 4);
+    th_gaussian(f, n, 5);
+    for (size_t i = 0; i < n; i += 997) f[i] = 0x1p-100f;
+    uint8_t *buf = malloc(n * 4);
+    static const tp_dtype dts[] = {TP_BF16, TP_F32};
+    for (size_t d = 0; d < 2; d++) {
+        if (dts[d] == TP_F32) memcpy(buf, f, n * 4);
+        else CHECK_OK(tp_convert(buf, TP_BF16, f, TP_F32, n));
+        uint8_t *a, *r;
+        size_t sa = codec_encode("chunk=1024", dts[d], buf, n, &a), sr = codec_encode("chunk=1024,coder=rans", dts[d], buf, n, &r);
+        CHECK_OK(sa);
+        CHECK_OK(sr);
+        CHECK(chunk_kind(a, 0) == TP_LL_CHUNK_EM && chunk_kind(r, 0) == TP_LL_CHUNK_EM);
+        CHECK(em_symbol_plane_kind(a) == (dts[d] == TP_BF16 ? TP_LL_PLANE_HUFF : TP_LL_PLANE_RANS));
+        CHECK(em_symbol_plane_kind(r) == TP_LL_PLANE_RANS);
+        CHECK(sr <= sa && sa <= sr + sr / 50 + 64);
+        CHECK(frame_roundtrip("lossless", dts[d], buf, n));
+        CHECK(frame_roundtrip("lossless:coder=rans,chunk=16,threads=2", dts[d], buf, n));
+        free(a), free(r);
+    }
+    free(buf), free(f);
+}
+
 TEST(lossless_integer_dtypes)
 {
     static const tp_dtype dts[] = {TP_I8, TP_U8, TP_I16, TP_U16, TP_I32, TP_U32, TP_I64, TP_U64, TP_BOOL};

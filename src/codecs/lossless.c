@@ -20,10 +20,10 @@ enum { P_CHUNK, P_THREADS, P_CODER };
 static const char *const coder_names[] = {"auto", "rans", NULL};
 
 static const tp_param_def ll_params[] = {
-    [P_CHUNK] = {"chunk", TP_PARAM_INT, 256, 1, 65536, NULL, "input bytes per independent chunk, in KiB"},
+    [P_CHUNK] = {"chunk", TP_PARAM_INT, 1024, 1, 65536, NULL, "input bytes per independent chunk, in KiB"},
     [P_THREADS] = {"threads", TP_PARAM_INT, 0, 0, 256, NULL, "worker threads (0 = all cores); output does not depend on it"},
     [P_CODER] = {"coder", TP_PARAM_ENUM, TP_LL_CODER_AUTO, 0, 1, coder_names,
-                 "auto: Huffman where within 2 % of rANS's size (faster decode); rans: rANS only (smallest)"},
+                 "auto: bf16 exponents Huffman-coded where within 2 % of rANS's size (faster decode); rans: rANS only (smallest)"},
 };
 
 typedef struct {
@@ -246,7 +246,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 
 const tp_codec tp_codec_lossless = {
     .info = {.id = 5, .name = "lossless", .flags = 0,
-             .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits) + interleaved rANS, chunked, checksummed, multi-threaded",
+             .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits by multi-symbol Huffman or rANS) + interleaved rANS, chunked, checksummed, multi-threaded",
              .n_params = 3, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,
 };
