@@ -7,15 +7,10 @@
 #include "harness.h"
 #include "codecs/lossless.h"
 #include "core/huff.h"
+#include "core/rng.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static tp_rng rng = {0x9e3779b97f4a7c15ull};
+static uint64_t rnd(void) { return tp_rng_next(&rng); }
 
 static tp_huff_dtable table; /* 24 KiB: not on the stack */
 
