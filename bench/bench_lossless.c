@@ -112,7 +112,8 @@ int main(int argc, char **argv)
         free(z);
     }
 
-    /* exponent: order-0 entropy (whole input and per 256 KiB chunk), the
+    /* exponent: order-0 entropy (whole input and per chunk of the codec's
+     * default size, read from the payload), the
      * per-chunk joint entropy with the two next bits minus those 2 bits
      * (what chunk kind 2 can reach), against the bits the codec spends:
      * plane 0 of kind 2 chunks holds the two mantissa bits too, so they
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
         tp_ll_plane_bytes(pl, pn, bytes, &em_values);
         static uint64_t cnt[256], cc[256], cj[1024];
         double hchunk = 0, hjoint = 0;
-        size_t per = 262144 / es;
+        size_t per = tp_get_u32(pl + 4) / es; /* the payload's chunk size (docs/LOSSLESS.md) */
         for (size_t i = 0; i < numel; i++) {
             uint64_t v = 0;
             memcpy(&v, x + i * es, es);
