@@ -1,6 +1,9 @@
 #include "core/cpu.h"
 
 #include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 unsigned tp_cpu_features(void)
 {
@@ -18,6 +21,10 @@ unsigned tp_cpu_features(void)
     if ((f & TP_CPU_AVX512) && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
         __builtin_cpu_supports("avx512vl"))
         f |= TP_CPU_AVX512VBMI;
+    unsigned a, b, c, d; /* MOVBE: CPUID leaf 1, ECX bit 22 (not every compiler's probe knows it) */
+    if (__builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __get_cpuid(1, &a, &b, &c, &d) &&
+        (c >> 22 & 1))
+        f |= TP_CPU_BMI2;
 #endif
     const char *mask = getenv("TP_CPU_MASK");
     if (mask) f &= (unsigned)strtoul(mask, NULL, 0);

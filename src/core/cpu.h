@@ -9,7 +9,8 @@ enum {
     TP_CPU_F16C = 2,
     TP_CPU_FMA = 4,
     TP_CPU_AVX512 = 8,     /* AVX-512F with OS support   */
-    TP_CPU_AVX512VBMI = 16 /* AVX-512BW, VL and VBMI     */
+    TP_CPU_AVX512VBMI = 16, /* AVX-512BW, VL and VBMI     */
+    TP_CPU_BMI2 = 32        /* BMI1, BMI2 and MOVBE       */
 };
 
 /* Feature bits of this CPU, masked by the TP_CPU_MASK environment variable

@@ -433,7 +433,7 @@ static size_t safe_rounds(const streams *st, size_t len)
 
 HUFF_DECODE_FAST(decode_fast, )
 #if defined(__x86_64__)
-/* the same with BMI2 shifts and MOVBE loads (~5 % faster on Zen 4) */
+/* the same with BMI2 shifts, MOVBE loads and PREFETCHW (~5 % faster on Zen 4) */
 HUFF_DECODE_FAST(decode_fast_bmi2, __attribute__((target("bmi,bmi2,movbe,prfchw"))))
 #endif
 #endif
@@ -444,7 +444,7 @@ size_t tp_huff_decode(const tp_huff_dtable *t, const uint8_t *src, size_t len, u
     streams st;
     TP_TRY(open_streams(&src, &len, n, &st));
 #if defined(__x86_64__) && defined(__GNUC__)
-    if ((tp_cpu_features() & TP_CPU_AVX2) && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("movbe"))
+    if (tp_cpu_features() & TP_CPU_BMI2)
         decode_fast_bmi2(t, src, len, sym, &st, next);
     else
         decode_fast(t, src, len, sym, &st, next);
