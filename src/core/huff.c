@@ -172,8 +172,9 @@ size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8
 {
     if (cap < 4 * (TP_HUFF_STREAMS - 1)) return tp_fail(TP_ERR_DST_TOO_SMALL, "Huffman output buffer too small");
     uint8_t *p = dst + 4 * (TP_HUFF_STREAMS - 1), *end = dst + cap;
-    uint32_t table[256]; /* code << 8 | length: one load per symbol */
-    for (int v = 0; v < 256; v++) table[v] = (uint32_t)c->code[v] << 8 | c->len[v];
+    uint64_t code[256]; /* widened once: no extension per symbol */
+    uint32_t len[256];
+    for (int v = 0; v < 256; v++) code[v] = c->code[v], len[v] = c->len[v];
     for (unsigned k = 0; k < TP_HUFF_STREAMS; k++) {
         uint8_t *start = p;
         uint64_t acc = 0;
@@ -185,9 +186,9 @@ size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8
         if ((size_t)(end - p) >= (stop - i) * L / 8 + 16)
             for (; i + 4 <= stop; i += 4) {
                 /* the four codes joined in a tree, so that acc waits on one shift */
-                uint32_t e0 = table[sym[i]], e1 = table[sym[i + 1]], e2 = table[sym[i + 2]], e3 = table[sym[i + 3]];
-                uint32_t l01 = (e0 & 255) + (e1 & 255), l23 = (e2 & 255) + (e3 & 255);
-                uint64_t c01 = (uint64_t)(e0 >> 8) << (e1 & 255) | e1 >> 8, c23 = (uint64_t)(e2 >> 8) << (e3 & 255) | e3 >> 8;
+                unsigned s0 = sym[i], s1 = sym[i + 1], s2 = sym[i + 2], s3 = sym[i + 3];
+                uint32_t l01 = len[s0] + len[s1], l23 = len[s2] + len[s3];
+                uint64_t c01 = code[s0] << len[s1] | code[s1], c23 = code[s2] << len[s3] | code[s3];
                 acc = acc << (l01 + l23) | c01 << l23 | c23;
                 nb += l01 + l23;
                 uint64_t w = acc << (64 - nb); /* nb >= 4: every length is >= 1 */
@@ -197,9 +198,8 @@ size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8
                 nb &= 7;
             }
         for (; i < stop; i++) { /* near the end of a tight buffer */
-            uint32_t e = table[sym[i]];
-            acc = acc << (e & 255) | e >> 8;
-            nb += e & 255;
+            acc = acc << len[sym[i]] | code[sym[i]];
+            nb += len[sym[i]];
             if (nb >= 32) {
                 if (end - p < 4) return tp_fail(TP_ERR_DST_TOO_SMALL, "Huffman output buffer too small");
                 nb -= 32;
