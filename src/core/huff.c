@@ -161,7 +161,6 @@ static inline uint64_t load_be64(const uint8_t *p)
 #endif
 }
 
-
 static size_t stream_start(size_t n, unsigned k)
 {
     size_t q = (n + TP_HUFF_STREAMS - 1) / TP_HUFF_STREAMS, a = (size_t)k * q;
@@ -192,7 +191,7 @@ size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8
                 acc = acc << (l01 + l23) | c01 << l23 | c23;
                 nb += l01 + l23;
                 uint64_t w = acc << (64 - nb); /* nb >= 4: every length is >= 1 */
-                w = load_be64((const uint8_t *)&w);
+                w = load_be64((const uint8_t *)&w); /* stored most significant byte first */
                 memcpy(p, &w, 8);
                 p += nb >> 3;
                 nb &= 7;

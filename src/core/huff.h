@@ -60,8 +60,8 @@ static inline size_t tp_huff_stream_bound(uint64_t total_bits)
 {
     return 4 * (TP_HUFF_STREAMS - 1) + (size_t)(total_bits / 8) + TP_HUFF_STREAMS;
 }
-/* Encodes sym[0..n) with c into dst (cap bytes): u32 sizes of streams
- * 0..4, then streams 0..5. Returns bytes written or TP_ERR_DST_TOO_SMALL. */
+/* Encodes sym[0..n) with c (every symbol of sym must have a code) into dst
+ * (cap bytes): u32 sizes of streams 0..4, then streams 0..5. Returns bytes written or TP_ERR_DST_TOO_SMALL. */
 size_t tp_huff_encode(const tp_huff_code *c, const uint8_t *sym, size_t n, uint8_t *dst, size_t cap);
 
 void tp_huff_dtable_build(const tp_huff_code *c, tp_huff_dtable *t);
