@@ -290,6 +290,10 @@ void tp_huff_dtable_build(const tp_huff_code *c, tp_huff_dtable *t)
     build_level(c, &b, NULL, L, t->single, none);
     for (unsigned r = 0; r < L; r++) build_level(c, &b, one, r, two + (1u << r), 0);
     build_level(c, &b, two, L, t->multi, none);
+    for (uint32_t i = 0; i < (1u << L); i++) {
+        t->multi_len[i] = (uint8_t)(t->multi[i] >> 24 & 63);
+        t->multi_count[i] = (uint8_t)(t->multi[i] >> 30);
+    }
 }
 
 /* The next L bits at bit position b of src[0..len) (zeros past the end). */
@@ -406,10 +410,10 @@ static size_t safe_rounds(const streams *st, size_t len)
 #define HUFF_FILL(k) v##k = load_be64(src + (b##k >> 3)) << (b##k & 7) | 1;
 #define HUFF_LOOKUP(k)                                    \
     {                                                     \
-        uint32_t e_ = t->multi[WINDOW(v##k)];             \
+        uint32_t w_ = WINDOW(v##k), e_ = t->multi[w_];    \
         memcpy(o##k, &e_, 4);                             \
-        v##k <<= (e_ >> 24) & 63;                         \
-        o##k += e_ >> 30;                                 \
+        v##k <<= t->multi_len[w_];                        \
+        o##k += t->multi_count[w_];                       \
     }
 #define HUFF_ADVANCE(k) b##k += (uint64_t)__builtin_ctzll(v##k);
 #define HUFF_PREFETCH(k) __builtin_prefetch(next + 2 * (size_t)(o##k - sym), 1);

@@ -41,6 +41,11 @@ typedef struct {
 typedef struct {
     uint32_t multi[1u << TP_HUFF_MAX_LEN];
     uint32_t single[1u << TP_HUFF_MAX_LEN];
+    /* multi's length and count again as bytes: the fast loop loads them
+     * instead of shifting them out (this Zen 4 runs two shifts per cycle
+     * and the lookups were bound by them) */
+    uint8_t multi_len[1u << TP_HUFF_MAX_LEN];
+    uint8_t multi_count[1u << TP_HUFF_MAX_LEN];
 } tp_huff_dtable;
 
 /* Length-limited code for the byte counts cnt (not all zero). Returns the
