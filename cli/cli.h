@@ -71,6 +71,11 @@ void cli_plot_abort(cli_plot *pl);
 int eval_plot_llama(const char *png, const char *cand, const tp_eval_lm_result *r);
 int eval_plot_minilm(const char *png, const char *cand, const tp_eval_result *r);
 
+/* Prints a JSON document to stdout and frees it; returns 0, or EXIT_BAD
+ * (error printed) when it could not be printed (out of memory). */
+struct cJSON;
+int cli_json_print(struct cJSON *root);
+
 /* Formatting helpers for tables. */
 void cli_shape_str(const uint32_t ndim, const uint64_t *shape, char *buf, size_t cap);
 void cli_bytes_str(uint64_t n, char *buf, size_t cap);

@@ -162,10 +162,7 @@ int cmd_bench(int argc, char **argv)
             }
         }
         if (json) {
-            char *s = cJSON_Print(root);
-            if (s) puts(s);
-            free(s);
-            cJSON_Delete(root);
+            cli_json_print(root);
         }
     }
     free(rows);

@@ -68,10 +68,7 @@ int cmd_codecs(int argc, char **argv)
         }
     }
     if (json) {
-        char *s = cJSON_Print(root);
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(root);
+        cli_json_print(root);
     }
     return 0;
 }

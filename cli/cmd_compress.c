@@ -223,10 +223,7 @@ int cmd_compress(int argc, char **argv)
         cJSON_AddNumberToObject(t, "bits_per_value", bpv);
         if (c.snr_n) cJSON_AddNumberToObject(t, "mean_snr_db", mean_snr);
         cJSON_AddNumberToObject(t, "fallbacks", (double)c.fallbacks);
-        char *s = cJSON_Print(root);
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(root);
+        cli_json_print(root);
     } else if (!quiet) {
         char a[32], b[32], snr[32];
         cli_bytes_str(c.raw, a, sizeof a);

@@ -82,6 +82,17 @@ static double bits_per_weight(const char *path)
     return 8.0 * (double)st.st_size / (double)n;
 }
 
+/* The fields both models' JSON reports start with. */
+static cJSON *json_header(const char *model, const char *ref, const char *cand, const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "reference", ref);
+    cJSON_AddStringToObject(o, "candidate", cand);
+    cJSON_AddStringToObject(o, "text", text);
+    return o;
+}
+
 static int print_llama(const char *ref, const char *cand, const char *text, const tp_eval_lm_result *rp, int json)
 {
     tp_eval_lm_result res = *rp;
@@ -89,11 +100,7 @@ static int print_llama(const char *ref, const char *cand, const char *text, cons
     double tps_ref = res.ref_seconds > 0 ? (double)res.n_tokens / res.ref_seconds : 0;
     double tps_cand = res.cand_seconds > 0 ? (double)res.n_tokens / res.cand_seconds : 0;
     if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "model", "smollm2");
-        cJSON_AddStringToObject(o, "reference", ref);
-        cJSON_AddStringToObject(o, "candidate", cand);
-        cJSON_AddStringToObject(o, "text", text);
+        cJSON *o = json_header("smollm2", ref, cand, text);
         cJSON_AddNumberToObject(o, "tokens", (double)res.n_tokens);
         cJSON_AddNumberToObject(o, "predictions", (double)res.n_predicted);
         cJSON_AddNumberToObject(o, "window", (double)res.window);
@@ -111,11 +118,7 @@ static int print_llama(const char *ref, const char *cand, const char *text, cons
         cJSON_AddNumberToObject(o, "candidate_bits_per_weight", bpw_cand);
         cJSON_AddNumberToObject(o, "reference_tokens_per_s", tps_ref);
         cJSON_AddNumberToObject(o, "candidate_tokens_per_s", tps_cand);
-        char *s = cJSON_Print(o);
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(o);
-        return s ? 0 : cli_fail("out of memory");
+        return cli_json_print(o);
     }
     printf("model       smollm2 (Llama decoder, %zu tokens of %s, windows of %zu, %zu predictions)\n", res.n_tokens, text,
            res.window, res.n_predicted);
@@ -150,11 +153,7 @@ static int print_minilm(const char *ref, const char *cand, const char *text, con
     double sps_ref = res.ref_seconds > 0 ? (double)res.n_sentences / res.ref_seconds : 0;
     double sps_cand = res.cand_seconds > 0 ? (double)res.n_sentences / res.cand_seconds : 0;
     if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "model", "minilm");
-        cJSON_AddStringToObject(o, "reference", ref);
-        cJSON_AddStringToObject(o, "candidate", cand);
-        cJSON_AddStringToObject(o, "text", text);
+        cJSON *o = json_header("minilm", ref, cand, text);
         cJSON_AddNumberToObject(o, "sentences", (double)res.n_sentences);
         cJSON_AddNumberToObject(o, "tokens", (double)res.n_tokens);
         cJSON_AddNumberToObject(o, "mean_cosine", res.mean_cosine);
@@ -165,11 +164,7 @@ static int print_minilm(const char *ref, const char *cand, const char *text, con
         cJSON_AddNumberToObject(o, "candidate_bits_per_weight", bpw_cand);
         cJSON_AddNumberToObject(o, "reference_sentences_per_s", sps_ref);
         cJSON_AddNumberToObject(o, "candidate_sentences_per_s", sps_cand);
-        char *s = cJSON_Print(o);
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(o);
-        return s ? 0 : cli_fail("out of memory");
+        return cli_json_print(o);
     }
     printf("model       minilm (BERT encoder, %zu sentences, %llu tokens from %s)\n", res.n_sentences,
            (unsigned long long)res.n_tokens, text);

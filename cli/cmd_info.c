@@ -65,10 +65,7 @@ int cmd_info(int argc, char **argv)
     if (json) {
         cJSON_AddNumberToObject(root, "bytes_in", (double)raw);
         cJSON_AddNumberToObject(root, "frame_bytes", (double)stored);
-        char *s = cJSON_Print(root);
-        if (s) puts(s);
-        free(s);
-        cJSON_Delete(root);
+        cli_json_print(root);
     } else {
         printf("%zu tensors, %llu bytes of frames for %llu original bytes\n", tp_archive_count(a),
                (unsigned long long)stored, (unsigned long long)raw);

@@ -24,6 +24,15 @@ static int close_ok(FILE *f)
     return !fclose(f) && !err;
 }
 
+/* Data file name of the plot: lines "i y[i]"; 1 when written. */
+static int write_series(cli_plot *pl, const char *name, const double *y, size_t n)
+{
+    FILE *f = cli_plot_file(pl, name);
+    if (!f) return 0;
+    for (size_t i = 0; i < n; i++) fprintf(f, "%zu %.9g\n", i, y[i]);
+    return close_ok(f);
+}
+
 int eval_plot_llama(const char *png, const char *cand, const tp_eval_lm_result *r)
 {
     cli_plot pl;
@@ -42,10 +51,7 @@ int eval_plot_llama(const char *png, const char *cand, const tp_eval_lm_result *
         else fprintf(f, "%zu NaN NaN\n", s); /* reference state all zero */
     }
     if (f && !close_ok(f)) ok = 0;
-    FILE *g = ok ? cli_plot_file(&pl, "kl.dat") : NULL;
-    ok = g != NULL;
-    for (size_t i = 0; ok && i < r->n_predicted; i++) fprintf(g, "%zu %.9g\n", i, r->position_kl[i]);
-    if (g && !close_ok(g)) ok = 0;
+    ok = ok && write_series(&pl, "kl.dat", r->position_kl, r->n_predicted);
     if (!ok) { cli_plot_abort(&pl); return cli_fail("--plot: cannot write the plot data"); }
     char name[256], script[2048];
     title_of(cand, name, sizeof name);
@@ -79,10 +85,7 @@ int eval_plot_minilm(const char *png, const char *cand, const tp_eval_result *r)
     qsort(c, r->n_sentences, sizeof *c, cmp_double);
     cli_plot pl;
     if (cli_plot_begin(png, &pl)) { free(c); return EXIT_BAD; }
-    FILE *f = cli_plot_file(&pl, "cos.dat");
-    int ok = f != NULL;
-    for (size_t i = 0; ok && i < r->n_sentences; i++) fprintf(f, "%zu %.9f\n", i, c[i]);
-    if (f && !close_ok(f)) ok = 0;
+    int ok = write_series(&pl, "cos.dat", c, r->n_sentences);
     free(c);
     if (!ok) { cli_plot_abort(&pl); return cli_fail("--plot: cannot write the plot data"); }
     char name[256], script[1536];

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 int cli_fail_result(const char *what, size_t result)
@@ -104,4 +106,13 @@ void cli_snr_str(double snr, char *buf, size_t cap)
 {
     if (isinf(snr) && snr > 0) snprintf(buf, cap, "exact");
     else snprintf(buf, cap, "%.2f", snr);
+}
+
+int cli_json_print(cJSON *root)
+{
+    char *s = cJSON_Print(root);
+    if (s) puts(s);
+    free(s);
+    cJSON_Delete(root);
+    return s ? 0 : cli_fail("out of memory");
 }

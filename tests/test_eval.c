@@ -27,6 +27,16 @@ static void *load_npy(const char *path, tp_tensor *t)
     return buf;
 }
 
+/* A temporary text file holding s; its path, or NULL. */
+static const char *write_text(const char *s)
+{
+    const char *path = th_tmp_path(".txt");
+    FILE *f = fopen(path, "wb");
+    if (!f) return NULL;
+    int ok = fputs(s, f) >= 0;
+    return fclose(f) == 0 && ok ? path : NULL;
+}
+
 TEST(eval_metrics_hand_computed)
 {
     float a[2] = {1, 0}, b[2] = {1, 1}, z[2] = {0, 0};
@@ -55,21 +65,18 @@ TEST(eval_metrics_hand_computed)
 
 TEST(eval_read_lines)
 {
-    const char *path = th_tmp_path(".txt");
-    FILE *f = fopen(path, "wb");
-    CHECK(f);
-    fputs("first line\r\n\n   \nsecond\tline\nlast without newline", f);
-    fclose(f);
+    const char *path = write_text("first line\r\n\n   \nsecond\tline\nlast without newline");
+    CHECK(path);
     char **lines;
     size_t n;
     CHECK_OK(tp_eval_read_lines(path, &lines, &n));
     CHECK(n == 3);
     CHECK(!strcmp(lines[0], "first line") && !strcmp(lines[1], "second\tline") && !strcmp(lines[2], "last without newline"));
     free(lines);
-    f = fopen(path, "wb");
-    fputs("\n \n", f);
-    fclose(f);
-    CHECK_ERR(tp_eval_read_lines(path, &lines, &n), TP_ERR_ARG);
+    const char *blank = write_text("\n \n");
+    CHECK(blank);
+    CHECK_ERR(tp_eval_read_lines(blank, &lines, &n), TP_ERR_ARG);
+    remove(blank);
     remove(path);
     CHECK_ERR(tp_eval_read_lines(path, &lines, &n), TP_ERR_IO);
 }
@@ -200,12 +207,9 @@ TEST(eval_model_against_itself)
 {
     const char *path = minilm_path();
     CHECK(path);
-    const char *text = th_tmp_path(".txt");
-    FILE *f = fopen(text, "wb");
-    CHECK(f);
-    fputs("A small set of sentences.\nCompression keeps the model useful.\nThe cat sat on the mat.\n"
-          "int main(void) { return 0; }\n3.14159 is close to pi.\n", f);
-    fclose(f);
+    const char *text = write_text("A small set of sentences.\nCompression keeps the model useful.\nThe cat sat on the mat.\n"
+          "int main(void) { return 0; }\n3.14159 is close to pi.\n");
+    CHECK(text);
     tp_eval_result res;
     size_t r = tp_eval_minilm(path, path, text, &res);
     remove(text);
@@ -252,11 +256,8 @@ TEST(eval_metric_file_and_fetch)
 {
     const char *path = minilm_path();
     CHECK(path);
-    const char *text = th_tmp_path(".txt");
-    FILE *f = fopen(text, "wb");
-    CHECK(f);
-    fputs("Weights in memory are checked like weights on disk.\nThe cat sat on the mat.\nA third line.\n", f);
-    fclose(f);
+    const char *text = write_text("Weights in memory are checked like weights on disk.\nThe cat sat on the mat.\nA third line.\n");
+    CHECK(text);
     fetch_ctx c = {0};
     c.scaled = "layer.0.intermediate.dense.weight";
     c.scale = 1.0f;

@@ -126,9 +126,11 @@ static size_t split_block_sse2(const uint8_t *e, const uint8_t *q, unsigned base
     return n_esc;
 }
 
-/* 64 values: j, r48 -> e, q; escapes patched by the caller. Returns the
- * lanes (bit per value) that hold an escape. */
-static uint64_t merge_block_sse2(const uint8_t *j, const uint8_t *r48, unsigned base, uint8_t *e, uint8_t *q)
+/* 64 values: symbols j and packed remainder r48 -> exponent bytes ev and
+ * second bytes qv, 16 per vector (escaped exponents still to patch).
+ * Returns the lanes (bit per value) that hold an escape. */
+static inline uint64_t unpack_block_sse2(const uint8_t *j, const uint8_t *r48, unsigned base, __m128i ev[4],
+                                         __m128i qv[4])
 {
     const __m128i c63 = _mm_set1_epi8(63), c3 = _mm_set1_epi8(3), c192 = _mm_set1_epi8((char)192);
     const __m128i off = _mm_set1_epi8((char)(base - 1)), zero = _mm_setzero_si128();
@@ -144,11 +146,21 @@ static uint64_t merge_block_sse2(const uint8_t *j, const uint8_t *r48, unsigned 
     for (int k = 0; k < 4; k++) {
         __m128i s = _mm_loadu_si128((const __m128i *)(j + 16 * k));
         __m128i w = _mm_and_si128(_mm_srli_epi16(s, 2), c63);
-        __m128i qv = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(s, 6), c192), six[k]);
-        __m128i ev = _mm_andnot_si128(_mm_cmpeq_epi8(w, zero), _mm_add_epi8(w, off));
-        _mm_storeu_si128((__m128i *)(q + 16 * k), qv);
-        _mm_storeu_si128((__m128i *)(e + 16 * k), ev);
+        qv[k] = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(s, 6), c192), six[k]);
+        ev[k] = _mm_andnot_si128(_mm_cmpeq_epi8(w, zero), _mm_add_epi8(w, off));
         escapes |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, c63)) << (16 * k);
+    }
+    return escapes;
+}
+
+/* The same, stored as the planes e and q. */
+static uint64_t merge_block_sse2(const uint8_t *j, const uint8_t *r48, unsigned base, uint8_t *e, uint8_t *q)
+{
+    __m128i ev[4], qv[4];
+    uint64_t escapes = unpack_block_sse2(j, r48, base, ev, qv);
+    for (int k = 0; k < 4; k++) {
+        _mm_storeu_si128((__m128i *)(q + 16 * k), qv[k]);
+        _mm_storeu_si128((__m128i *)(e + 16 * k), ev[k]);
     }
     return escapes;
 }
@@ -196,33 +208,19 @@ size_t tp_ll_em_merge_bf16_sse2(const uint8_t *j, const uint8_t *r, const uint8_
 {
     size_t i = 0, k = 0;
 #ifdef __SSE2__
-    const __m128i c63 = _mm_set1_epi8(63), c3 = _mm_set1_epi8(3), c192 = _mm_set1_epi8((char)192);
-    const __m128i off = _mm_set1_epi8((char)(base - 1)), zero = _mm_setzero_si128();
     for (; i + 64 <= m; i += 64) {
         const uint8_t *r48 = r + i / 64 * 48;
         _mm_prefetch((const char *)(r48 + 1024), _MM_HINT_T0); /* the remainder comes from a cold payload */
         __builtin_prefetch(dst + 2 * i + 2048, 1);              /* and the output lines are cold too */
         __builtin_prefetch(dst + 2 * i + 2048 + 64, 1);
-        __m128i p[3], six[4];
-        for (int h = 0; h < 3; h++) {
-            p[h] = _mm_loadu_si128((const __m128i *)(r48 + 16 * h));
-            six[h] = _mm_and_si128(p[h], c63);
-        }
-        six[3] = _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(p[0], 6), c3),
-                                           _mm_and_si128(_mm_srli_epi16(p[1], 4), _mm_set1_epi8(12))),
-                              _mm_and_si128(_mm_srli_epi16(p[2], 2), _mm_set1_epi8(48)));
-        uint64_t escapes = 0;
-        for (int h = 0; h < 4; h++) {
-            __m128i sv = _mm_loadu_si128((const __m128i *)(j + i + 16 * h));
-            __m128i w = _mm_and_si128(_mm_srli_epi16(sv, 2), c63);
-            __m128i qv = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(sv, 6), c192), six[h]);
-            __m128i ev = _mm_andnot_si128(_mm_cmpeq_epi8(w, zero), _mm_add_epi8(w, off));
-            __m128i a = _mm_unpacklo_epi8(qv, ev), b = _mm_unpackhi_epi8(qv, ev);
+        __m128i ev[4], qv[4];
+        uint64_t escapes = unpack_block_sse2(j + i, r48, base, ev, qv);
+        for (int h = 0; h < 4; h++) { /* elements: q then e, sign back from bit 0 */
+            __m128i a = _mm_unpacklo_epi8(qv[h], ev[h]), b = _mm_unpackhi_epi8(qv[h], ev[h]);
             a = _mm_or_si128(_mm_srli_epi16(a, 1), _mm_slli_epi16(a, 15));
             b = _mm_or_si128(_mm_srli_epi16(b, 1), _mm_slli_epi16(b, 15));
             _mm_storeu_si128((__m128i *)(dst + 2 * (i + 16 * h)), a);
             _mm_storeu_si128((__m128i *)(dst + 2 * (i + 16 * h) + 16), b);
-            escapes |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, c63)) << (16 * h);
         }
         for (; escapes; escapes &= escapes - 1) { /* rare: patch the exponent byte */
             if (k == n_esc) return tp_fail(TP_ERR_CORRUPT, "more escapes than stored");

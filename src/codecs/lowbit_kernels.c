@@ -159,15 +159,17 @@ __attribute__((target("avx2"), always_inline)) static inline void kq_all_avx2(co
     }
 }
 
-#define KQ_CASES(SUB)                                                           \
+/* kernel(codes, n_sub, SUB, bits, s, off, out, LAST) with bits a constant:
+ * one specialised copy of the kernel per code width. */
+#define KQ_BITS(KERNEL, SUB, LAST)                                              \
     switch (bits) {                                                             \
-    case 2: kq_all_avx2(codes, n_sub, SUB, 2, s, off, out, avail); break;              \
-    case 3: kq_all_avx2(codes, n_sub, SUB, 3, s, off, out, avail); break;              \
-    case 4: kq_all_avx2(codes, n_sub, SUB, 4, s, off, out, avail); break;              \
-    case 5: kq_all_avx2(codes, n_sub, SUB, 5, s, off, out, avail); break;              \
-    case 6: kq_all_avx2(codes, n_sub, SUB, 6, s, off, out, avail); break;              \
-    case 7: kq_all_avx2(codes, n_sub, SUB, 7, s, off, out, avail); break;              \
-    default: kq_all_avx2(codes, n_sub, SUB, 8, s, off, out, avail); break;             \
+    case 2: KERNEL(codes, n_sub, SUB, 2, s, off, out, LAST); break;             \
+    case 3: KERNEL(codes, n_sub, SUB, 3, s, off, out, LAST); break;             \
+    case 4: KERNEL(codes, n_sub, SUB, 4, s, off, out, LAST); break;             \
+    case 5: KERNEL(codes, n_sub, SUB, 5, s, off, out, LAST); break;             \
+    case 6: KERNEL(codes, n_sub, SUB, 6, s, off, out, LAST); break;             \
+    case 7: KERNEL(codes, n_sub, SUB, 7, s, off, out, LAST); break;             \
+    default: KERNEL(codes, n_sub, SUB, 8, s, off, out, LAST); break;            \
     }
 
 __attribute__((target("avx2"))) static void kq_dequant_avx2(const uint8_t *codes, size_t n_sub, size_t sub,
@@ -175,9 +177,9 @@ __attribute__((target("avx2"))) static void kq_dequant_avx2(const uint8_t *codes
                                                              float *out, size_t avail)
 {
     /* the sub-block sizes kq uses get their own unrolled copies */
-    if (sub == 16) { KQ_CASES(16) }
-    else if (sub == 32) { KQ_CASES(32) }
-    else { KQ_CASES(sub) }
+    if (sub == 16) { KQ_BITS(kq_all_avx2, 16, avail) }
+    else if (sub == 32) { KQ_BITS(kq_all_avx2, 32, avail) }
+    else { KQ_BITS(kq_all_avx2, sub, avail) }
 }
 
 /* AVX-512: 16 codes (2b bytes) per step, one 16-byte load broadcast to the
@@ -206,17 +208,6 @@ KQ512 __attribute__((always_inline)) static inline void kq_all_avx512(const uint
     }
 }
 
-#define KQ512_CASES(SUB, NT)                                                          \
-    switch (bits) {                                                                   \
-    case 2: kq_all_avx512(codes, n_sub, SUB, 2, s, off, out, NT); break;              \
-    case 3: kq_all_avx512(codes, n_sub, SUB, 3, s, off, out, NT); break;              \
-    case 4: kq_all_avx512(codes, n_sub, SUB, 4, s, off, out, NT); break;              \
-    case 5: kq_all_avx512(codes, n_sub, SUB, 5, s, off, out, NT); break;              \
-    case 6: kq_all_avx512(codes, n_sub, SUB, 6, s, off, out, NT); break;              \
-    case 7: kq_all_avx512(codes, n_sub, SUB, 7, s, off, out, NT); break;              \
-    default: kq_all_avx512(codes, n_sub, SUB, 8, s, off, out, NT); break;             \
-    }
-
 KQ512 static void kq_dequant_avx512_any(const uint8_t *codes, size_t n_sub, size_t sub, unsigned bits,
                                         const float *s, const float *off, float *out, size_t avail, int nt)
 {
@@ -225,11 +216,11 @@ KQ512 static void kq_dequant_avx512_any(const uint8_t *codes, size_t n_sub, size
         return;
     }
     if (nt && (uintptr_t)out % 64 == 0) {
-        if (sub == 16) { KQ512_CASES(16, 1) }
-        else { KQ512_CASES(32, 1) }
+        if (sub == 16) { KQ_BITS(kq_all_avx512, 16, 1) }
+        else { KQ_BITS(kq_all_avx512, 32, 1) }
     } else {
-        if (sub == 16) { KQ512_CASES(16, 0) }
-        else { KQ512_CASES(32, 0) }
+        if (sub == 16) { KQ_BITS(kq_all_avx512, 16, 0) }
+        else { KQ_BITS(kq_all_avx512, 32, 0) }
     }
 }
 

@@ -174,6 +174,19 @@ VBMI static void planes_build(const float *t, __m512i P[16])
         for (int q = 0; q < 4; q++) P[4 * p + q] = _mm512_loadu_si512(b[p] + 64 * q);
 }
 
+/* 64 floats from four vectors; nt: streaming stores (out 64-byte aligned). */
+VBMI __attribute__((always_inline)) static inline void store64(float *out, __m512 d0, __m512 d1, __m512 d2, __m512 d3,
+                                                               int nt)
+{
+    if (nt) {
+        _mm512_stream_ps(out, d0); _mm512_stream_ps(out + 16, d1);
+        _mm512_stream_ps(out + 32, d2); _mm512_stream_ps(out + 48, d3);
+    } else {
+        _mm512_storeu_ps(out, d0); _mm512_storeu_ps(out + 16, d1);
+        _mm512_storeu_ps(out + 32, d2); _mm512_storeu_ps(out + 48, d3);
+    }
+}
+
 /* nt: non-temporal stores (out 64-byte aligned, then every 64-value block
  * is): for outputs beyond the last-level cache. */
 VBMI __attribute__((always_inline)) static inline void lut8_vbmi_run(const uint8_t *codes, size_t n_groups, size_t group, const float *lut,
@@ -209,13 +222,7 @@ VBMI __attribute__((always_inline)) static inline void lut8_vbmi_run(const uint8
             d2 = _mm512_mul_ps(d2, _mm512_set1_ps(s[g2]));
             d3 = _mm512_mul_ps(d3, _mm512_set1_ps(s[g3]));
         } /* no scale: x * 1.0f is x, the reference's product */
-        if (nt) {
-            _mm512_stream_ps(out + i, d0); _mm512_stream_ps(out + i + 16, d1);
-            _mm512_stream_ps(out + i + 32, d2); _mm512_stream_ps(out + i + 48, d3);
-        } else {
-            _mm512_storeu_ps(out + i, d0); _mm512_storeu_ps(out + i + 16, d1);
-            _mm512_storeu_ps(out + i + 32, d2); _mm512_storeu_ps(out + i + 48, d3);
-        }
+        store64(out + i, d0, d1, d2, d3, nt);
         if (left > 64) left -= 64;
         else { /* left was a multiple of 16 */
             size_t step = 64;
@@ -265,13 +272,7 @@ VBMI __attribute__((always_inline)) static inline void lut4_vbmi_run(const uint8
             __m512 d1 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c8, c), sh), T);
             __m512 d2 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c16, c), sh), T);
             __m512 d3 = _mm512_permutexvar_ps(_mm512_srlv_epi32(_mm512_permutexvar_epi8(c24, c), sh), T);
-            if (nt) {
-                _mm512_stream_ps(out + i, d0); _mm512_stream_ps(out + i + 16, d1);
-                _mm512_stream_ps(out + i + 32, d2); _mm512_stream_ps(out + i + 48, d3);
-            } else {
-                _mm512_storeu_ps(out + i, d0); _mm512_storeu_ps(out + i + 16, d1);
-                _mm512_storeu_ps(out + i + 32, d2); _mm512_storeu_ps(out + i + 48, d3);
-            }
+            store64(out + i, d0, d1, d2, d3, nt);
         }
         for (; i < group; i += 16) {
             __m512i c = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(codes + i / 2)));
