@@ -135,6 +135,7 @@ size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt,
 /* Codec flags reported by tp_codec_info. */
 #define TP_CODEC_LOSSY 1u     /* decode(encode(x)) may differ from x          */
 #define TP_CODEC_FLOAT_IN 2u  /* needs float input; integers are refused      */
+#define TP_CODEC_CHECKED 4u   /* its payload holds checksums of what it decodes */
 
 typedef enum { TP_PARAM_INT = 1, TP_PARAM_FLOAT = 2, TP_PARAM_ENUM = 3 } tp_param_type;
 
@@ -233,11 +234,15 @@ typedef struct {
 } tp_frame_info;
 
 /* Parses and checks the header and checksum of the frame at src (n bytes
- * available; trailing bytes after the frame are allowed). */
+ * available; trailing bytes after the frame are allowed). When the frame's
+ * last codec is TP_CODEC_CHECKED (lossless), the frame checksum covers the
+ * header only and the payload is verified while it decodes. */
 size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
 
 /* Decodes a frame into dst (cap >= info.nbytes). Returns the decoded byte
- * count or an error. Never reads beyond src+n or writes beyond dst+cap. */
+ * count or an error. Never reads beyond src+n or writes beyond dst+cap.
+ * After an error dst holds unspecified bytes (a checksum failure inside a
+ * self-checked payload is found while decoding). */
 size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
 
 /* Worker threads that the quantizers (int, kmeans, nf, log, fp8, kq) use

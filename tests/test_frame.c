@@ -20,9 +20,17 @@ static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] 
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 static void wr64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 
+/* Bytes the checksum covers: the header alone when flag bit 0 is set
+ * (a self-checked payload, docs/FORMAT.md 1.4), else all but itself. */
+static size_t checked_span(const uint8_t *f, size_t n) { return (f[6] & 1) ? rd32(f + 8) : n - 8; }
+
 /* Recomputes the checksum of a frame of n bytes after an edit that kept
  * its length. */
-static void reseal(uint8_t *f, size_t n) { wr64(f + n - 8, XXH3_64bits(f, n - 8)); }
+static void reseal(uint8_t *f, size_t n)
+{
+    size_t span = checked_span(f, n);
+    wr64(f + n - 8, XXH3_64bits(f, span <= n - 8 ? span : n - 8));
+}
 
 static tp_pipeline *pipe_of(const char *spec)
 {
@@ -34,7 +42,8 @@ static tp_pipeline *pipe_of(const char *spec)
 /* Encodes t with spec into a new exactly-sized buffer; returns the size or
  * an error. Also checks bound >= size and that encoding into a buffer of
  * exactly that size gives the same bytes, or, when the last stage is zstd
- * (which may need up to its bound while it works), TP_ERR_DST_TOO_SMALL. */
+ * or lossless (which may need up to their bound while they work),
+ * TP_ERR_DST_TOO_SMALL. */
 static size_t encode(const char *spec, const tp_tensor *t, uint8_t **out)
 {
     *out = NULL;
@@ -49,8 +58,8 @@ static size_t encode(const char *spec, const tp_tensor *t, uint8_t **out)
         const char *last = strrchr(spec, '|');
         last = last ? last + 1 : spec;
         while (*last == ' ') last++;
-        int zstd_last = !strncmp(last, "zstd", 4);
-        int exact_ok = n2 == n ? !memcmp(again, buf, n) : zstd_last && tp_error_code(n2) == TP_ERR_DST_TOO_SMALL;
+        int needs_bound = !strncmp(last, "zstd", 4) || !strncmp(last, "lossless", 8);
+        int exact_ok = n2 == n ? !memcmp(again, buf, n) : needs_bound && tp_error_code(n2) == TP_ERR_DST_TOO_SMALL;
         if (tp_is_error(bound) || bound < n || !exact_ok) {
             printf("  %s: bound %zu, size %zu, exact-size encode %zu (%s)\n", spec, bound, n, n2,
                    tp_is_error(n2) ? tp_last_error_detail() : "");
@@ -435,6 +444,7 @@ static size_t sample_frames(uint8_t *frames[], size_t sizes[])
         {"fp16|zstd:level=3", TP_F32, 1, {50}},             {"bf16", TP_F64, 2, {3, 7}},
         {"zstd:level=1", TP_F16, 3, {2, 3, 4}},             {"int:bits=2,group=7|zstd", TP_BF16, 1, {30}},
         {"zstd", TP_I32, 0, {0}},                           {"fp16|bf16|zstd", TP_F32, 2, {0, 4}},
+        {"lossless:chunk=1", TP_BF16, 2, {3, 700}},         {"int:bits=4,group=32|lossless", TP_F32, 2, {5, 64}},
     };
     size_t m = sizeof k / sizeof k[0];
     for (size_t i = 0; i < m; i++) {
@@ -616,6 +626,54 @@ TEST(frame_forged_headers_rejected)
     free(x);
 }
 
+TEST(frame_self_checked_payload)
+{
+    /* A lossless frame's checksum covers its header; the payload is checked
+     * chunk by chunk as it decodes. Every payload corruption must still be
+     * refused, and the flag can neither be forged onto a codec without
+     * checksums nor cleared without the checksum noticing. */
+    size_t nv = 3000;
+    uint16_t *x = malloc(nv * sizeof *x);
+    uint64_t s = 5;
+    for (size_t i = 0; i < nv; i++) x[i] = (uint16_t)(0x3c00 + (rng_next(&s) % 512) - 256 + (i % 3 ? 0 : 0x8000));
+    tp_tensor t = {TP_BF16, 1, {nv}, x};
+    uint8_t *f, *fi;
+    size_t n = encode("lossless:chunk=1", &t, &f);
+    CHECK_OK(n);
+    frame_map m;
+    map_frame(f, &m);
+    CHECK(f[6] == 1 && checked_span(f, n) == m.payload);
+    CHECK(rd64(f + n - 8) == XXH3_64bits(f, m.payload));
+    int refused = 0, flips = 0;
+    for (size_t pos = m.payload; pos < n - 8; pos += 1 + pos % 5, flips++) {
+        f[pos] ^= (uint8_t)(1u << (pos % 8));
+        tp_frame_info info;
+        CHECK_OK(tp_frame_inspect(f, n, &info)); /* the header is intact */
+        size_t r = decode_exact(f, n);
+        f[pos] ^= (uint8_t)(1u << (pos % 8));
+        refused += tp_is_error(r);
+    }
+    CHECK(flips > 500 && refused == flips);
+    /* Flag cleared: the stored checksum no longer matches; resealed over the
+     * whole frame it is a valid frame of the older form. */
+    f[6] = 0;
+    CHECK_ERR(decode_exact(f, n), TP_ERR_CHECKSUM);
+    reseal(f, n);
+    CHECK(decode_exact(f, n) == nv * 2);
+    /* Flag forged onto an int frame (resealed): refused by name. */
+    float *y = make_data(TP_F32, 160, 1);
+    tp_tensor ti = {TP_F32, 2, {4, 40}, y};
+    size_t ni = encode("int:bits=4,group=32", &ti, &fi);
+    CHECK_OK(ni);
+    uint8_t b1 = 1;
+    CHECK_ERR(forged(fi, ni, 6, &b1, 1), TP_ERR_CORRUPT);
+    CHECK(strstr(tp_last_error_detail(), "no checksums"));
+    free(fi);
+    free(y);
+    free(f);
+    free(x);
+}
+
 TEST(frame_random_forgeries_never_crash)
 {
     /* Random byte edits, resealed so they get past the checksum and reach
@@ -710,7 +768,7 @@ TEST(frame_layout_as_in_format_md)
         size_t n = sizes[i];
         tp_frame_info info;
         CHECK_OK(tp_frame_inspect(f, n, &info));
-        CHECK(rd32(f) == 0x52465054u && f[4] == 1 && f[5] == 0 && f[6] == 0 && f[7] == 0);
+        CHECK(rd32(f) == 0x52465054u && f[4] == 1 && f[5] == 0 && f[6] <= 1 && f[7] == 0);
         CHECK(f[12] >= 1 && f[12] <= 8 && f[13] == 0 && f[14] == 0 && f[15] == 0);
         frame_map fm;
         map_frame(f, &fm);
@@ -719,6 +777,7 @@ TEST(frame_layout_as_in_format_md)
         /* Stage records: known ids, canonical parameter text, descriptors. */
         char spec[1024] = "";
         size_t off = 0;
+        const tp_codec_info *c_last = NULL;
         for (unsigned s = 0; s < fm.n_stages; s++) {
             const uint8_t *r = f + fm.stage[s];
             unsigned id = r[0] | r[1] << 8, plen = r[2] | r[3] << 8;
@@ -726,6 +785,7 @@ TEST(frame_layout_as_in_format_md)
             for (size_t k = 0; k < tp_codec_count(); k++)
                 if (tp_codec_at(k)->id == id) c = tp_codec_at(k);
             CHECK(c != NULL);
+            c_last = c;
             off += (size_t)snprintf(spec + off, sizeof spec - off, "%s%s%s%.*s", s ? " | " : "", c->name, plen ? ":" : "",
                                     (int)plen, (const char *)r + 4);
             const uint8_t *d = f + fm.stage_desc[s];
@@ -743,7 +803,9 @@ TEST(frame_layout_as_in_format_md)
         uint64_t psize = rd64(f + fm.payload_size);
         CHECK(psize == desc_nbytes(f + fm.stage_desc[fm.n_stages - 1]));
         CHECK(fm.payload + psize + 8 == n);
-        CHECK(rd64(f + n - 8) == XXH3_64bits(f, n - 8));
+        /* Flag 1 (header-only checksum) exactly when the last codec checks its own payload. */
+        CHECK(f[6] == ((c_last->flags & TP_CODEC_CHECKED) ? 1 : 0));
+        CHECK(rd64(f + n - 8) == XXH3_64bits(f, f[6] ? fm.payload : n - 8));
         CHECK(info.nbytes == desc_nbytes(f + 16));
         free(frames[i]);
     }

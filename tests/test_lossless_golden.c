@@ -32,6 +32,8 @@ static const ll_golden cases[] = {
     {"v1_em_rans_bf16", "lossless:chunk=64,coder=rans", TP_BF16, 45876, 0x330e3454a432b8e0ull, 0},
     {"v1_em_huff_bf16", "lossless:chunk=64", TP_BF16, 45808, 0x33c4f22f5c34fd3aull, 0},
     {"v1_em_huff_f32", "lossless:chunk=128", TP_F32, 62132, 0x2bc5ecff8dd4436eull, 0},
+    /* frame flag 1: the frame checksum covers the header, the chunks check themselves */
+    {"v1_em_huff_bf16_hdrsum", "lossless:chunk=64", TP_BF16, 45808, 0x1ab434b7af569de7ull, 0},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

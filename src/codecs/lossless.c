@@ -198,6 +198,12 @@ static size_t ll_decode(const tp_params *p, const void *src, size_t n, const tp_
 {
     size_t want = tp_tensor_nbytes(dst_desc);
     if (tp_is_error(want)) return want;
+    /* The frame checks only its header when the last stage is lossless: tie
+     * the payload's chunk size to the recorded parameter, so that no byte of
+     * the payload header goes unchecked (the rest is checked by chunk). */
+    if (n >= TP_LL_HEADER && tp_get_u32((const uint8_t *)src + 4) != (uint32_t)tp_param_int(p, P_CHUNK) * 1024u)
+        return tp_fail(TP_ERR_CORRUPT, "lossless chunk size %u disagrees with the frame's chunk=%d KiB",
+                       tp_get_u32((const uint8_t *)src + 4), tp_param_int(p, P_CHUNK));
     return tp_ll_decode(src, n, dst_desc->dtype, want, dst, tp_param_int(p, P_THREADS));
 }
 
@@ -245,7 +251,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 }
 
 const tp_codec tp_codec_lossless = {
-    .info = {.id = 5, .name = "lossless", .flags = 0,
+    .info = {.id = 5, .name = "lossless", .flags = TP_CODEC_CHECKED,
              .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits by multi-symbol Huffman or rANS) + interleaved rANS, chunked, checksummed, multi-threaded",
              .n_params = 3, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,

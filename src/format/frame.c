@@ -13,6 +13,10 @@
 #define FRAME_MAGIC 0x52465054u /* "TPFR" */
 #define FRAME_VERSION 1
 #define FRAME_FIXED 16          /* magic, version, flags, header_size, n_stages, reserved */
+/* The checksum covers the header only: the last stage's codec checks the
+ * bytes it decodes (TP_CODEC_CHECKED), so hashing its payload again would
+ * only cost time (a tenth of a lossless bf16 decode). */
+#define FRAME_FLAG_HEADER_SUM 1u
 #define PARAMS_MAX 1024
 /* Intermediate tensors may be at most this multiple of the decoded size
  * (plus a constant): a forged header cannot make decode allocate more. */
@@ -212,8 +216,9 @@ static size_t finish_encode(encode_plan *e, uint8_t *dst, size_t cap)
 
     uint8_t *q = dst;
     tp_put_u32(q, FRAME_MAGIC);
+    unsigned flags = (c->info.flags & TP_CODEC_CHECKED) ? FRAME_FLAG_HEADER_SUM : 0;
     tp_put_u16(q + 4, FRAME_VERSION);
-    tp_put_u16(q + 6, 0);
+    tp_put_u16(q + 6, (uint16_t)flags);
     tp_put_u32(q + 8, (uint32_t)e->header_size);
     q[12] = (uint8_t)p->n;
     q[13] = q[14] = q[15] = 0;
@@ -228,7 +233,7 @@ static size_t finish_encode(encode_plan *e, uint8_t *dst, size_t cap)
     q += 8;
     if ((size_t)(q - dst) != e->header_size) return tp_fail(TP_ERR_GENERIC, "frame header size mismatch");
     size_t total = e->header_size + n;
-    tp_put_u64(dst + total, tp_hash64(dst, total));
+    tp_put_u64(dst + total, tp_hash64(dst, flags ? e->header_size : total));
     return total + 8;
 }
 
@@ -308,7 +313,8 @@ static size_t parse_header(const void *src, size_t n, frame_header *h, tp_frame_
     if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "frame shorter than its fixed header (%zu bytes)", n);
     if (magic != FRAME_MAGIC) return tp_fail(TP_ERR_CORRUPT, "not a tensorpress frame (bad magic)");
     if (version != FRAME_VERSION) return tp_fail(TP_ERR_VERSION, "frame version %u (this build reads %d)", version, FRAME_VERSION);
-    if (flags || res[0] || res[1] || res[2]) return tp_fail(TP_ERR_CORRUPT, "reserved frame bits set");
+    if ((flags & ~FRAME_FLAG_HEADER_SUM) || res[0] || res[1] || res[2])
+        return tp_fail(TP_ERR_CORRUPT, "reserved frame bits set");
     if (n_stages == 0 || n_stages > TP_MAX_STAGES) return tp_fail(TP_ERR_CORRUPT, "frame has %u stages", n_stages);
     h->n_stages = n_stages;
     TP_TRY(read_desc(&r, &h->desc[0]));
@@ -346,9 +352,13 @@ static size_t parse_header(const void *src, size_t n, frame_header *h, tp_frame_
     h->payload = r.p;
     h->payload_size = (size_t)payload_size;
     h->frame_size = header_size + h->payload_size + 8;
+    if ((flags & FRAME_FLAG_HEADER_SUM) && !(h->codec[n_stages - 1]->info.flags & TP_CODEC_CHECKED))
+        return tp_fail(TP_ERR_CORRUPT, "frame leaves its payload unchecked, yet codec %s keeps no checksums",
+                       h->codec[n_stages - 1]->info.name);
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let fuzzers reach the decoders */
     uint64_t want = tp_get_u64(h->payload + h->payload_size);
-    if (tp_hash64(src, header_size + h->payload_size) != want) return tp_fail(TP_ERR_CHECKSUM, "frame checksum mismatch");
+    size_t covered = (flags & FRAME_FLAG_HEADER_SUM) ? header_size : header_size + h->payload_size;
+    if (tp_hash64(src, covered) != want) return tp_fail(TP_ERR_CHECKSUM, "frame checksum mismatch");
 #endif
     if (info) {
         info->dtype = h->desc[0].dtype;
