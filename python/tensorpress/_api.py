@@ -116,7 +116,9 @@ def frame_info(frame):
 
 def decode_into(frame, out):
     """Decodes a frame into the writable contiguous array out (exactly the
-    frame's byte size, any dtype: bf16 stays raw bits); returns out."""
+    frame's byte size, any dtype: bf16 stays raw bits); returns out. If it
+    raises, out holds unspecified bytes (a lossless payload is verified
+    chunk by chunk as it decodes)."""
     check(lib.tp_frame_decode(frame, len(frame), out.ctypes.data, out.nbytes), "decode")
     return out
 
