@@ -13,6 +13,7 @@ flt F (GB = 1e9 uncompressed bytes; F = median page faults per decode call,
 from getrusage: whether the output landed in fresh memory). Run
 single-thread figures under taskset -c 1."""
 import ctypes
+import importlib.metadata
 import os
 import resource
 import statistics
@@ -57,8 +58,7 @@ def methods(dtype, threads, raw):
 def main():
     threads, reps = int(sys.argv[1]), int(sys.argv[2])
     import blosc2
-    import zipnn
-    print(f"# zipnn {getattr(zipnn, '__version__', '?')} blosc2 {blosc2.__version__} numpy {np.__version__}")
+    print(f"# zipnn {importlib.metadata.version('zipnn')} blosc2 {blosc2.__version__} numpy {np.__version__}")
     for arg in sys.argv[3:]:
         path, dtype = arg.split(":")
         raw = open(path, "rb").read()
