@@ -239,6 +239,12 @@ typedef struct {
  * header only and the payload is verified while it decodes. */
 size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
 
+/* The same as tp_frame_inspect without verifying the checksum, for a caller
+ * that sizes a buffer and then calls tp_frame_decode, which verifies it: the
+ * payload is then hashed once, not twice. Until that decode succeeds, the
+ * fields may come from a corrupted frame (within the format's limits). */
+size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info);
+
 /* Decodes a frame into dst (cap >= info.nbytes). Returns the decoded byte
  * count or an error. Never reads beyond src+n or writes beyond dst+cap.
  * After an error dst holds unspecified bytes (a checksum failure inside a

@@ -674,6 +674,38 @@ TEST(frame_self_checked_payload)
     free(x);
 }
 
+TEST(frame_header_skips_only_the_checksum)
+{
+    /* tp_frame_header = tp_frame_inspect without hashing: the same fields,
+     * the same errors on every truncation, and a corrupted payload passes it
+     * (the decode that follows refuses it). */
+    uint8_t *frames[16];
+    size_t sizes[16];
+    size_t m = sample_frames(frames, sizes);
+    CHECK(m > 0);
+    for (size_t i = 0; i < m; i++) {
+        uint8_t *f = frames[i];
+        size_t n = sizes[i];
+        tp_frame_info a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        CHECK_OK(tp_frame_inspect(f, n, &a));
+        CHECK_OK(tp_frame_header(f, n, &b));
+        CHECK(!memcmp(&a, &b, sizeof a));
+        for (size_t len = 0; len < n; len++)
+            CHECK(tp_error_code(tp_frame_header(f, len, NULL)) == tp_error_code(tp_frame_inspect(f, len, NULL)));
+        size_t hs = rd32(f + 8);
+        if (hs + 8 < n && !(f[6] & 1)) { /* a payload the frame checksum covers */
+            f[hs] ^= 1;
+            CHECK_ERR(tp_frame_inspect(f, n, NULL), TP_ERR_CHECKSUM);
+            CHECK_OK(tp_frame_header(f, n, NULL));
+            CHECK_ERR(decode_exact(f, n), TP_ERR_CHECKSUM);
+            f[hs] ^= 1;
+        }
+        free(f);
+    }
+}
+
 TEST(frame_random_forgeries_never_crash)
 {
     /* Random byte edits, resealed so they get past the checksum and reach

@@ -126,7 +126,7 @@ def decode_into(frame, out):
 def decode(frame):
     """Decodes a frame into a new array of its original shape and dtype."""
     info = FrameInfo()
-    check(lib.tp_frame_inspect(frame, len(frame), ctypes.byref(info)), "frame")
+    check(lib.tp_frame_header(frame, len(frame), ctypes.byref(info)), "frame")  # decode verifies the checksum
     buf = _empty(info.dtype, tuple(info.shape[i] for i in range(info.ndim)))
     check(lib.tp_frame_decode(frame, len(frame), buf.ctypes.data, buf.nbytes), "decode")
     return _finish(buf, info.dtype)

@@ -351,7 +351,7 @@ size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap)
     if (tp_is_error(n)) return n;
     const tp_archive_entry *e = &a->entries[i];
     tp_frame_info info;
-    TP_TRY(tp_frame_inspect(frame, n, &info));
+    TP_TRY(tp_frame_header(frame, n, &info)); /* the decode below verifies the checksum */
     if (info.frame_size != n || info.dtype != e->dtype || info.ndim != e->ndim ||
         memcmp(info.shape, e->shape, sizeof(uint64_t) * e->ndim))
         return tp_fail(TP_ERR_CORRUPT, "tensor '%s': frame disagrees with the archive index", e->name);

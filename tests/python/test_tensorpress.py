@@ -59,6 +59,17 @@ try:
     raise AssertionError("truncated frame accepted")
 except tp.TensorpressError as e:
     assert "truncated" in str(e), e
+# A flipped payload byte: decode reads the header without hashing, then the
+# decode's own checksum refuses it (int frame: frame checksum; lossless
+# frame: the chunk's checksum of its decoded bytes).
+for fr in (frame, tp.encode(bits, "lossless", dtype="bf16")):
+    bad = bytearray(fr)
+    bad[len(bad) // 2] ^= 0x10
+    try:
+        tp.decode(bytes(bad))
+        raise AssertionError("corrupted frame accepted")
+    except tp.TensorpressError as e:
+        assert "checksum" in str(e), e
 
 # Archives.
 with tempfile.TemporaryDirectory() as d:
