@@ -86,11 +86,10 @@ def main():
                     if name != "numpy-copy":
                         got = d.tobytes() if isinstance(d, np.ndarray) else bytes(d)
                         assert got == raw, name + " round trip failed"
-                    del d
-                    continue
-                te[name].append(t1 - t0)
-                td[name].append(t3 - t2)
-                faults[name].append(f1 - f0)
+                else:
+                    te[name].append(t1 - t0)
+                    td[name].append(t3 - t2)
+                    faults[name].append(f1 - f0)
                 del d  # the caller is done with it: its memory may serve the next call
         for name, *_ in ms:
             def fmt(ts):

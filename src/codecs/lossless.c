@@ -201,9 +201,10 @@ static size_t ll_decode(const tp_params *p, const void *src, size_t n, const tp_
     /* The frame checks only its header when the last stage is lossless: tie
      * the payload's chunk size to the recorded parameter, so that no byte of
      * the payload header goes unchecked (the rest is checked by chunk). */
-    if (n >= TP_LL_HEADER && tp_get_u32((const uint8_t *)src + 4) != (uint32_t)tp_param_int(p, P_CHUNK) * 1024u)
-        return tp_fail(TP_ERR_CORRUPT, "lossless chunk size %u disagrees with the frame's chunk=%d KiB",
-                       tp_get_u32((const uint8_t *)src + 4), tp_param_int(p, P_CHUNK));
+    uint32_t chunk = n >= TP_LL_HEADER ? tp_get_u32((const uint8_t *)src + 4) : 0;
+    if (n >= TP_LL_HEADER && chunk != (uint32_t)tp_param_int(p, P_CHUNK) * 1024u)
+        return tp_fail(TP_ERR_CORRUPT, "lossless chunk size %u disagrees with the frame's chunk=%d KiB", chunk,
+                       tp_param_int(p, P_CHUNK));
     return tp_ll_decode(src, n, dst_desc->dtype, want, dst, tp_param_int(p, P_THREADS));
 }
 

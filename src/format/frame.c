@@ -377,15 +377,13 @@ static size_t parse_header(const void *src, size_t n, frame_header *h, tp_frame_
 size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info)
 {
     frame_header h;
-    tp_frame_info tmp;
-    return parse_header(src, n, &h, info ? info : &tmp, 1);
+    return parse_header(src, n, &h, info, 1);
 }
 
 size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info)
 {
     frame_header h;
-    tp_frame_info tmp;
-    return parse_header(src, n, &h, info ? info : &tmp, 0);
+    return parse_header(src, n, &h, info, 0);
 }
 
 /* Decodes stage s from src into dst (nbytes(desc[s]) bytes). */
