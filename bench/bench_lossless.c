@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     size_t fn = 0;
     for (int r = 0; r <= reps; r++) {
         double t0 = tp_now_seconds();
-        fn = tp_frame_encode(p, &t, fr, cap);
+        fn = tp_frame_encode(p, &t, NULL, fr, cap);
         double t1 = tp_now_seconds();
         size_t d = tp_frame_decode(fr, fn, y, raw);
         double t2 = tp_now_seconds();

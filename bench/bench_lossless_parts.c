@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     tp_tensor tt = {.dtype = TP_BF16, .ndim = 1, .shape = {raw / 2}, .data = x};
     size_t cap = tp_frame_bound(p, &tt);
     uint8_t *fr = malloc(cap);
-    size_t fn = tp_frame_encode(p, &tt, fr, cap);
+    size_t fn = tp_frame_encode(p, &tt, NULL, fr, cap);
     if (tp_is_error(fn)) return 1;
     /* the payload: the frame's tail from its lossless header on (docs/LOSSLESS.md) */
     uint8_t hdr[16] = {1, 2, 1, 0};

@@ -37,7 +37,7 @@ static int run_one(tp_pipeline *p, const float *x, uint64_t rows, uint64_t cols,
     tp_tensor t = {TP_F32, 2, {rows, cols}, x};
     void *f;
     double c0 = tp_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-    size_t fn = tp_frame_encode_alloc(p, &t, &f);
+    size_t fn = tp_frame_encode_alloc(p, &t, NULL, &f);
     a->cpu += tp_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
     if (tp_is_error(fn)) { fprintf(stderr, "encode: %s\n", tp_last_error_detail()); return 0; }
     float *y = malloc(n * sizeof *y);
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         if (tp_is_error(tp_pipeline_parse(argv[2], &p))) { fprintf(stderr, "%s\n", tp_last_error_detail()); return 1; }
         tp_tensor t = {TP_F32, 2, {n / cols, cols}, x};
         void *f;
-        size_t fn = tp_frame_encode_alloc(p, &t, &f);
+        size_t fn = tp_frame_encode_alloc(p, &t, NULL, &f);
         if (tp_is_error(fn)) { fprintf(stderr, "%s\n", tp_last_error_detail()); return 1; }
         enum { REPS = 7 };
         double tw[REPS], td[REPS];

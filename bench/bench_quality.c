@@ -65,7 +65,7 @@ int main(int argc, char **argv)
             bench_check(tp_pipeline_parse(spec, &p), spec);
             void *frame = NULL;
             double t0 = tp_now_seconds();
-            size_t fs = bench_check(tp_frame_encode_alloc(p, &t, &frame), spec);
+            size_t fs = bench_check(tp_frame_encode_alloc(p, &t, NULL, &frame), spec);
             double enc_s = tp_now_seconds() - t0;
             bench_check(tp_frame_decode(frame, fs, y, numel * sizeof(float)), spec);
             tp_metrics m;

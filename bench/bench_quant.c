@@ -62,7 +62,7 @@ static int encode(const char *spec, const tp_tensor *t, void **frame, size_t *n)
 {
     tp_pipeline *p;
     size_t r = tp_pipeline_parse(spec, &p);
-    if (!tp_is_error(r)) { r = tp_frame_encode_alloc(p, t, frame); tp_pipeline_free(p); }
+    if (!tp_is_error(r)) { r = tp_frame_encode_alloc(p, t, NULL, frame); tp_pipeline_free(p); }
     if (tp_is_error(r)) { fprintf(stderr, "%s: %s (%s)\n", spec, tp_error_name(r), tp_last_error_detail()); return -1; }
     *n = r;
     return 0;

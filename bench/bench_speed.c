@@ -71,7 +71,7 @@ static void run_call(bench_case *c, bench_data *d)
         write_value += 1.0f;
         break;
     case K_ENCODE:
-        c->frame_size = bench_check(tp_frame_encode(c->p, &d->tensor, c->frame, c->frame_cap), c->label);
+        c->frame_size = bench_check(tp_frame_encode(c->p, &d->tensor, NULL, c->frame, c->frame_cap), c->label);
         break;
     case K_DECODE: {
         size_t r = bench_check(tp_frame_decode(c->frame, c->frame_size, d->dst, d->bytes), c->label);

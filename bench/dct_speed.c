@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     unsigned long jsize = 0;
     for (int r = 0; r <= reps; r++) {
         double c0 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID), t0 = tp_now_seconds();
-        fsize = tp_frame_encode(p, &t, frame, cap);
+        fsize = tp_frame_encode(p, &t, NULL, frame, cap);
         double t1 = tp_now_seconds();
         size_t d = tp_frame_decode(frame, fsize, back, n);
         double t2 = tp_now_seconds(), c2 = tp_clock_seconds(CLOCK_THREAD_CPUTIME_ID);

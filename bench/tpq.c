@@ -42,7 +42,7 @@ static int quant(int argc, char **argv)
     size_t r = tp_pipeline_parse(argv[4], &p);
     if (tp_is_error(r)) return die("spec", r);
     void *frame;
-    size_t fs = tp_frame_encode_alloc(p, &t, &frame);
+    size_t fs = tp_frame_encode_alloc(p, &t, NULL, &frame);
     if (tp_is_error(fs)) return die("encode", fs);
     r = tp_frame_decode(frame, fs, y, n * 4);
     if (tp_is_error(r)) return die("decode", r);
@@ -72,7 +72,7 @@ static int speed(int argc, char **argv)
     size_t r = tp_pipeline_parse(argv[2], &p);
     if (tp_is_error(r)) return die("spec", r);
     void *frame;
-    size_t fs = tp_frame_encode_alloc(p, &t, &frame);
+    size_t fs = tp_frame_encode_alloc(p, &t, NULL, &frame);
     if (tp_is_error(fs)) return die("encode", fs);
     double tw[100], td[100];
     memset(y, 1, n * 4);

@@ -50,7 +50,7 @@ static int bench_tensor(bench_row *row, const tp_pipeline *p, const tp_tensor *t
     size_t fsz = 0, r = 0;
     for (long k = 0; k < repeat; k++) {
         double t0 = now();
-        fsz = tp_frame_encode(p, t, frame, bound);
+        fsz = tp_frame_encode(p, t, NULL, frame, bound);
         double t1 = now();
         if (tp_is_error(fsz)) { free(frame); free(back); return cli_fail_result(name, fsz); }
         r = tp_frame_decode(frame, fsz, back, nbytes);

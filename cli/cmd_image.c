@@ -186,7 +186,7 @@ static int image_compress(int argc, char **argv)
     if (im.c == 3) { t.shape[0] = 3; t.shape[1] = im.h; t.shape[2] = im.w; }
     else { t.shape[0] = im.h; t.shape[1] = im.w; }
     void *frame = NULL;
-    r = tp_frame_encode_alloc(p, &t, &frame);
+    r = tp_frame_encode_alloc(p, &t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(r)) { free(im.data); return cli_fail_result(in, r); }
     size_t frame_size = r, npix = (size_t)im.h * im.w, nval = npix * im.c;

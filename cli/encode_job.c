@@ -70,11 +70,11 @@ static size_t encode_one(job *J, size_t i, encode_result *res, void **frame)
         eo.col_importance = J->opt.col_importance[i];
         eo.n_cols = J->opt.n_cols[i];
     }
-    r = tp_frame_encode_alloc_opts(p, &res->tensor, &eo, frame);
+    r = tp_frame_encode_alloc(p, &res->tensor, &eo, frame);
     if (tp_error_code(r) == TP_ERR_NONFINITE && p != J->fallback) {
         res->fallback_why = "NaN/Inf values";
         p = J->fallback;
-        r = tp_frame_encode_alloc(p, &res->tensor, frame);
+        r = tp_frame_encode_alloc(p, &res->tensor, NULL, frame);
     }
     tp_pipeline_free(chosen);
     if (tp_is_error(r)) return r;

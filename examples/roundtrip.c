@@ -16,7 +16,7 @@ int main(void)
     if (tp_is_error(r)) { fprintf(stderr, "%s: %s\n", tp_error_name(r), tp_last_error_detail()); return 1; }
     tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {ROWS, COLS}, .data = w};
     void *frame;
-    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &frame);
     if (tp_is_error(n)) { fprintf(stderr, "encode: %s\n", tp_last_error_detail()); return 1; }
     r = tp_frame_decode(frame, n, back, sizeof(float) * ROWS * COLS);
     if (tp_is_error(r)) { fprintf(stderr, "decode: %s\n", tp_last_error_detail()); return 1; }

@@ -184,21 +184,9 @@ int tp_pipeline_is_lossy(const tp_pipeline *p);
  * Frames: one tensor, self-describing bytes (docs/FORMAT.md)
  * ---------------------------------------------------------------------- */
 
-/* Worst-case size of the frame tp_frame_encode writes for t under p, or an
- * error (bad dtype/shape, dtype the pipeline cannot take). */
-size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
-
-/* Encodes t through p into dst. Returns the frame size or an error.
- * cap >= tp_frame_bound() always suffices; with a smaller cap a zstd stage
- * may fail (TP_ERR_DST_TOO_SMALL) even when the frame would have fit. */
-size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, void *dst,
-                       size_t cap);
-
-/* Convenience: encodes into a new malloc'd buffer (*out, caller frees). */
-size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, void **out);
-
 /* Encode-time options: they steer how an encoder fits the data, never how
- * the frame is read (a frame made with them decodes like any other). */
+ * the frame is read (a frame made with them decodes like any other). A
+ * zeroed struct, like NULL, means no options. */
 typedef struct {
     /* Per-column importance ("imatrix", as llama.cpp's llama-imatrix makes
      * it): NULL, or n_cols finite values >= 0, not all 0, with n_cols equal
@@ -213,14 +201,23 @@ typedef struct {
     uint64_t n_cols;
 } tp_encode_options;
 
-/* tp_frame_encode / tp_frame_encode_alloc with options (NULL: none).
- * Errors: TP_ERR_SHAPE when n_cols is not t's last dimension (or t is a
- * scalar), TP_ERR_ARG when an importance is negative, NaN or Inf, or all
- * are 0. */
-size_t tp_frame_encode_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
-                            size_t cap);
-size_t tp_frame_encode_alloc_opts(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt,
-                                  void **out);
+/* Worst-case size of the frame tp_frame_encode writes for t under p, from
+ * each stage's bound alone (nothing is encoded, t's data is not read), or an
+ * error (bad dtype/shape, dtype the pipeline cannot take). */
+size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
+
+/* Encodes t through p into dst, with options opt (NULL: none). Returns the
+ * frame size or an error. cap >= tp_frame_bound() always suffices; with a
+ * smaller cap a zstd stage may fail (TP_ERR_DST_TOO_SMALL) even when the
+ * frame would have fit. Option errors: TP_ERR_SHAPE when n_cols is not t's
+ * last dimension (or t is a scalar), TP_ERR_ARG when an importance is
+ * negative, NaN or Inf, or all are 0. */
+size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
+                       size_t cap);
+
+/* tp_frame_encode into a new malloc'd buffer (*out, caller frees) of the
+ * frame's exact size. */
+size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void **out);
 
 /* What a frame says about itself, read without decoding the payload. */
 typedef struct {
@@ -259,13 +256,14 @@ size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
  * value. */
 int tp_threads_set(int threads);
 
-/* Token positions kept by the tokdct stage of a frame made with prune=k
- * (decode returns zeros for the other tokens): writes, for each leading
- * index b of the [..., T, C] tensor, its k token indices in ascending order
- * to pos[b*k .. b*k+k-1], and returns the number of positions written.
- * Errors: TP_ERR_NOT_FOUND when the frame has no tokdct stage or it did not
- * prune, TP_ERR_DST_TOO_SMALL when cap is short, frame errors as in decode. */
-size_t tp_frame_tokdct_kept(const void *src, size_t n, uint32_t *pos, size_t cap);
+/* Positions kept by the last stage of a frame that prunes (tokdct with
+ * prune=k; decode returns zeros for the other tokens): the stages after it
+ * are decoded, then for each leading index b of the [..., T, C] tensor its
+ * k token indices go in ascending order to pos[b*k .. b*k+k-1]. Returns the
+ * number of positions written. Errors: TP_ERR_NOT_FOUND when no stage
+ * prunes or it kept every token, TP_ERR_DST_TOO_SMALL when cap is short,
+ * frame errors as in decode. */
+size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Metrics: error of a reconstruction, computed in float64

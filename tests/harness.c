@@ -89,7 +89,7 @@ size_t th_roundtrip(const char *spec, const tp_tensor *t, void **back, void **fr
     size_t r = tp_pipeline_parse(spec, &p);
     if (tp_is_error(r)) return r;
     void *frame;
-    r = tp_frame_encode_alloc(p, t, &frame);
+    r = tp_frame_encode_alloc(p, t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(r)) return r;
     size_t nbytes = tp_tensor_nbytes(t);

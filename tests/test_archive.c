@@ -16,7 +16,7 @@ static size_t add_tensor(tp_archive_writer *w, const char *name, const char *spe
     if (tp_is_error(r)) return r;
     tp_tensor t = {TP_F32, 2, {rows, cols}, x};
     void *frame;
-    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(n)) return n;
     tp_metrics m = {.count = rows * cols, .snr_db = 42.5, .max_abs = 0.25};

@@ -19,7 +19,7 @@ static size_t roundtrip(const char *spec, const tp_tensor *t, void *out, void **
     size_t r = tp_pipeline_parse(spec, &p);
     if (tp_is_error(r)) return r;
     void *frame = NULL;
-    size_t n = tp_frame_encode_alloc(p, t, &frame);
+    size_t n = tp_frame_encode_alloc(p, t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(n)) return n;
     size_t d = tp_frame_decode(frame, n, out, tp_tensor_nbytes(t));
@@ -565,8 +565,8 @@ TEST(tokdct_prune_positions)
         size_t fn = roundtrip(specs[si], &t, y, &frame);
         CHECK_OK(fn);
         uint32_t pos[3 * 72];
-        CHECK(tp_frame_tokdct_kept(frame, fn, pos, 3 * 72) == 3 * 72);
-        CHECK_ERR(tp_frame_tokdct_kept(frame, fn, pos, 10), TP_ERR_DST_TOO_SMALL);
+        CHECK(tp_frame_kept_positions(frame, fn, pos, 3 * 72) == 3 * 72);
+        CHECK_ERR(tp_frame_kept_positions(frame, fn, pos, 10), TP_ERR_DST_TOO_SMALL);
         for (size_t b = 0; b < items; b++) {
             /* Expected: the 72 tokens of largest energy. */
             double e[144];
@@ -601,7 +601,7 @@ TEST(tokdct_prune_positions)
     size_t fn = roundtrip("tokdct", &t, y, &frame);
     CHECK_OK(fn);
     uint32_t pos[8];
-    CHECK_ERR(tp_frame_tokdct_kept(frame, fn, pos, 8), TP_ERR_NOT_FOUND);
+    CHECK_ERR(tp_frame_kept_positions(frame, fn, pos, 8), TP_ERR_NOT_FOUND);
     free(frame);
     free(x); free(y);
 }

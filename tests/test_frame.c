@@ -50,11 +50,11 @@ static size_t encode(const char *spec, const tp_tensor *t, uint8_t **out)
     tp_pipeline *p = pipe_of(spec);
     if (!p) return (size_t)0 - (size_t)TP_ERR_SPEC;
     void *buf = NULL;
-    size_t n = tp_frame_encode_alloc(p, t, &buf);
+    size_t n = tp_frame_encode_alloc(p, t, NULL, &buf);
     if (!tp_is_error(n)) {
         size_t bound = tp_frame_bound(p, t);
         uint8_t *again = malloc(n);
-        size_t n2 = again ? tp_frame_encode(p, t, again, n) : 0;
+        size_t n2 = again ? tp_frame_encode(p, t, NULL, again, n) : 0;
         const char *last = strrchr(spec, '|');
         last = last ? last + 1 : spec;
         while (*last == ' ') last++;
@@ -303,8 +303,8 @@ TEST(frame_integer_dtypes)
             void *buf = (void *)&p;
             uint8_t dst[4096];
             CHECK_ERR(tp_frame_bound(p, &t), TP_ERR_DTYPE);
-            CHECK_ERR(tp_frame_encode(p, &t, dst, sizeof dst), TP_ERR_DTYPE);
-            CHECK_ERR(tp_frame_encode_alloc(p, &t, &buf), TP_ERR_DTYPE);
+            CHECK_ERR(tp_frame_encode(p, &t, NULL, dst, sizeof dst), TP_ERR_DTYPE);
+            CHECK_ERR(tp_frame_encode_alloc(p, &t, NULL, &buf), TP_ERR_DTYPE);
             CHECK(buf == NULL);
             CHECK(strstr(tp_last_error_detail(), tp_dtype_name(ints[i])) || strstr(tp_last_error_detail(), "u8"));
             tp_pipeline_free(p);
@@ -371,13 +371,13 @@ TEST(frame_dst_too_small)
         uint8_t *dst = malloc(n + 64);
         for (size_t cap = 0; cap < n; cap++) {
             memset(dst, 0xa5, n + 64);
-            size_t r = tp_frame_encode(p, &t, dst, cap);
+            size_t r = tp_frame_encode(p, &t, NULL, dst, cap);
             if (tp_error_code(r) != TP_ERR_DST_TOO_SMALL)
                 printf("  %s cap %zu of %zu: %s (%s)\n", sp[k], cap, n, tp_error_name(r), tp_last_error_detail());
             CHECK_ERR(r, TP_ERR_DST_TOO_SMALL);
             for (size_t i = cap; i < n + 64; i++) CHECK(dst[i] == 0xa5); /* nothing written past cap */
         }
-        CHECK(tp_frame_encode(p, &t, dst, n + 64) == n);
+        CHECK(tp_frame_encode(p, &t, NULL, dst, n + 64) == n);
         CHECK(!memcmp(dst, f, n));
         /* Decode with a short destination. */
         CHECK_ERR(tp_frame_decode(f, n, dst, 799), TP_ERR_DST_TOO_SMALL);
@@ -396,26 +396,26 @@ TEST(frame_bad_arguments)
     tp_pipeline *p = pipe_of("int:bits=4");
     uint8_t dst[1024];
     void *out = (void *)&t;
-    CHECK_ERR(tp_frame_encode(NULL, &t, dst, sizeof dst), TP_ERR_ARG);
-    CHECK_ERR(tp_frame_encode(p, NULL, dst, sizeof dst), TP_ERR_ARG);
-    CHECK_ERR(tp_frame_encode(p, &t, NULL, sizeof dst), TP_ERR_ARG);
-    CHECK_ERR(tp_frame_encode_alloc(p, &t, NULL), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode(NULL, &t, NULL, dst, sizeof dst), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode(p, NULL, NULL, dst, sizeof dst), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode(p, &t, NULL, NULL, sizeof dst), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode_alloc(p, &t, NULL, NULL), TP_ERR_ARG);
     CHECK_ERR(tp_frame_bound(NULL, &t), TP_ERR_ARG);
     CHECK_ERR(tp_frame_bound(p, NULL), TP_ERR_ARG);
     tp_tensor nodata = t;
     nodata.data = NULL;
-    CHECK_ERR(tp_frame_encode(p, &nodata, dst, sizeof dst), TP_ERR_ARG);
-    CHECK_ERR(tp_frame_encode_alloc(p, &nodata, &out), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode(p, &nodata, NULL, dst, sizeof dst), TP_ERR_ARG);
+    CHECK_ERR(tp_frame_encode_alloc(p, &nodata, NULL, &out), TP_ERR_ARG);
     CHECK(out == NULL);
     tp_tensor deep = t;
     deep.ndim = 9;
-    CHECK_ERR(tp_frame_encode(p, &deep, dst, sizeof dst), TP_ERR_SHAPE);
+    CHECK_ERR(tp_frame_encode(p, &deep, NULL, dst, sizeof dst), TP_ERR_SHAPE);
     tp_tensor bad = t;
     bad.dtype = (tp_dtype)77;
-    CHECK_ERR(tp_frame_encode(p, &bad, dst, sizeof dst), TP_ERR_DTYPE);
+    CHECK_ERR(tp_frame_encode(p, &bad, NULL, dst, sizeof dst), TP_ERR_DTYPE);
     /* An empty tensor may have no data. */
     tp_tensor empty = {TP_F32, 2, {0, 3}, NULL};
-    size_t n = tp_frame_encode(p, &empty, dst, sizeof dst);
+    size_t n = tp_frame_encode(p, &empty, NULL, dst, sizeof dst);
     CHECK_OK(n);
     CHECK(tp_frame_decode(dst, n, NULL, 0) == 0);
     tp_pipeline_free(p);
@@ -425,7 +425,7 @@ TEST(frame_bad_arguments)
         for (size_t d = 0; d < 4; d++) {
             tp_tensor e = {empty_dts[d], 1, {0}, NULL};
             p = pipe_of(empty_specs[i]);
-            n = tp_frame_encode(p, &e, dst, sizeof dst);
+            n = tp_frame_encode(p, &e, NULL, dst, sizeof dst);
             CHECK_OK(n);
             CHECK(tp_frame_decode(dst, n, NULL, 0) == 0);
             tp_pipeline_free(p);
@@ -741,10 +741,10 @@ TEST(frame_any_alignment)
         size_t bound = tp_frame_bound(p, &t);
         CHECK_OK(bound);
         uint8_t *e0 = malloc(bound), *e1 = malloc(bound + 8);
-        size_t n0 = tp_frame_encode(p, &t, e0, bound);
+        size_t n0 = tp_frame_encode(p, &t, NULL, e0, bound);
         CHECK_OK(n0);
         for (size_t a = 1; a < 8; a += 2) {
-            CHECK(tp_frame_encode(p, &t, e1 + a, bound) == n0);
+            CHECK(tp_frame_encode(p, &t, NULL, e1 + a, bound) == n0);
             CHECK(!memcmp(e1 + a, e0, n0));
         }
         tp_pipeline_free(p);

@@ -92,7 +92,7 @@ static int check_config(const config *c, const float *x, double *mse_out)
     uint64_t numel = c->rows * c->cols;
     tp_tensor t = {TP_F32, 2, {c->rows, c->cols}, x};
     void *fv = NULL;
-    size_t n = tp_frame_encode_alloc(p, &t, &fv);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &fv);
     tp_pipeline_free(p);
     if (tp_is_error(n)) { printf("  %s: %s\n", spec, tp_last_error_detail()); return 0; }
     const uint8_t *f = fv;
@@ -225,7 +225,7 @@ TEST(int_constant_and_zero_tensors)
                 CHECK_OK(tp_pipeline_parse(spec, &p));
                 tp_tensor t = {TP_F32, 2, {4, 15}, x};
                 void *f;
-                size_t n = tp_frame_encode_alloc(p, &t, &f);
+                size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
                 tp_pipeline_free(p);
                 CHECK_OK(n);
                 float y[60];
@@ -253,7 +253,7 @@ TEST(int_nonfinite_rejected)
                 CHECK_OK(tp_pipeline_parse(sp[k], &p));
                 tp_tensor t = {TP_F32, 2, {10, 10}, x};
                 uint8_t dst[4096];
-                CHECK_ERR(tp_frame_encode(p, &t, dst, sizeof dst), TP_ERR_NONFINITE);
+                CHECK_ERR(tp_frame_encode(p, &t, NULL, dst, sizeof dst), TP_ERR_NONFINITE);
                 CHECK(strstr(tp_last_error_detail(), kind ? "Inf" : "NaN"));
                 char idx[8];
                 snprintf(idx, sizeof idx, "%d", at);
@@ -264,7 +264,7 @@ TEST(int_nonfinite_rejected)
                 tp_tensor th = {TP_F16, 1, {100}, h};
                 tp_pipeline_free(p);
                 CHECK_OK(tp_pipeline_parse("int:bits=4|zstd", &p));
-                CHECK_ERR(tp_frame_encode(p, &th, dst, sizeof dst), TP_ERR_NONFINITE);
+                CHECK_ERR(tp_frame_encode(p, &th, NULL, dst, sizeof dst), TP_ERR_NONFINITE);
                 tp_pipeline_free(p);
             }
 }
@@ -278,11 +278,11 @@ TEST(int_f16_scale_overflow)
     tp_pipeline *p;
     uint8_t dst[1024];
     CHECK_OK(tp_pipeline_parse("int:bits=8,group=0", &p));
-    CHECK_ERR(tp_frame_encode(p, &t, dst, sizeof dst), TP_ERR_PARAM);
+    CHECK_ERR(tp_frame_encode(p, &t, NULL, dst, sizeof dst), TP_ERR_PARAM);
     CHECK(strstr(tp_last_error_detail(), "scale=f32"));
     tp_pipeline_free(p);
     CHECK_OK(tp_pipeline_parse("int:bits=8,group=0,scale=f32", &p));
-    size_t n = tp_frame_encode(p, &t, dst, sizeof dst);
+    size_t n = tp_frame_encode(p, &t, NULL, dst, sizeof dst);
     CHECK_OK(n);
     float y[64];
     CHECK(tp_frame_decode(dst, n, y, sizeof y) == sizeof y);
@@ -293,7 +293,7 @@ TEST(int_f16_scale_overflow)
     x[0] = -3e38f;
     x[1] = 3e38f;
     CHECK_OK(tp_pipeline_parse("int:bits=8,sym=0,group=0,scale=f32", &p));
-    CHECK_ERR(tp_frame_encode(p, &t, dst, sizeof dst), TP_ERR_PARAM);
+    CHECK_ERR(tp_frame_encode(p, &t, NULL, dst, sizeof dst), TP_ERR_PARAM);
     CHECK(strstr(tp_last_error_detail(), "f32 range"));
     tp_pipeline_free(p);
     /* With sym the codes span twice the largest magnitude: refused rather
@@ -301,9 +301,9 @@ TEST(int_f16_scale_overflow)
     float h[4] = {3e38f, -3e38f, 1e38f, 0};
     tp_tensor th = {TP_F32, 1, {4}, h};
     CHECK_OK(tp_pipeline_parse("int:bits=8,group=0,scale=f32", &p));
-    CHECK_ERR(tp_frame_encode(p, &th, dst, sizeof dst), TP_ERR_PARAM);
+    CHECK_ERR(tp_frame_encode(p, &th, NULL, dst, sizeof dst), TP_ERR_PARAM);
     for (int i = 0; i < 4; i++) h[i] /= 2.5f;
-    n = tp_frame_encode(p, &th, dst, sizeof dst);
+    n = tp_frame_encode(p, &th, NULL, dst, sizeof dst);
     CHECK_OK(n);
     CHECK(tp_frame_decode(dst, n, y, sizeof y) == sizeof h);
     for (int i = 0; i < 4; i++) CHECK(isfinite(y[i]) && fabsf(y[i] - h[i]) <= 1.2e38f / 128 * 1.001f); /* -max is one step out */
@@ -316,7 +316,7 @@ static double mse_of(const char *spec, const float *x, uint64_t rows, uint64_t c
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return -1;
     tp_tensor t = {TP_F32, 2, {rows, cols}, x};
     void *f;
-    size_t n = tp_frame_encode_alloc(p, &t, &f);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
     tp_pipeline_free(p);
     if (tp_is_error(n)) return -1;
     float *y = malloc(rows * cols * sizeof *y);
@@ -366,7 +366,7 @@ TEST(int_gaussian_snr)
         CHECK_OK(tp_pipeline_parse(cases[k].spec, &p));
         tp_tensor t = {TP_F32, 2, {N / 256, 256}, x};
         void *f;
-        size_t n = tp_frame_encode_alloc(p, &t, &f);
+        size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
         tp_pipeline_free(p);
         CHECK_OK(n);
         CHECK(tp_frame_decode(f, n, y, N * sizeof *y) == N * sizeof *y);
@@ -456,7 +456,7 @@ TEST(int_empty_and_tiny)
             tp_pipeline *p;
             CHECK_OK(tp_pipeline_parse(sp[k], &p));
             void *f;
-            size_t n = tp_frame_encode_alloc(p, &t, &f);
+            size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
             tp_pipeline_free(p);
             CHECK_OK(n);
             float y[16];

@@ -166,7 +166,7 @@ TEST(int_encode_frames_golden)
         tp_pipeline *p;
         CHECK_OK(tp_pipeline_parse(golden[k].spec, &p));
         void *frame = NULL;
-        size_t n = tp_frame_encode_alloc(p, &t, &frame);
+        size_t n = tp_frame_encode_alloc(p, &t, NULL, &frame);
         tp_pipeline_free(p);
         CHECK_OK(n);
         uint64_t h = XXH64(frame, n, 0);

@@ -53,7 +53,7 @@ static size_t frame_roundtrip(const char *spec, const tp_tensor *t, float *y, si
     size_t r = tp_pipeline_parse(spec, &p);
     if (tp_is_error(r)) return r;
     void *frame;
-    size_t fs = tp_frame_encode_alloc(p, t, &frame);
+    size_t fs = tp_frame_encode_alloc(p, t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(fs)) return fs;
     *fsize = fs;

@@ -24,7 +24,7 @@ static int frame_roundtrip(const char *spec, tp_dtype dt, const void *data, size
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return 0;
     tp_tensor t = {.dtype = dt, .ndim = 1, .shape = {numel}, .data = data};
     void *frame = NULL;
-    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(n)) { printf("    encode: %s\n", tp_last_error_detail()); return 0; }
     size_t bytes = numel * tp_dtype_size(dt);
@@ -289,7 +289,7 @@ TEST(lossless_chained_after_int4)
     CHECK_OK(tp_pipeline_parse("int:bits=4|lossless", &b));
     tp_tensor t = {.dtype = TP_F32, .ndim = 2, .shape = {n / 37, 37}, .data = f};
     void *fa, *fb;
-    size_t na = tp_frame_encode_alloc(a, &t, &fa), nb = tp_frame_encode_alloc(b, &t, &fb);
+    size_t na = tp_frame_encode_alloc(a, &t, NULL, &fa), nb = tp_frame_encode_alloc(b, &t, NULL, &fb);
     CHECK_OK(na);
     CHECK_OK(nb);
     float *ya = malloc(n * 4), *yb = malloc(n * 4);
@@ -483,7 +483,7 @@ static size_t frame_size(const char *spec, tp_dtype dt, const void *data, size_t
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return 0;
     tp_tensor t = {.dtype = dt, .ndim = 1, .shape = {numel}, .data = data};
     void *frame = NULL;
-    size_t n = tp_frame_encode_alloc(p, &t, &frame);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &frame);
     tp_pipeline_free(p);
     free(frame);
     return tp_is_error(n) ? 0 : n;

@@ -92,7 +92,7 @@ TEST(lossless_golden_write)
         CHECK_OK(tp_pipeline_parse(cases[i].spec, &p));
         tp_tensor t = {.dtype = cases[i].dtype, .ndim = 1, .shape = {N}, .data = x};
         void *f = NULL;
-        size_t n = tp_frame_encode_alloc(p, &t, &f);
+        size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
         tp_pipeline_free(p);
         CHECK_OK(n);
         FILE *o = fopen(golden_file(cases[i].name), "wb");

@@ -27,7 +27,7 @@ static size_t roundtrip(const char *spec, const float *x, uint32_t ndim, const u
     for (uint32_t i = 0; i < ndim; i++) { t.shape[i] = shape[i]; n *= shape[i]; }
     t.data = x;
     void *f = NULL;
-    r = tp_frame_encode_alloc(p, &t, &f);
+    r = tp_frame_encode_alloc(p, &t, NULL, &f);
     tp_pipeline_free(p);
     if (tp_is_error(r)) return r;
     size_t d = tp_frame_decode(f, r, y, n * sizeof(float));
@@ -169,7 +169,7 @@ TEST(quant_log_2bit_three_level_frames_decode)
     tp_tensor t = {0};
     t.dtype = TP_F32; t.ndim = 1; t.shape[0] = N; t.data = x;
     void *f = NULL;
-    size_t n = tp_frame_encode_alloc(p, &t, &f);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
     tp_pipeline_free(p);
     CHECK_OK(n);
     uint8_t *b = f;
@@ -532,7 +532,7 @@ TEST(quant_kmeans_weights_and_seed)
     tp_tensor t = {0};
     t.dtype = TP_F32; t.ndim = 1; t.shape[0] = n; t.data = x;
     void *f1, *f2;
-    size_t n1 = tp_frame_encode_alloc(p, &t, &f1), n2 = tp_frame_encode_alloc(p, &t, &f2);
+    size_t n1 = tp_frame_encode_alloc(p, &t, NULL, &f1), n2 = tp_frame_encode_alloc(p, &t, NULL, &f2);
     CHECK_OK(n1);
     CHECK(n1 == n2 && !memcmp(f1, f2, n1));
     free(f1); free(f2); free(y2);
@@ -597,7 +597,7 @@ TEST(quant_other_input_dtypes)
     tp_tensor t = {0};
     t.dtype = TP_BF16; t.ndim = 1; t.shape[0] = 256; t.data = h;
     void *f;
-    size_t n = tp_frame_encode_alloc(p, &t, &f);
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
     CHECK_OK(n);
     uint16_t back[256];
     CHECK_OK(tp_frame_decode(f, n, back, sizeof back));
@@ -619,7 +619,7 @@ TEST(quant_corrupt_frames)
         tp_tensor t = {0};
         t.dtype = TP_F32; t.ndim = 2; t.shape[0] = 3; t.shape[1] = 100; t.data = x;
         void *f;
-        size_t n = tp_frame_encode_alloc(p, &t, &f);
+        size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
         tp_pipeline_free(p);
         CHECK_OK(n);
         for (size_t cut = 1; cut < n; cut += 1 + n / 16) CHECK(tp_is_error(tp_frame_decode(f, n - cut, y, sizeof y)));

@@ -9,7 +9,7 @@ static int encode(const char *spec, const tp_tensor *t, void **fr, size_t *n)
 {
     tp_pipeline *p;
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return -1;
-    size_t r = tp_frame_encode_alloc(p, t, fr);
+    size_t r = tp_frame_encode_alloc(p, t, NULL, fr);
     tp_pipeline_free(p);
     if (tp_is_error(r)) return -1;
     *n = r;

@@ -453,7 +453,7 @@ TEST(struct_sparse_malformed_payloads)
         tp_pipeline *p;
         CHECK_OK(tp_pipeline_parse(spec, &p));
         void *frame;
-        size_t fs = tp_frame_encode_alloc(p, &t, &frame);
+        size_t fs = tp_frame_encode_alloc(p, &t, NULL, &frame);
         tp_pipeline_free(p);
         CHECK_OK(fs);
         size_t h = header_size_of(frame), pn = fs - h - 8;

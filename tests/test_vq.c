@@ -255,7 +255,7 @@ TEST(vq_chains_with_zstd)
     CHECK_OK(tp_pipeline_parse("vq:bits=6", &p1));
     CHECK_OK(tp_pipeline_parse("vq:bits=6 | zstd", &p2));
     void *f1, *f2;
-    size_t n1 = tp_frame_encode_alloc(p1, &t, &f1), n2 = tp_frame_encode_alloc(p2, &t, &f2);
+    size_t n1 = tp_frame_encode_alloc(p1, &t, NULL, &f1), n2 = tp_frame_encode_alloc(p2, &t, NULL, &f2);
     CHECK_OK(n1);
     CHECK_OK(n2);
     CHECK(tp_frame_decode(f1, n1, y1, n * 4) == n * 4);
@@ -438,7 +438,7 @@ TEST(seedlm_chains_with_zstd)
     CHECK_OK(tp_pipeline_parse("seedlm:seed_bits=10", &p1));
     CHECK_OK(tp_pipeline_parse("seedlm:seed_bits=10 | zstd:level=3", &p2));
     void *f1, *f2;
-    size_t n1 = tp_frame_encode_alloc(p1, &t, &f1), n2 = tp_frame_encode_alloc(p2, &t, &f2);
+    size_t n1 = tp_frame_encode_alloc(p1, &t, NULL, &f1), n2 = tp_frame_encode_alloc(p2, &t, NULL, &f2);
     CHECK_OK(n1);
     CHECK_OK(n2);
     CHECK(tp_frame_decode(f1, n1, y1, sizeof y1) == sizeof y1);

@@ -49,7 +49,6 @@ _NAMED = {"f32": 1, "f16": 2, "bf16": 3, "f64": 4, "i8": 5, "u8": 6, "i16": 7, "
 _NAMED_SIZE = {1: 4, 2: 2, 3: 2, 4: 8, 5: 1, 6: 1, 7: 2, 8: 2, 9: 4, 10: 4, 11: 8, 12: 8}
 
 
-_TP_ERR_DST_TOO_SMALL = 9
 # Frames are first written into a per-thread buffer that is kept between
 # calls (up to _SCRATCH_MAX bytes): a fresh buffer of the frame's bound
 # costs a page fault per 4 KiB written, more than the encoding itself on
@@ -68,22 +67,12 @@ def _scratch_buffer(size):
     return buf
 
 
-def _encode_frame(pipe, t, nbytes):
-    # room for an incompressible tensor plus headers; pipelines whose frame
-    # may exceed it (rare) fall back to a buffer of the exact bound
-    cap = nbytes + nbytes // 32 + 65536
+def _encode_frame(pipe, t):
+    # tp_frame_bound comes from the stages' bounds alone (no encode)
+    cap = check(lib.tp_frame_bound(pipe, ctypes.byref(t)), "encode")
     buf = _scratch_buffer(cap)
-    n = lib.tp_frame_encode(pipe, ctypes.byref(t), buf.ctypes.data, cap)
-    if not lib.tp_is_error(n):
-        return buf[:n].tobytes()
-    if lib.tp_error_code(n) != _TP_ERR_DST_TOO_SMALL:
-        check(n, "encode")
-    out = ctypes.c_void_p()
-    n = check(lib.tp_frame_encode_alloc(pipe, ctypes.byref(t), ctypes.byref(out)), "encode")
-    try:
-        return ctypes.string_at(out, n)
-    finally:
-        lib.free(out)
+    n = check(lib.tp_frame_encode(pipe, ctypes.byref(t), None, buf.ctypes.data, cap), "encode")
+    return buf[:n].tobytes()
 
 
 def encode(array, spec="int:bits=8,group=32", dtype=None):
@@ -101,7 +90,7 @@ def encode(array, spec="int:bits=8,group=32", dtype=None):
     pipe = ctypes.c_void_p()
     check(lib.tp_pipeline_parse(spec.encode(), ctypes.byref(pipe)), "spec")
     try:
-        return _encode_frame(pipe, t, a.nbytes)
+        return _encode_frame(pipe, t)
     finally:
         lib.tp_pipeline_free(pipe)
 

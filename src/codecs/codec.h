@@ -64,6 +64,13 @@ typedef struct tp_codec {
      * nbytes(dst_desc). Returns nbytes(dst_desc) or an error. */
     size_t (*decode)(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
                      const tp_tensor *dst_desc, void *dst);
+    /* Optional, for codecs that keep a subset of positions along an axis
+     * (token pruning) and decode the others as zeros: writes the kept
+     * positions that the payload src (n bytes, rebuilding dst_desc) holds
+     * and returns their count (TP_ERR_NOT_FOUND when it kept all,
+     * TP_ERR_DST_TOO_SMALL when cap is short). NULL otherwise. */
+    size_t (*kept)(const tp_params *p, const void *src, size_t n, const tp_tensor *dst_desc, uint32_t *pos,
+                   size_t cap);
 } tp_codec;
 
 /* Registry lookups (registry.c). */

@@ -17,13 +17,12 @@
  * index); their positions are stored (ascending) and decode returns zeros
  * for the other T-k tokens. Pruning shrinks what a consumer keeps (the KV
  * cache), not the stored bytes: the coefficients still describe the full
- * grid. tp_frame_tokdct_kept() returns the positions. */
+ * grid. tp_frame_kept_positions() returns the positions. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codecs/codec.h"
-#include "codecs/tokdct.h"
 #include "core/bytes.h"
 #include "core/half.h"
 #include "core/rans.h"
@@ -389,8 +388,8 @@ done:
     return r;
 }
 
-size_t tp_tokdct_positions(const tp_params *p, const void *payload, size_t n, const tp_tensor *dst_desc, uint32_t *pos,
-                           size_t cap)
+static size_t tokdct_kept(const tp_params *p, const void *payload, size_t n, const tp_tensor *dst_desc, uint32_t *pos,
+                          size_t cap)
 {
     tok_layout L;
     size_t r = make_layout(p, dst_desc, &L);
@@ -410,4 +409,5 @@ const tp_codec tp_codec_tokdct = {
              .summary = "token-grid DCT per channel, band bits 8/4/0 etc., energy pruning of tokens",
              .n_params = N_PARAMS, .params = tokdct_params},
     .validate = tokdct_validate, .bound = tokdct_bound, .encode = tokdct_encode, .decode = tokdct_decode,
+    .kept = tokdct_kept,
 };

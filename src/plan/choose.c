@@ -57,7 +57,7 @@ static double trial_snr(const char *spec, const tp_tensor *t, const float *x, ui
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return -INFINITY;
     void *frame;
     double snr = -INFINITY;
-    size_t fs = tp_frame_encode_alloc(p, t, &frame);
+    size_t fs = tp_frame_encode_alloc(p, t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(fs)) return snr;
     float *back = malloc(n * sizeof *back);
