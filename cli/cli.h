@@ -81,10 +81,5 @@ void cli_shape_str(const uint32_t ndim, const uint64_t *shape, char *buf, size_t
 void cli_bytes_str(uint64_t n, char *buf, size_t cap);
 void cli_snr_str(double snr, char *buf, size_t cap);
 
-/* Default pipeline when --codec is not given. */
-#define CLI_DEFAULT_SPEC "int:bits=8,group=32"
-/* Pipeline used for tensors a lossy one should not or cannot take
- * (integers, NaN/Inf values, 1-D norms and biases). */
-#define CLI_FALLBACK_SPEC "lossless"
 
 #endif

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "encode_job.h"
 #include "importance.h"
 
 static const char help[] =
@@ -17,11 +16,11 @@ static const char help[] =
     "into a .tpz archive, decodes each one again and reports the measured error.\n"
     "With a lossy pipeline, integer tensors, tensors with NaN/Inf, and 1-D\n"
     "tensors (norms, biases: few bytes, much sensitivity) use the lossless\n"
-    "fallback (" CLI_FALLBACK_SPEC "); the table marks them with '*'.\n"
+    "fallback (" TP_LOSSLESS_SPEC "); the table marks them with '*'.\n"
     "\n"
     "options:\n"
     "  -o, --output PATH   output archive (required)\n"
-    "  -c, --codec SPEC    pipeline spec (default \"" CLI_DEFAULT_SPEC "\"), e.g.\n"
+    "  -c, --codec SPEC    pipeline spec (default \"" TP_DEFAULT_SPEC "\"), e.g.\n"
     "                      \"int:bits=4,group=32|zstd\"; see `tpress codecs`;\n"
     "                      \"auto\": measure each tensor and pick the pipeline with\n"
     "                      the fewest estimated bits at --min-snr (tp_choose_pipeline)\n"
@@ -43,27 +42,16 @@ static const char help[] =
     "  -h, --help          this help\n";
 
 typedef struct {
-    tp_archive_writer *w;
     int json, quiet, verbose;
     cJSON *rows;
-    uint64_t raw, frames, values;
-    double snr_sum;
-    size_t snr_n, fallbacks, n_total;
     int name_w; /* width of the name column */
 } compress_ctx;
 
-static size_t sink(void *arg, const encode_result *r)
+static size_t show_tensor(void *arg, const tp_compress_event *r)
 {
     compress_ctx *c = arg;
-    size_t res = tp_archive_writer_add(c->w, r->name, r->frame, r->frame_size, &r->metrics);
-    if (tp_is_error(res)) return res;
     uint64_t raw = (uint64_t)tp_tensor_nbytes(&r->tensor), numel = raw / tp_dtype_size(r->tensor.dtype);
     double bpv = numel ? 8.0 * (double)r->frame_size / (double)numel : 0.0;
-    c->raw += raw;
-    c->frames += r->frame_size;
-    c->values += numel;
-    if (r->fallback_why) c->fallbacks++;
-    if (isfinite(r->metrics.snr_db)) { c->snr_sum += r->metrics.snr_db; c->snr_n++; }
     char shape[96], snr[32];
     cli_shape_str(r->tensor.ndim, r->tensor.shape, shape, sizeof shape);
     cli_snr_str(r->metrics.snr_db, snr, sizeof snr);
@@ -78,8 +66,8 @@ static size_t sink(void *arg, const encode_result *r)
         cJSON_AddNumberToObject(o, "bytes_out", (double)r->frame_size);
         cJSON_AddNumberToObject(o, "ratio", r->frame_size ? (double)raw / (double)r->frame_size : 0);
         cJSON_AddNumberToObject(o, "bits_per_value", bpv);
-        if (r->chosen) {
-            const tp_choice_report *w = &r->choice;
+        if (r->choice) {
+            const tp_choice_report *w = r->choice;
             cJSON *ch = cJSON_AddObjectToObject(o, "choice");
             cJSON_AddNumberToObject(ch, "zero_fraction", w->zero_fraction);
             cJSON_AddNumberToObject(ch, "variance", w->variance);
@@ -102,22 +90,22 @@ static size_t sink(void *arg, const encode_result *r)
         printf("%-*.*s %-14s %-5s %-26.26s %10llu %10zu %7.2f %6.2f %8s\n", c->name_w, c->name_w, r->name, shape,
                tp_dtype_name(r->tensor.dtype), spec, (unsigned long long)raw, r->frame_size,
                r->frame_size ? (double)raw / (double)r->frame_size : 0.0, bpv, snr);
-        if (c->verbose && r->chosen) {
-            const tp_choice_report *w = &r->choice;
+        if (c->verbose && r->choice) {
+            const tp_choice_report *w = r->choice;
             printf("    auto: %s\n    auto: chose %s; candidates:", w->reason, r->spec);
             for (size_t i = 0; i < w->n_candidates; i++)
                 printf("%s %s (%.2f b, %.1f dB)", i ? ";" : "", w->candidates[i].spec, w->candidates[i].bits, w->candidates[i].snr_db);
             printf("\n");
         }
         if (isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO))
-            fprintf(stderr, "\r[%zu/%zu] %s\x1b[K", r->index + 1, c->n_total, r->name);
+            fprintf(stderr, "\r[%zu/%zu] %s\x1b[K", r->index + 1, r->count, r->name);
     }
     return 0;
 }
 
 int cmd_compress(int argc, char **argv)
 {
-    const char *in = NULL, *spec = CLI_DEFAULT_SPEC, *v;
+    const char *in = NULL, *spec = TP_DEFAULT_SPEC, *v;
     cli_out_opts o = {0};
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     int json = 0, verbose = 0, quantize_1d = 0, k;
@@ -155,11 +143,10 @@ int cmd_compress(int argc, char **argv)
     if (threads < 1) threads = 1;
     if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
-    encode_options opt = {.spec = spec, .min_snr = min_snr ? strtod(min_snr, NULL) : 30.0,
-                          .fallback_spec = CLI_FALLBACK_SPEC, .threads = (int)threads, .quantize_1d = quantize_1d};
+    tp_compress_options opt = {.spec = spec, .min_snr_db = min_snr ? strtod(min_snr, NULL) : 30.0,
+                               .threads = (int)threads, .quantize_1d = quantize_1d};
     size_t r;
-    if (!strcmp(spec, "auto")) opt.spec = NULL;
-    else {
+    if (strcmp(spec, "auto")) {
         if (min_snr) return cli_fail("--min-snr needs --codec auto");
         tp_pipeline *check;
         r = tp_pipeline_parse(spec, &check);
@@ -167,6 +154,8 @@ int cmd_compress(int argc, char **argv)
         tp_pipeline_free(check);
     }
 
+    /* Opened here too for the table's name column and the importance
+     * file's check against the tensors. */
     tp_tensor_file *f;
     r = tp_tensor_file_open(in, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
@@ -175,40 +164,35 @@ int cmd_compress(int argc, char **argv)
         char why[700];
         r = cli_importance_load(importance, f, &imp, why, sizeof why);
         if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", why); }
-        opt.col_importance = imp.per_tensor;
+        opt.col_importance = (const float *const *)imp.per_tensor;
         opt.n_cols = imp.n_cols;
     }
-    compress_ctx c = {.json = json, .quiet = quiet, .verbose = verbose, .n_total = tp_tensor_file_count(f)};
-    r = tp_archive_writer_open(out, &c.w);
-    if (tp_is_error(r)) { tp_tensor_file_close(f); cli_importance_free(&imp); return cli_fail_result(out, r); }
+    compress_ctx c = {.json = json, .quiet = quiet, .verbose = verbose};
+    size_t n_total = tp_tensor_file_count(f);
     c.name_w = 6;
-    for (size_t i = 0; i < c.n_total; i++) {
+    for (size_t i = 0; i < n_total; i++) {
         int w = (int)strlen(tp_tensor_file_name(f, i));
         if (w > c.name_w) c.name_w = w < 64 ? w : 64;
     }
+    tp_tensor_file_close(f);
     if (json) c.rows = cJSON_CreateArray();
     else if (!quiet)
         printf("%-*s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", c.name_w, "tensor", "shape", "dtype", "codec", "bytes in",
                "bytes out", "ratio", "bits", "SNR dB");
-    char detail[600];
-    r = encode_file(f, &opt, sink, &c, detail, sizeof detail);
+    tp_compress_summary sum;
+    r = tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
-    tp_tensor_file_close(f);
     cli_importance_free(&imp);
     if (tp_is_error(r)) {
-        tp_archive_writer_abort(c.w);
         cJSON_Delete(c.rows);
-        fprintf(stderr, "tpress: %s: %s: %s\n", in, tp_error_name(r), detail);
+        fprintf(stderr, "tpress: %s: %s: %s\n", in, tp_error_name(r), tp_last_error_detail());
         return EXIT_BAD;
     }
-    r = tp_archive_writer_finish(c.w);
-    if (tp_is_error(r)) { cJSON_Delete(c.rows); return cli_fail_result(out, r); }
 
-    struct stat st;
-    uint64_t file_size = stat(out, &st) == 0 ? (uint64_t)st.st_size : c.frames;
-    double ratio = file_size ? (double)c.raw / (double)file_size : 0.0;
-    double bpv = c.values ? 8.0 * (double)file_size / (double)c.values : 0.0;
-    double mean_snr = c.snr_n ? c.snr_sum / (double)c.snr_n : INFINITY;
+    uint64_t file_size = sum.file_bytes;
+    double ratio = file_size ? (double)sum.bytes_in / (double)file_size : 0.0;
+    double bpv = sum.values ? 8.0 * (double)file_size / (double)sum.values : 0.0;
+    double mean_snr = sum.mean_snr_db;
     if (json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "input", in);
@@ -216,24 +200,24 @@ int cmd_compress(int argc, char **argv)
         cJSON_AddStringToObject(root, "spec", spec);
         cJSON_AddItemToObject(root, "tensors", c.rows);
         cJSON *t = cJSON_AddObjectToObject(root, "total");
-        cJSON_AddNumberToObject(t, "tensors", (double)c.n_total);
-        cJSON_AddNumberToObject(t, "bytes_in", (double)c.raw);
+        cJSON_AddNumberToObject(t, "tensors", (double)sum.tensors);
+        cJSON_AddNumberToObject(t, "bytes_in", (double)sum.bytes_in);
         cJSON_AddNumberToObject(t, "file_bytes", (double)file_size);
         cJSON_AddNumberToObject(t, "ratio", ratio);
         cJSON_AddNumberToObject(t, "bits_per_value", bpv);
-        if (c.snr_n) cJSON_AddNumberToObject(t, "mean_snr_db", mean_snr);
-        cJSON_AddNumberToObject(t, "fallbacks", (double)c.fallbacks);
+        if (isfinite(mean_snr)) cJSON_AddNumberToObject(t, "mean_snr_db", mean_snr);
+        cJSON_AddNumberToObject(t, "fallbacks", (double)sum.fallbacks);
         cli_json_print(root);
     } else if (!quiet) {
         char a[32], b[32], snr[32];
-        cli_bytes_str(c.raw, a, sizeof a);
+        cli_bytes_str(sum.bytes_in, a, sizeof a);
         cli_bytes_str(file_size, b, sizeof b);
         cli_snr_str(mean_snr, snr, sizeof snr);
         printf("total: %zu tensors, %s -> %s (whole file, index included), ratio %.2fx, %.3f bits/value, mean SNR %s dB\n",
-               c.n_total, a, b, ratio, bpv, snr);
-        if (c.fallbacks)
+               sum.tensors, a, b, ratio, bpv, snr);
+        if (sum.fallbacks)
             printf("* %zu tensor(s) stored losslessly (%s): integer, NaN/Inf, or 1-D (norms and biases; "
-                   "--quantize-1d to quantize them too)\n", c.fallbacks, CLI_FALLBACK_SPEC);
+                   "--quantize-1d to quantize them too)\n", sum.fallbacks, TP_LOSSLESS_SPEC);
     }
     return 0;
 }

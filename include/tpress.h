@@ -430,6 +430,73 @@ typedef struct {
 size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out, size_t cap, tp_choice_report *why);
 
 /* ------------------------------------------------------------------------
+ * Compressing a whole model: every tensor of a file (or of a list) into a
+ * .tpz archive, with the library's fallback policy and measured errors
+ * ---------------------------------------------------------------------- */
+
+/* The pipeline a compress job uses when opt->spec is NULL. */
+#define TP_DEFAULT_SPEC "int:bits=8,group=32"
+/* The one lossless pipeline for what a lossy pipeline should not or cannot
+ * take: integer tensors, tensors with NaN/Inf, 1-D tensors (norms and
+ * biases, unless quantize_1d), and tp_choose_pipeline's lossless choice. */
+#define TP_LOSSLESS_SPEC "lossless"
+
+/* Options of a compress job; a zeroed struct (or NULL) gives the defaults. */
+typedef struct {
+    const char *spec;       /* pipeline for every tensor (NULL: TP_DEFAULT_SPEC);
+                               "auto": tp_choose_pipeline per tensor        */
+    double min_snr_db;      /* bound of the "auto" choice (0: 30 dB)        */
+    int threads;            /* tensors encoded at once (0: all cores)       */
+    int quantize_1d;        /* 1: 1-D tensors go through the lossy pipeline */
+    /* NULL, or per tensor index: its column importance (NULL: none) and
+     * its length, given to the lossy pipeline (tp_encode_options). */
+    const float *const *col_importance;
+    const uint64_t *n_cols;
+} tp_compress_options;
+
+/* One tensor written by a job, as its progress callback sees it. The
+ * pointers are valid during the callback only. */
+typedef struct {
+    size_t index, count;        /* this tensor, of count                    */
+    const char *name;
+    tp_tensor tensor;           /* the input (data: the source's bytes)     */
+    size_t frame_size;          /* bytes of its frame                       */
+    tp_metrics metrics;         /* measured by decoding the frame again;
+                                   non-float tensors: snr +inf when exact   */
+    const char *spec;           /* pipeline used                            */
+    const char *fallback_why;   /* NULL, or why TP_LOSSLESS_SPEC was used   */
+    const tp_choice_report *choice; /* "auto": what the choice measured     */
+} tp_compress_event;
+
+/* Called once per tensor, in file order, after its frame is in the
+ * archive; return 0 to go on, or an error result to stop the job. */
+typedef size_t (*tp_compress_progress_fn)(void *ctx, const tp_compress_event *e);
+
+/* Totals of a finished job. */
+typedef struct {
+    size_t tensors, fallbacks;
+    uint64_t bytes_in;          /* the tensors' raw bytes                   */
+    uint64_t file_bytes;        /* the archive as written, index included   */
+    uint64_t values;
+    double mean_snr_db;         /* over tensors with a finite SNR (inf: none) */
+} tp_compress_summary;
+
+/* Compresses every tensor of the tensor file in_path (.npy, .safetensors,
+ * as tp_tensor_file_open reads them) into the archive out_path, written to
+ * a temporary name and renamed when complete (no partial output on
+ * error). Each frame is decoded again and compared with its input: the
+ * metrics go into the archive index. progress may be NULL; sum (may be
+ * NULL) receives the totals. Returns 0 or the first error, whose detail
+ * names the tensor. */
+size_t tp_compress_file(const char *in_path, const char *out_path, const tp_compress_options *opt,
+                        tp_compress_progress_fn progress, void *ctx, tp_compress_summary *sum);
+
+/* The same for n in-memory tensors named names[i]. */
+size_t tp_compress_tensors(size_t n, const char *const *names, const tp_tensor *tensors, const char *out_path,
+                           const tp_compress_options *opt, tp_compress_progress_fn progress, void *ctx,
+                           tp_compress_summary *sum);
+
+/* ------------------------------------------------------------------------
  * Model-level evaluation (src/eval/): what a compressed model does, not
  * only how far its tensors moved. No Python or torch at run time.
  * ---------------------------------------------------------------------- */

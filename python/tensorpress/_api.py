@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from ._lib import ArchiveEntry, FrameInfo, MAX_DIMS, Metrics, Tensor, check, lib
+from ._lib import ArchiveEntry, CompressOptions, FrameInfo, MAX_DIMS, Tensor, check, lib
 
 # tp_dtype codes (pinned in include/tpress.h) <-> numpy dtypes. bf16 has no
 # numpy dtype: it is handed out as float32 (exact widening).
@@ -121,25 +121,19 @@ def decode(frame):
     return _finish(buf, info.dtype)
 
 
-def save(path, tensors, spec="int:bits=8,group=32"):
-    """Writes a dict name -> array into a .tpz archive (atomically). Each
-    tensor is decoded again and its measured error stored in the index."""
-    writer = ctypes.c_void_p()
-    check(lib.tp_archive_writer_open(str(path).encode(), ctypes.byref(writer)), str(path))
-    try:
-        for name, array in tensors.items():
-            frame = encode(array, spec)
-            back = decode(frame)
-            m = Metrics()
-            a = np.ascontiguousarray(array)
-            if a.dtype.kind == "f":
-                check(lib.tp_metrics_compute(a.ctypes.data, _TO_TP[a.dtype], back.ctypes.data,
-                                             _TO_TP[back.dtype], a.size, ctypes.byref(m)), name)
-            check(lib.tp_archive_writer_add(writer, name.encode(), frame, len(frame), ctypes.byref(m)), name)
-    except BaseException:
-        lib.tp_archive_writer_abort(writer)
-        raise
-    check(lib.tp_archive_writer_finish(writer), str(path))
+def save(path, tensors, spec="int:bits=8,group=32", quantize_1d=False, threads=0):
+    """Writes a dict name -> array into a .tpz archive (atomically), with the
+    same policy as `tpress compress`: spec "auto" chooses per tensor; integer
+    tensors, tensors with NaN/Inf and 1-D tensors (unless quantize_1d) are
+    stored losslessly. Each tensor is decoded again and its measured error
+    stored in the index. threads: tensors encoded at once (0: all cores)."""
+    names = list(tensors)
+    views = [_tensor(tensors[n]) for n in names]  # (array kept alive, tp_tensor)
+    c_names = (ctypes.c_char_p * max(len(names), 1))(*[n.encode() for n in names])
+    c_tensors = (Tensor * max(len(names), 1))(*[t for _, t in views])
+    opt = CompressOptions(spec=spec.encode(), threads=threads, quantize_1d=int(bool(quantize_1d)))
+    check(lib.tp_compress_tensors(len(names), c_names, c_tensors, str(path).encode(), ctypes.byref(opt),
+                                  None, None, None), str(path))
 
 
 class Archive:

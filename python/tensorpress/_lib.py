@@ -34,6 +34,11 @@ class ArchiveEntry(ctypes.Structure):
                 ("metrics", Metrics)]
 
 
+class CompressOptions(ctypes.Structure):
+    _fields_ = [("spec", ctypes.c_char_p), ("min_snr_db", ctypes.c_double), ("threads", ctypes.c_int),
+                ("quantize_1d", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+
+
 class ParamDef(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("type", ctypes.c_int), ("default", ctypes.c_double),
                 ("min", ctypes.c_double), ("max", ctypes.c_double),
@@ -78,6 +83,8 @@ _declare("tp_pipeline_free", None, _p)
 _declare("tp_error_code", ctypes.c_int, _size_t)
 _declare("tp_frame_bound", _size_t, _p, ctypes.POINTER(Tensor))
 _declare("tp_frame_encode", _size_t, _p, ctypes.POINTER(Tensor), _p, _p, _size_t)
+_declare("tp_compress_tensors", _size_t, _size_t, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(Tensor),
+         ctypes.c_char_p, ctypes.POINTER(CompressOptions), _p, _p, _p)
 _declare("tp_frame_inspect", _size_t, ctypes.c_char_p, _size_t, ctypes.POINTER(FrameInfo))
 _declare("tp_frame_header", _size_t, ctypes.c_char_p, _size_t, ctypes.POINTER(FrameInfo))
 _declare("tp_frame_decode", _size_t, ctypes.c_char_p, _size_t, _p, _size_t)

@@ -13,7 +13,7 @@
  *    factors INT8_FACTOR_NOISE (about 1e-4 measured on image patches, bench/struct.py).
  *  - sparse: bytes from the count of exact zeros (lossless; f16 values at
  *    the f16 noise floor).
- * Integer tensors and tensors with NaN/Inf get the lossless zstd stage. */
+ * Integer tensors and tensors with NaN/Inf get TP_LOSSLESS_SPEC. */
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +23,6 @@
 #include "codecs/lowrank.h"
 #include "core/error.h"
 
-#define LOSSLESS_SPEC "zstd:level=3"
 #define SAMPLE_MAX (256u * 1024u)
 #define EXACT_SPECTRUM_MAX (4u << 20)
 #define SKETCH_RANK 256
@@ -132,7 +131,7 @@ size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out,
     tp_lowrank_dims(t, &w->rows, &w->cols);
     if (!tp_dtype_is_float(t->dtype)) {
         snprintf(w->reason, sizeof w->reason, "%s tensor: lossless", tp_dtype_name(t->dtype));
-        return finish(w, LOSSLESS_SPEC, spec_out, cap);
+        return finish(w, TP_LOSSLESS_SPEC, spec_out, cap);
     }
     if (N == 0) {
         snprintf(w->reason, sizeof w->reason, "empty tensor");
@@ -154,7 +153,7 @@ size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out,
         if (!isfinite(x[i])) {
             free(x);
             snprintf(w->reason, sizeof w->reason, "NaN/Inf at %llu: lossless", (unsigned long long)i);
-            return finish(w, LOSSLESS_SPEC, spec_out, cap);
+            return finish(w, TP_LOSSLESS_SPEC, spec_out, cap);
         }
         sum += x[i];
         sum2 += (double)x[i] * x[i];
@@ -262,7 +261,7 @@ size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out,
         if (t->dtype != TP_F16)
             add_candidate(w, "sparse:values=f16", (ix_bits + nnz * 16.0 + 160 + HEADER_BITS) / N, 70);
     }
-    add_candidate(w, LOSSLESS_SPEC, 8.0 * (double)es, INFINITY);
+    add_candidate(w, TP_LOSSLESS_SPEC, 8.0 * (double)es, INFINITY);
     free(x);
 
     int best = -1, loudest = 0;

@@ -81,5 +81,13 @@ with tempfile.TemporaryDirectory() as d:
     with tp.Archive(path) as arc:
         rows = arc.entries()
         assert rows[0]["snr_db"] > 18 and rows[0]["frame_size"] < x.nbytes / 6
+    # The same policy as `tpress compress`: integer and 1-D tensors lossless.
+    sd = {"w": x, "position_ids": np.arange(512, dtype=np.int64)[None], "ln.weight": x[0, :64].copy()}
+    tp.save(path, sd, "kq:bits=4")
+    with tp.Archive(path) as arc:
+        specs = {r["name"]: r["spec"] for r in arc.entries()}
+    assert specs["w"].startswith("kq:bits=4") and all(specs[k].startswith("lossless:") for k in ("position_ids", "ln.weight")), specs
+    back = tp.load(path)
+    assert np.array_equal(back["position_ids"], sd["position_ids"]) and np.array_equal(back["ln.weight"], sd["ln.weight"])
     assert {c["name"] for c in tp.codecs()} >= {"int", "fp16", "bf16", "zstd"}
 print("ok")
