@@ -285,6 +285,12 @@ typedef struct {
 size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got,
                           tp_dtype got_dt, size_t n, tp_metrics *m);
 
+/* Decodes the frame (n bytes) and compares it with ref, the tensor it was
+ * made from (same dtype and shape, else TP_ERR_SHAPE): float tensors get
+ * tp_metrics_compute's figures; other dtypes count as exact (snr +inf) or
+ * not (snr -inf). Returns 0 or an error. */
+size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_metrics *m);
+
 /* ------------------------------------------------------------------------
  * Archives (.tpz): named frames, an index and a footer (docs/FORMAT.md)
  * ---------------------------------------------------------------------- */

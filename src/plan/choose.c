@@ -50,7 +50,7 @@ static size_t finish(tp_choice_report *w, const char *spec, char *out, size_t ca
 }
 
 /* Measured SNR of spec on t. */
-static double trial_snr(const char *spec, const tp_tensor *t, const float *x, uint64_t n)
+static double trial_snr(const char *spec, const tp_tensor *t)
 {
     tp_pipeline *p;
     if (tp_is_error(tp_pipeline_parse(spec, &p))) return -INFINITY;
@@ -59,12 +59,8 @@ static double trial_snr(const char *spec, const tp_tensor *t, const float *x, ui
     size_t fs = tp_frame_encode_alloc(p, t, NULL, &frame);
     tp_pipeline_free(p);
     if (tp_is_error(fs)) return snr;
-    float *back = malloc(n * sizeof *back);
     tp_metrics m;
-    if (back && !tp_is_error(tp_frame_decode(frame, fs, back, n * sizeof *back)) &&
-        !tp_is_error(tp_metrics_compute(x, TP_F32, back, TP_F32, n, &m)))
-        snr = m.snr_db;
-    free(back);
+    if (!tp_is_error(tp_frame_measure(frame, fs, t, &m))) snr = m.snr_db;
     free(frame);
     return snr;
 }
@@ -186,7 +182,7 @@ size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out,
     double groups = (double)rows * (double)((cols + 31) / 32);
     for (int b = 2; b <= 8; b++) {
         snprintf(spec, sizeof spec, "int:bits=%d,group=32,search=1", b);
-        double snr = trial_snr(spec, &st, sample, srows * cols) - INT_MARGIN_DB;
+        double snr = trial_snr(spec, &st) - INT_MARGIN_DB;
         add_candidate(w, spec, b + (16 * groups + HEADER_BITS) / N, snr);
     }
     if (sample != x) free(sample);

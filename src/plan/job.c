@@ -64,27 +64,6 @@ typedef struct {
     pthread_cond_t turn;
 } job;
 
-/* Decodes frame and compares it with t. */
-static size_t verify(const tp_tensor *t, const void *frame, size_t size, tp_metrics *m)
-{
-    size_t nbytes = tp_tensor_nbytes(t);
-    void *back = malloc(nbytes ? nbytes : 1);
-    if (!back) return tp_fail(TP_ERR_NOMEM, "decoding %zu bytes to verify them", nbytes);
-    size_t r = tp_frame_decode(frame, size, back, nbytes);
-    if (!tp_is_error(r)) {
-        uint64_t numel = nbytes / tp_dtype_size(t->dtype);
-        if (tp_dtype_is_float(t->dtype)) r = tp_metrics_compute(t->data, t->dtype, back, t->dtype, numel, m);
-        else {
-            memset(m, 0, sizeof *m);
-            m->count = numel;
-            m->snr_db = m->psnr_db = memcmp(back, t->data, nbytes) ? -INFINITY : INFINITY;
-            m->cosine = 1;
-        }
-    }
-    free(back);
-    return r;
-}
-
 static size_t encode_one(job *J, size_t i, tensor_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -123,7 +102,7 @@ static size_t encode_one(job *J, size_t i, tensor_result *res)
     if (tp_is_error(r)) return r;
     if (p == J->fallback) res->spec = TP_LOSSLESS_SPEC;
     res->frame_size = r;
-    return verify(&res->tensor, res->frame, r, &res->metrics);
+    return tp_frame_measure(res->frame, r, &res->tensor, &res->metrics);
 }
 
 /* Adds a finished tensor to the archive and the totals, then reports it. */
