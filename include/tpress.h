@@ -454,6 +454,8 @@ typedef struct {
     double min_snr_db;      /* bound of the "auto" choice (0: 30 dB)        */
     int threads;            /* tensors encoded at once (0: all cores)       */
     int quantize_1d;        /* 1: 1-D tensors go through the lossy pipeline */
+    int lossy_integers;     /* 1: so do integer tensors, for codecs made for
+                               them (dct2d on u8 images); 0: kept lossless */
     /* NULL, or per tensor index: its column importance (NULL: none) and
      * its length, given to the lossy pipeline (tp_encode_options). */
     const float *const *col_importance;

@@ -36,7 +36,7 @@ class ArchiveEntry(ctypes.Structure):
 
 class CompressOptions(ctypes.Structure):
     _fields_ = [("spec", ctypes.c_char_p), ("min_snr_db", ctypes.c_double), ("threads", ctypes.c_int),
-                ("quantize_1d", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+                ("quantize_1d", ctypes.c_int), ("lossy_integers", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
 
 
 class ParamDef(ctypes.Structure):

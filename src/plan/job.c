@@ -83,7 +83,7 @@ static size_t encode_one(job *J, size_t i, tensor_result *res)
     if (tp_pipeline_is_lossy(p)) {
         /* llama.cpp keeps norms and biases in full precision too: they are a
          * sliver of the bytes and a large share of the model's sensitivity. */
-        if (!tp_dtype_is_float(res->tensor.dtype)) res->fallback_why = "integer tensor";
+        if (!tp_dtype_is_float(res->tensor.dtype) && !J->opt.lossy_integers) res->fallback_why = "integer tensor";
         else if (res->tensor.ndim <= 1 && !J->opt.quantize_1d) res->fallback_why = "1-D tensor (norm/bias) kept lossless";
         if (res->fallback_why) p = J->fallback;
     }
