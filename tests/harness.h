@@ -19,6 +19,11 @@ const char *th_data_path(const char *name);
  * (e.g. scripts/minilm_path.sh); NULL if neither gives one. Cached per
  * script (at most four). */
 const char *th_model_path(const char *env_var, const char *script);
+/* The whole file at path in a new buffer (caller frees) with a NUL after
+ * its *n bytes, or NULL. */
+unsigned char *th_read_file(const char *path, size_t *n);
+/* Writes n bytes to path; 1 on success. */
+int th_write_file(const char *path, const void *data, size_t n);
 /* Path of a fresh temporary file name ending in suffix (not created). */
 const char *th_tmp_path(const char *suffix);
 /* Encodes t through spec and decodes it into *back (malloc'd, caller

@@ -40,26 +40,6 @@ static size_t write_golden(const char *path)
     return tp_archive_writer_finish(w);
 }
 
-static unsigned char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) { free(b); b = NULL; }
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
-static void write_file(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) { fwrite(b, 1, n, f); fclose(f); }
-}
-
 /* 1 if the archive at path opens and every entry decodes. */
 static int archive_reads(const char *path)
 {
@@ -128,7 +108,7 @@ TEST(archive_golden_still_reads)
     const char *fresh = th_tmp_path(".tpz");
     CHECK_OK(write_golden(fresh));
     size_t n1, n2;
-    unsigned char *a = read_file(path, &n1), *b = read_file(fresh, &n2);
+    unsigned char *a = th_read_file(path, &n1), *b = th_read_file(fresh, &n2);
     CHECK(a && b);
     CHECK(n1 == n2 && !memcmp(a, b, n1));
     CHECK(archive_reads(path));
@@ -142,11 +122,11 @@ TEST(archive_golden_truncations_and_bit_flips_rejected)
     char path[512];
     snprintf(path, sizeof path, "%s/golden/small.tpz", th_data_dir());
     size_t n;
-    unsigned char *g = read_file(path, &n);
+    unsigned char *g = th_read_file(path, &n);
     CHECK(g && n > 256);
     const char *tmp = th_tmp_path(".tpz");
     for (size_t len = 0; len < n; len++) {
-        write_file(tmp, g, len);
+        th_write_file(tmp, g, len);
         if (archive_reads(tmp)) { th_fail(__FILE__, __LINE__, "a truncated archive was accepted"); break; }
     }
     unsigned char *c = malloc(n);
@@ -156,7 +136,7 @@ TEST(archive_golden_truncations_and_bit_flips_rejected)
         size_t bit = (size_t)(s % (n * 8));
         memcpy(c, g, n);
         c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        write_file(tmp, c, n);
+        th_write_file(tmp, c, n);
         if (archive_reads(tmp)) { th_fail(__FILE__, __LINE__, "a bit-flipped archive was accepted"); break; }
     }
     free(c);

@@ -255,16 +255,6 @@ static void golden_v0_input(uint8_t *p, int c, int h, int w)
             }
 }
 
-static uint8_t *slurp(const char *name, size_t *n)
-{
-    FILE *f = fopen(th_data_path(name), "rb");
-    if (!f) return NULL;
-    uint8_t *b = malloc(1 << 16);
-    *n = fread(b, 1, 1 << 16, f);
-    fclose(f);
-    return b;
-}
-
 /* Frames written by the first token format (version 0: one rANS state,
  * 12-bit probabilities; tests/data/golden/dct2d_v0_*, made at commit
  * 402fe67) still decode, to the values decoded then (+-1 for float
@@ -277,9 +267,9 @@ TEST(dct2d_v0_frames_decode)
         char path[128];
         size_t nf = 0, nu = 0, n = (size_t)g[k].c * g[k].h * g[k].w;
         snprintf(path, sizeof path, "%s.tpf", g[k].name);
-        uint8_t *frame = slurp(path, &nf);
+        uint8_t *frame = th_read_file(th_data_path(path), &nf);
         snprintf(path, sizeof path, "%s.u8", g[k].name);
-        uint8_t *want = slurp(path, &nu);
+        uint8_t *want = th_read_file(th_data_path(path), &nu);
         CHECK(frame && want && nu == n);
         if (!frame || !want || nu != n) { free(frame); free(want); continue; }
         uint8_t *out = malloc(n), *in = malloc(n);

@@ -91,30 +91,6 @@ static void golden_input(float *x, int rows, int cols)
     x[6] = 0.0f;
 }
 
-static uint8_t *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long len = ftell(f);
-        if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
-            *n = fread(buf, 1, (size_t)len, f);
-            if (*n != (size_t)len) { free(buf); buf = NULL; }
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
-static int write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(data, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 static const char *golden_path(const char *name, const char *ext)
 {
     static char buf[2][512];
@@ -149,8 +125,8 @@ TEST(golden_regenerate)
     for (size_t i = 0; i < N_GOLDEN; i++) {
         const golden_case *g = &golden[i];
         size_t n = 0, nv = 0;
-        uint8_t *f = read_file(golden_path(g->name, ".tpf"), &n);
-        uint8_t *y = read_file(golden_path(g->name, ".f32"), &nv);
+        uint8_t *f = th_read_file(golden_path(g->name, ".tpf"), &n);
+        uint8_t *y = th_read_file(golden_path(g->name, ".f32"), &nv);
         if (!f || !y) {
             free(f);
             free(y);
@@ -161,8 +137,8 @@ TEST(golden_regenerate)
             nv = n_values(g) * sizeof(float);
             y = malloc(nv);
             CHECK(y && tp_frame_decode(f, n, y, nv) == nv);
-            CHECK(write_file(golden_path(g->name, ".tpf"), f, n));
-            CHECK(write_file(golden_path(g->name, ".f32"), y, nv));
+            CHECK(th_write_file(golden_path(g->name, ".tpf"), f, n));
+            CHECK(th_write_file(golden_path(g->name, ".f32"), y, nv));
         }
         char snr[32];
         if (isinf(g->min_snr_db)) snprintf(snr, sizeof snr, "INFINITY");
@@ -184,8 +160,8 @@ TEST(golden_frames_decode)
         CHECK(nval <= MAX_VALUES);
         golden_input(x, g->rows, g->cols);
         size_t n = 0, nv = 0;
-        uint8_t *f = read_file(golden_path(g->name, ".tpf"), &n);
-        uint8_t *v = read_file(golden_path(g->name, ".f32"), &nv);
+        uint8_t *f = th_read_file(golden_path(g->name, ".tpf"), &n);
+        uint8_t *v = th_read_file(golden_path(g->name, ".f32"), &nv);
         if (!f || !v) printf("  missing %s (run from the repository root)\n", golden_path(g->name, ".tpf"));
         CHECK(f && v);
         if (n != g->frame_size || XXH3_64bits(f, n) != g->frame_xxh3) printf("  %s: file changed\n", g->name);
@@ -243,7 +219,7 @@ TEST(golden_frames_reencode_identically)
         CHECK(nb_enc == n && !memcmp(at_bound, f, n));
         free(at_bound);
         size_t ng = 0, nb = n_values(g) * sizeof(float);
-        uint8_t *gf = read_file(golden_path(g->name, ".tpf"), &ng);
+        uint8_t *gf = th_read_file(golden_path(g->name, ".tpf"), &ng);
         CHECK(gf);
         if (!strstr(g->spec, "zstd") || zstd_same) {
             if (n != ng || memcmp(f, gf, n)) printf("  %s: encoder output changed\n", g->name);

@@ -10,28 +10,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(p, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
-static uint8_t *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(len > 0 ? (size_t)len : 1);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) { free(b); b = NULL; }
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* Entries of dir other than . and .. */
@@ -135,7 +113,7 @@ static int npy_fails(const char *dict, size_t ndata, tp_error code)
 {
     uint8_t buf[1024];
     const char *path = th_tmp_path(".npy");
-    if (!write_file(path, buf, make_npy(buf, 1, dict, ndata))) return 0;
+    if (!th_write_file(path, buf, make_npy(buf, 1, dict, ndata))) return 0;
     int ok = open_fails(path, code);
     if (!ok) printf("  header: %s\n", dict);
     unlink(path);
@@ -157,7 +135,7 @@ static int st_fails(const char *json, size_t ndata, tp_error code)
 {
     uint8_t buf[2048];
     const char *path = th_tmp_path(".safetensors");
-    if (!write_file(path, buf, make_st(buf, json, ndata))) return 0;
+    if (!th_write_file(path, buf, make_st(buf, json, ndata))) return 0;
     int ok = open_fails(path, code);
     if (!ok) printf("  header: %s\n", json);
     unlink(path);
@@ -168,7 +146,7 @@ static int st_opens(const char *json, size_t ndata, size_t count)
 {
     uint8_t buf[2048];
     const char *path = th_tmp_path(".safetensors");
-    if (!write_file(path, buf, make_st(buf, json, ndata))) return 0;
+    if (!th_write_file(path, buf, make_st(buf, json, ndata))) return 0;
     tp_tensor_file *f;
     size_t r = tp_tensor_file_open(path, &f);
     unlink(path);
@@ -206,7 +184,7 @@ TEST(io_safetensors_roundtrip_all_dtypes)
     CHECK_OK(write_tensors(path, names, d, TP_DTYPE__MAX - 1));
     CHECK(check_tensors(path, names, d, TP_DTYPE__MAX - 1));
     size_t n;
-    uint8_t *b = read_file(path, &n);
+    uint8_t *b = th_read_file(path, &n);
     CHECK(b);
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++) hlen |= (uint64_t)b[i] << (8 * i);
@@ -224,7 +202,7 @@ TEST(io_npy_roundtrip_all_dtypes)
         const char *path = th_tmp_path(".npy");
         CHECK_OK(write_tensors(path, NULL, &d, 1));
         size_t n;
-        uint8_t *b = read_file(path, &n);
+        uint8_t *b = th_read_file(path, &n);
         CHECK(b);
         size_t hlen = (size_t)b[8] | (size_t)b[9] << 8;
         int ok = b[6] == 1 && b[7] == 0 && (10 + hlen) % 64 == 0 && b[9 + hlen] == '\n';
@@ -325,7 +303,7 @@ TEST(io_fixture_npy_from_numpy)
     }
     /* Our writer produces numpy's exact bytes for the same array. */
     size_t n;
-    uint8_t *ref = read_file(path, &n);
+    uint8_t *ref = th_read_file(path, &n);
     const char *mine = th_tmp_path(".npy");
     tp_tensor d = t;
     tp_tensor_writer *w;
@@ -333,7 +311,7 @@ TEST(io_fixture_npy_from_numpy)
     if (ok) ok = !tp_is_error(tp_tensor_writer_put(w, 0, t.data, 30)) && !tp_is_error(tp_tensor_writer_finish(w));
     tp_tensor_file_close(f);
     size_t m = 0;
-    uint8_t *got = ok ? read_file(mine, &m) : NULL;
+    uint8_t *got = ok ? th_read_file(mine, &m) : NULL;
     ok = ok && ref && got && m == n && !memcmp(ref, got, n);
     free(ref);
     free(got);
@@ -384,7 +362,7 @@ TEST(io_fixture_safetensors_from_reference)
     if (w) ok = !tp_is_error(tp_tensor_writer_finish(w)) && ok;
     tp_tensor_file_close(f);
     size_t n, m = 0;
-    uint8_t *ref = read_file(path, &n), *got = ok ? read_file(mine, &m) : NULL;
+    uint8_t *ref = th_read_file(path, &n), *got = ok ? th_read_file(mine, &m) : NULL;
     ok = ok && ref && got && m == n && !memcmp(ref, got, n);
     free(ref);
     free(got);
@@ -400,7 +378,7 @@ TEST(io_npy_versions)
     const char *dict = "{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }";
     for (int major = 1; major <= 3; major++) {
         const char *path = th_tmp_path(".npy");
-        CHECK(write_file(path, buf, make_npy(buf, major, dict, 12)));
+        CHECK(th_write_file(path, buf, make_npy(buf, major, dict, 12)));
         tp_tensor_file *f;
         CHECK_OK(tp_tensor_file_open(path, &f));
         tp_tensor t;
@@ -414,11 +392,11 @@ TEST(io_npy_versions)
     const char *path = th_tmp_path(".npy");
     size_t n = make_npy(buf, 1, dict, 12);
     buf[7] = 1;
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_VERSION));
     n = make_npy(buf, 2, dict, 12);
     buf[6] = 4;
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_VERSION));
     unlink(path);
 }
@@ -438,7 +416,7 @@ TEST(io_npy_lenient_spellings)
     for (size_t i = 0; i < sizeof ok_dicts / sizeof ok_dicts[0]; i++) {
         uint8_t buf[512];
         const char *path = th_tmp_path(".npy");
-        CHECK(write_file(path, buf, make_npy(buf, 1, ok_dicts[i], 24)));
+        CHECK(th_write_file(path, buf, make_npy(buf, 1, ok_dicts[i], 24)));
         tp_tensor_file *f;
         CHECK_OK(tp_tensor_file_open(path, &f));
         tp_tensor_file_close(f);
@@ -487,13 +465,13 @@ TEST(io_npy_bad_inputs)
     const char *path = th_tmp_path(".npy");
     size_t n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8);
     buf[1] = 'n';
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_CORRUPT));
     CHECK(detail_has("magic"));
     buf[1] = 'N';
     buf[8] = 0xff;
     buf[9] = 0x7f;
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_TRUNCATED));
     unlink(path);
 }
@@ -557,20 +535,20 @@ TEST(io_safetensors_bad_inputs)
     /* Header length beyond the file, and beyond the 100 MB limit. */
     size_t n = make_st(buf, "{}", 0);
     buf[0] = 64;
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_TRUNCATED));
     buf[0] = 0;
     buf[4] = 1; /* 2^32 */
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_CORRUPT));
     CHECK(detail_has("100 MB"));
     /* A NUL inside the header. */
     n = make_st(buf, "{\"a\"    :{}}", 0);
     buf[12] = 0;
-    CHECK(write_file(path, buf, n));
+    CHECK(th_write_file(path, buf, n));
     CHECK(open_fails(path, TP_ERR_CORRUPT));
     /* Shorter than the length field. */
-    CHECK(write_file(path, "{}", 2));
+    CHECK(th_write_file(path, "{}", 2));
     CHECK(open_fails(path, TP_ERR_TRUNCATED));
     unlink(path);
 }
@@ -582,7 +560,7 @@ TEST(io_open_errors)
     CHECK_ERR(tp_tensor_file_open("/tmp", &f), TP_ERR_IO);
     CHECK_ERR(tp_tensor_file_open(NULL, &f), TP_ERR_ARG);
     const char *path = th_tmp_path(".npy");
-    CHECK(write_file(path, "", 0));
+    CHECK(th_write_file(path, "", 0));
     CHECK(open_fails(path, TP_ERR_TRUNCATED));
     unlink(path);
     CHECK(tp_tensor_file_count(NULL) == 0 && tp_tensor_file_name(NULL, 0) == NULL);
@@ -597,11 +575,11 @@ static int truncations_fail(const char *suffix, const tp_tensor *d, const char *
     const char *path = th_tmp_path(suffix), *cut = th_tmp_path(suffix);
     if (tp_is_error(write_tensors(path, names, d, n))) return 0;
     size_t len;
-    uint8_t *b = read_file(path, &len);
+    uint8_t *b = th_read_file(path, &len);
     int ok = b != NULL;
     for (size_t k = 0; ok && k < len; k++) {
         tp_tensor_file *f;
-        ok = write_file(cut, b, k);
+        ok = th_write_file(cut, b, k);
         size_t r = tp_tensor_file_open(cut, &f);
         if (!tp_is_error(r)) { printf("  %s cut at %zu of %zu opened\n", suffix, k, len); tp_tensor_file_close(f); ok = 0; }
     }
@@ -633,13 +611,13 @@ TEST(io_byte_flips_are_safe)
         const char *path = th_tmp_path(suffixes[s]);
         CHECK_OK(write_tensors(path, names, d, s ? 2 : 1));
         size_t len;
-        uint8_t *b = read_file(path, &len);
+        uint8_t *b = th_read_file(path, &len);
         CHECK(b);
         for (size_t k = 0; k < len; k++) {
             static const uint8_t flips[] = {0xff, 0x01, 0x80};
             for (int j = 0; j < 3; j++) {
                 b[k] ^= flips[j];
-                write_file(path, b, len);
+                th_write_file(path, b, len);
                 open_and_read(path);
                 b[k] ^= flips[j];
             }
@@ -679,7 +657,7 @@ TEST(io_writer_abort_leaves_nothing)
     CHECK(dir_entries(dir) == 0);
 
     /* A finished write replaces an existing file whole. */
-    CHECK(write_file(path, "old", 3));
+    CHECK(th_write_file(path, "old", 3));
     CHECK_OK(tp_tensor_writer_open(path, names, d, 2, &w));
     CHECK_OK(tp_tensor_writer_put(w, 0, x, sizeof x));
     CHECK_OK(tp_tensor_writer_put(w, 1, x, 8));

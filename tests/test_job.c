@@ -6,19 +6,6 @@
 
 #include "harness.h"
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (b) *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 typedef struct {
     size_t seen, order_ok, stop_at;
     const char *specs[4];
@@ -59,7 +46,7 @@ TEST(compress_job_policy_order_and_threads)
     opt.threads = 2;
     CHECK_OK(tp_compress_tensors(4, names, t, p2, &opt, NULL, NULL, NULL));
     size_t n1 = 0, n2 = 0;
-    uint8_t *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+    uint8_t *a = th_read_file(p1, &n1), *b = th_read_file(p2, &n2);
     CHECK(a && b && n1 == n2 && n1 == sum.file_bytes && !memcmp(a, b, n1));
     free(a);
     free(b);

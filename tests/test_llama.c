@@ -13,20 +13,6 @@
 static const char *smollm2_path(void) { return th_model_path("TP_SMOLLM2", "scripts/smollm2_path.sh"); }
 
 
-static unsigned char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len + 1 : 1);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[len] = 0; *n = (size_t)len; }
-    return b;
-}
-
 TEST(gguf_metadata_all_types)
 {
     tp_gguf *g;
@@ -104,7 +90,7 @@ TEST(gguf_dequant_matches_gguf_package)
 TEST(gguf_truncated_and_corrupted)
 {
     size_t n;
-    unsigned char *buf = read_file(th_data_path("gguf_types.gguf"), &n);
+    unsigned char *buf = th_read_file(th_data_path("gguf_types.gguf"), &n);
     CHECK(buf && n > 1000);
     tp_gguf *g;
     for (size_t k = 0; k < n; k += (k < 2000 ? 1 : 97)) {
@@ -177,7 +163,7 @@ TEST(bpe_known_ids_and_round_trip)
     const char *model = smollm2_path();
     CHECK(model);
     size_t n;
-    char *json = (char *)read_file(th_data_path("smollm2_tokens.json"), &n);
+    char *json = (char *)th_read_file(th_data_path("smollm2_tokens.json"), &n);
     CHECK(json);
     cJSON *cases = cJSON_Parse(json);
     free(json);
