@@ -2,8 +2,8 @@
  * from its original float dtype), a .npy/.safetensors file or a GGUF (each
  * tensor dequantized; shapes row-major, ggml's ne reversed): a model
  * loader reads a compressed model exactly as it reads the original. */
-#ifndef TP_EVAL_WEIGHTS_H
-#define TP_EVAL_WEIGHTS_H
+#ifndef TP_FORMAT_WEIGHTS_H
+#define TP_FORMAT_WEIGHTS_H
 #include <stddef.h>
 #include <stdint.h>
 #include "tpress.h"

@@ -1,12 +1,12 @@
 /* Named f32 weights from an archive or a tensor file (see weights.h). */
-#include "eval/weights.h"
+#include "format/weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "eval/gguf.h"
+#include "format/gguf.h"
 
 struct tp_weights {
     tp_archive *arch;
