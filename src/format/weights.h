@@ -10,7 +10,8 @@
 
 typedef struct tp_weights tp_weights;
 
-/* Opens path, chosen by its first bytes ("TPZA" = archive, "GGUF"). */
+/* Opens path, chosen by its first bytes (tp_sniff: archive, GGUF, else a
+ * tensor file). */
 size_t tp_weights_open(const char *path, tp_weights **out);
 /* Weights handed over by the caller's fetch function (tpress.h): they have
  * no list of names (count 0), only look-up by name. */
