@@ -73,12 +73,8 @@ int cli_has_suffix(const char *path, const char *suffix)
 
 int cli_is_gguf(const char *path)
 {
-    char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(m, 1, 4, f);
-    fclose(f);
-    return got == 4 && !memcmp(m, "GGUF", 4);
+    tp_file_kind kind;
+    return !tp_is_error(tp_sniff_path(path, &kind)) && kind == TP_FILE_GGUF;
 }
 
 int cli_exists(const char *path)

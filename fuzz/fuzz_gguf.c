@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "eval/bpe.h"
-#include "eval/gguf.h"
+#include "format/gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

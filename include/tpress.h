@@ -343,6 +343,29 @@ size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap);
  * Tensor files: .npy (one tensor) and .safetensors (named tensors)
  * ---------------------------------------------------------------------- */
 
+/* What a file is, told by its first bytes alone (no parsing): the kinds
+ * tpress reads. tp_sniff looks at the n bytes at head (TP_SNIFF_BYTES are
+ * enough for every kind; fewer can only make a kind unrecognisable, never
+ * another kind). tp_sniff_path reads them from path (a shorter file is
+ * sniffed as it is); it fails only when the file cannot be opened
+ * (TP_ERR_IO). Safetensors has no magic: it is recognised by a u64 header
+ * length followed by '{', after every other kind. */
+typedef enum {
+    TP_FILE_UNKNOWN = 0,
+    TP_FILE_ARCHIVE,     /* .tpz, "TPZA"        */
+    TP_FILE_FRAME,       /* one frame, "TPFR"   */
+    TP_FILE_GGUF,        /* "GGUF"              */
+    TP_FILE_NPY,         /* "\x93NUMPY"         */
+    TP_FILE_SAFETENSORS, /* u64 length, '{'     */
+    TP_FILE_PNG,
+    TP_FILE_JPEG
+} tp_file_kind;
+#define TP_SNIFF_BYTES 16
+tp_file_kind tp_sniff(const void *head, size_t n);
+size_t tp_sniff_path(const char *path, tp_file_kind *kind);
+/* "archive", "frame", "gguf", "npy", "safetensors", "png", "jpeg", "unknown". */
+const char *tp_file_kind_name(tp_file_kind kind);
+
 typedef struct tp_tensor_file tp_tensor_file;
 
 /* Opens a .npy or .safetensors file (chosen by its first bytes) read-only,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent reference for tensorpress's GGUF reader, BPE tokenizer and
-Llama forward pass (src/eval/gguf.c, bpe.c, llama.c).
+Llama forward pass (src/format/gguf.c, src/eval/bpe.c, llama.c).
 
 No llama.cpp here (too heavy to build on the project's machines): the
 reference is the `gguf` PyPI package's reader and dequantizer, HF

@@ -694,3 +694,29 @@ TEST(io_writer_bad_arguments)
     CHECK_ERR(tp_tensor_writer_open(path, dup, &bad, 1, &w), TP_ERR_SHAPE);
     CHECK(!file_exists(path));
 }
+
+/* Every kind by its first bytes; a short head is unknown, never another kind. */
+TEST(io_sniff_kinds)
+{
+    static const struct { const char *head; size_t n; tp_file_kind kind; } cases[] = {
+        {"TPZA\1\0\0\0", 8, TP_FILE_ARCHIVE},
+        {"TPFR\1\0\0\0", 8, TP_FILE_FRAME},
+        {"GGUF\3\0\0\0", 8, TP_FILE_GGUF},
+        {"\x93NUMPY\1\0", 8, TP_FILE_NPY},
+        {"\x10\0\0\0\0\0\0\0{\"a\":", 13, TP_FILE_SAFETENSORS},
+        {"\x89PNG\r\n\x1a\n", 8, TP_FILE_PNG},
+        {"\xff\xd8\xff\xe0", 4, TP_FILE_JPEG},
+        {"\x89PNG\r\n\x1a", 7, TP_FILE_UNKNOWN},
+        {"\x10\0\0\0\0\0\0\0", 8, TP_FILE_UNKNOWN},
+        {"hello world", 11, TP_FILE_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK(tp_sniff(cases[i].head, cases[i].n) == cases[i].kind);
+    CHECK(tp_sniff(NULL, 0) == TP_FILE_UNKNOWN);
+    CHECK(!strcmp(tp_file_kind_name(TP_FILE_SAFETENSORS), "safetensors"));
+    CHECK(!strcmp(tp_file_kind_name((tp_file_kind)99), "unknown"));
+    tp_file_kind k;
+    CHECK_ERR(tp_sniff_path("/nonexistent/x.npy", &k), TP_ERR_IO);
+    CHECK_OK(tp_sniff_path(th_data_path("fixture.safetensors"), &k));
+    CHECK(k == TP_FILE_SAFETENSORS);
+}

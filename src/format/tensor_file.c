@@ -39,7 +39,7 @@ static size_t parse_file(tp_tensor_file *f, const char *path)
 {
     const uint8_t *bytes = f->file.bytes;
     size_t size = f->file.size;
-    int npy = size >= TP_NPY_MAGIC_LEN && !memcmp(bytes, TP_NPY_MAGIC, TP_NPY_MAGIC_LEN);
+    int npy = tp_sniff(bytes, size) == TP_FILE_NPY;
     /* A .npy path that lacks the magic gets the npy parser's "bad magic"
      * rather than a puzzling safetensors complaint. */
     if (!npy && !has_suffix(path, ".npy")) {

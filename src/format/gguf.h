@@ -5,8 +5,8 @@
  * exist before it is used: a truncated or hostile file gives an error
  * (TP_ERR_TRUNCATED, TP_ERR_CORRUPT, TP_ERR_VERSION, TP_ERR_UNSUPPORTED),
  * never a read out of bounds. Little-endian files only (as llama.cpp). */
-#ifndef TP_EVAL_GGUF_H
-#define TP_EVAL_GGUF_H
+#ifndef TP_FORMAT_GGUF_H
+#define TP_FORMAT_GGUF_H
 #include <stddef.h>
 #include <stdint.h>
 #include "tpress.h"

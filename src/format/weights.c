@@ -1,12 +1,11 @@
 /* Named f32 weights from an archive or a tensor file (see weights.h). */
-#include "eval/weights.h"
+#include "format/weights.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "eval/gguf.h"
+#include "format/gguf.h"
 
 struct tp_weights {
     tp_archive *arch;
@@ -20,16 +19,13 @@ size_t tp_weights_open(const char *path, tp_weights **out)
 {
     if (!path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return tp_fail(TP_ERR_IO, "cannot open %s", path);
-    unsigned char magic[4] = {0};
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    tp_file_kind kind;
+    TP_TRY(tp_sniff_path(path, &kind));
     tp_weights *w = calloc(1, sizeof *w);
     if (!w) return tp_fail(TP_ERR_NOMEM, "weights");
-    size_t r = got == 4 && !memcmp(magic, "TPZA", 4)   ? tp_archive_open(path, &w->arch)
-               : got == 4 && !memcmp(magic, "GGUF", 4) ? tp_gguf_open(path, &w->gguf)
-                                                       : tp_tensor_file_open(path, &w->file);
+    size_t r = kind == TP_FILE_ARCHIVE ? tp_archive_open(path, &w->arch)
+               : kind == TP_FILE_GGUF  ? tp_gguf_open(path, &w->gguf)
+                                       : tp_tensor_file_open(path, &w->file);
     if (tp_is_error(r)) { free(w); return r; }
     *out = w;
     return 0;

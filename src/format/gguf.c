@@ -4,17 +4,15 @@
  *   tensor_count x { string name, u32 n_dims, u64 ne[n_dims], u32 type, u64 offset },
  *   padding to general.alignment (default 32), tensor data.
  * string = u64 length + bytes; array = u32 element type + u64 count + values. */
-#include "eval/gguf.h"
+#include "format/gguf.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "format/mapped_file.h"
 
 #define GGUF_MAX_DIMS 4
 #define GGUF_DEFAULT_ALIGNMENT 32
@@ -22,8 +20,7 @@
 struct tp_gguf {
     const uint8_t *buf;
     size_t size;
-    void *map;          /* mmap of tp_gguf_open, else NULL */
-    size_t map_size;
+    tp_mapped_file file;  /* held when tp_gguf_open made g; zeroed after tp_gguf_parse */
     uint32_t version, alignment;
     size_t n_kv, n_tensors;
     tp_gguf_kv *kv;
@@ -41,7 +38,7 @@ typedef struct {
     void (*to_f32)(const uint8_t *src, float *dst, size_t nblocks);
 } ggml_traits;
 
-static float h2f(const uint8_t *p) { return tp_half_to_float((uint16_t)(p[0] | p[1] << 8)); }
+static float h2f(const uint8_t *p) { return tp_half_to_float(tp_get_u16(p)); }
 
 static void deq_f32(const uint8_t *s, float *d, size_t n) { memcpy(d, s, n * 4); }
 static void deq_f16(const uint8_t *s, float *d, size_t n)
@@ -50,7 +47,7 @@ static void deq_f16(const uint8_t *s, float *d, size_t n)
 }
 static void deq_bf16(const uint8_t *s, float *d, size_t n)
 {
-    for (size_t i = 0; i < n; i++) d[i] = tp_bf16_to_float((uint16_t)(s[2 * i] | s[2 * i + 1] << 8));
+    for (size_t i = 0; i < n; i++) d[i] = tp_bf16_to_float(tp_get_u16(s + 2 * i));
 }
 
 /* Q4_0: f16 d, 16 bytes of nibbles; low nibbles are values 0..15, high 16..31. */
@@ -77,14 +74,12 @@ static void deq_q4_1(const uint8_t *s, float *y, size_t nb)
     }
 }
 
-static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-
 /* Q5_0 / Q5_1: the fifth bit of value j is bit j of the u32 qh. */
 static void deq_q5_0(const uint8_t *s, float *y, size_t nb)
 {
     for (size_t b = 0; b < nb; b++, s += 22, y += 32) {
         float d = h2f(s);
-        uint32_t qh = le32(s + 2);
+        uint32_t qh = tp_get_u32(s + 2);
         for (int j = 0; j < 16; j++) {
             int lo = (s[6 + j] & 15) | (int)((qh >> j) & 1) << 4;
             int hi = (s[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
@@ -98,7 +93,7 @@ static void deq_q5_1(const uint8_t *s, float *y, size_t nb)
 {
     for (size_t b = 0; b < nb; b++, s += 24, y += 32) {
         float d = h2f(s), m = h2f(s + 2);
-        uint32_t qh = le32(s + 4);
+        uint32_t qh = tp_get_u32(s + 4);
         for (int j = 0; j < 16; j++) {
             int lo = (s[8 + j] & 15) | (int)((qh >> j) & 1) << 4;
             int hi = (s[8 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
@@ -243,7 +238,7 @@ static size_t need(cursor *c, uint64_t n, const char *what)
 static size_t rd_u32(cursor *c, uint32_t *v, const char *what)
 {
     TP_TRY(need(c, 4, what));
-    *v = le32(c->p + c->pos);
+    *v = tp_get_u32(c->p + c->pos);
     c->pos += 4;
     return 0;
 }
@@ -251,7 +246,7 @@ static size_t rd_u32(cursor *c, uint32_t *v, const char *what)
 static size_t rd_u64(cursor *c, uint64_t *v, const char *what)
 {
     TP_TRY(need(c, 8, what));
-    *v = (uint64_t)le32(c->p + c->pos) | (uint64_t)le32(c->p + c->pos + 4) << 32;
+    *v = tp_get_u64(c->p + c->pos);
     c->pos += 8;
     return 0;
 }
@@ -281,7 +276,7 @@ static void gguf_free(tp_gguf *g)
     free(g->kv);
     free(g->tensors);
     free(g->names);
-    if (g->map) munmap(g->map, g->map_size);
+    if (g->file.bytes) tp_mapped_close(&g->file);
     free(g);
 }
 
@@ -422,7 +417,7 @@ static size_t parse(tp_gguf *g)
     const tp_gguf_kv *al = tp_gguf_find_kv(g, "general.alignment");
     if (al) {
         if (al->type != TP_GGUF_U32) return tp_fail(TP_ERR_CORRUPT, "general.alignment is not a u32");
-        g->alignment = le32(al->data);
+        g->alignment = tp_get_u32(al->data);
         if (!g->alignment || (g->alignment & (g->alignment - 1)))
             return tp_fail(TP_ERR_CORRUPT, "general.alignment %u is not a power of two", g->alignment);
     }
@@ -476,19 +471,12 @@ size_t tp_gguf_open(const char *path, tp_gguf **out)
 {
     if (!path || !out) return tp_fail(TP_ERR_ARG, "NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return tp_fail(TP_ERR_IO, "cannot open %s", path);
-    struct stat st;
-    if (fstat(fd, &st) || st.st_size <= 0) { close(fd); return tp_fail(TP_ERR_TRUNCATED, "%s is empty or unreadable", path); }
-    size_t size = (size_t)st.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return tp_fail(TP_ERR_IO, "cannot map %s", path);
+    tp_mapped_file m;
+    TP_TRY(tp_mapped_open(&m, path));
     tp_gguf *g;
-    size_t r = tp_gguf_parse(map, size, &g);
-    if (tp_is_error(r)) { munmap(map, size); return r; }
-    g->map = map;
-    g->map_size = size;
+    size_t r = tp_gguf_parse(m.bytes, m.size, &g);
+    if (tp_is_error(r)) { tp_mapped_close(&m); return r; }
+    g->file = m;
     *out = g;
     return 0;
 }
@@ -511,13 +499,13 @@ static size_t num_at(uint32_t t, const uint8_t *p, double *v)
     switch (t) {
     case TP_GGUF_U8: case TP_GGUF_BOOL: *v = p[0]; return 0;
     case TP_GGUF_I8: *v = (int8_t)p[0]; return 0;
-    case TP_GGUF_U16: *v = (uint16_t)(p[0] | p[1] << 8); return 0;
-    case TP_GGUF_I16: *v = (int16_t)(uint16_t)(p[0] | p[1] << 8); return 0;
-    case TP_GGUF_U32: *v = le32(p); return 0;
-    case TP_GGUF_I32: *v = (int32_t)le32(p); return 0;
-    case TP_GGUF_F32: { uint32_t b = le32(p); float f; memcpy(&f, &b, 4); *v = f; return 0; }
+    case TP_GGUF_U16: *v = tp_get_u16(p); return 0;
+    case TP_GGUF_I16: *v = (int16_t)tp_get_u16(p); return 0;
+    case TP_GGUF_U32: *v = tp_get_u32(p); return 0;
+    case TP_GGUF_I32: *v = (int32_t)tp_get_u32(p); return 0;
+    case TP_GGUF_F32: { uint32_t b = tp_get_u32(p); float f; memcpy(&f, &b, 4); *v = f; return 0; }
     case TP_GGUF_U64: case TP_GGUF_I64: case TP_GGUF_F64:
-        u = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+        u = tp_get_u64(p);
         if (t == TP_GGUF_U64) *v = (double)u;
         else if (t == TP_GGUF_I64) *v = (double)(int64_t)u;
         else memcpy(v, &u, 8);
@@ -564,7 +552,7 @@ size_t tp_gguf_get_bool(const tp_gguf *g, const char *key, int *v)
 
 static void str_at(const uint8_t *p, const char **s, size_t *len)
 {
-    *len = (size_t)((uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32);
+    *len = (size_t)tp_get_u64(p);
     *s = (const char *)p + 8;
 }
 

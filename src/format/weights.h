@@ -2,15 +2,16 @@
  * from its original float dtype), a .npy/.safetensors file or a GGUF (each
  * tensor dequantized; shapes row-major, ggml's ne reversed): a model
  * loader reads a compressed model exactly as it reads the original. */
-#ifndef TP_EVAL_WEIGHTS_H
-#define TP_EVAL_WEIGHTS_H
+#ifndef TP_FORMAT_WEIGHTS_H
+#define TP_FORMAT_WEIGHTS_H
 #include <stddef.h>
 #include <stdint.h>
 #include "tpress.h"
 
 typedef struct tp_weights tp_weights;
 
-/* Opens path, chosen by its first bytes ("TPZA" = archive, "GGUF"). */
+/* Opens path, chosen by its first bytes (tp_sniff: archive, GGUF, else a
+ * tensor file). */
 size_t tp_weights_open(const char *path, tp_weights **out);
 /* Weights handed over by the caller's fetch function (tpress.h): they have
  * no list of names (count 0), only look-up by name. */
