@@ -280,15 +280,16 @@ typedef struct {
     double rel_l2;          /* ||x-y|| / ||x||                              */
 } tp_metrics;
 
-/* Compares n float values (any float dtype each side). NaN/Inf positions
- * are counted in nonfinite and skipped (equal non-finite values are exact). */
+/* Compares n values (any dtype each side; integers are read as float64,
+ * exact below 2^53). NaN/Inf positions are counted in nonfinite and
+ * skipped (equal non-finite values are exact). */
 size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got,
                           tp_dtype got_dt, size_t n, tp_metrics *m);
 
 /* Decodes the frame (n bytes) and compares it with ref, the tensor it was
- * made from (same dtype and shape, else TP_ERR_SHAPE): float tensors get
- * tp_metrics_compute's figures; other dtypes count as exact (snr +inf) or
- * not (snr -inf). Returns 0 or an error. */
+ * made from (same dtype and shape, else TP_ERR_SHAPE) with
+ * tp_metrics_compute; an integer tensor decoded bit for bit gets snr, psnr
+ * +inf, cosine 1 and zero errors. Returns 0 or an error. */
 size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_metrics *m);
 
 /* ------------------------------------------------------------------------

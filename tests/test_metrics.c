@@ -141,8 +141,14 @@ TEST(metrics_errors)
     int32_t i[2] = {1, 2};
     tp_metrics m;
     CHECK_ERR(tp_metrics_compute(x, TP_F32, x, TP_F32, 2, NULL), TP_ERR_ARG);
-    CHECK_ERR(tp_metrics_compute(i, TP_I32, x, TP_F32, 2, &m), TP_ERR_DTYPE);
-    CHECK_ERR(tp_metrics_compute(x, TP_F32, i, TP_I32, 2, &m), TP_ERR_DTYPE);
+    CHECK_ERR(tp_metrics_compute(i, (tp_dtype)99, x, TP_F32, 2, &m), TP_ERR_DTYPE);
+    CHECK_ERR(tp_metrics_compute(x, TP_F32, i, (tp_dtype)0, 2, &m), TP_ERR_DTYPE);
+    /* Integers are compared as the numbers they hold. */
+    uint8_t u[2] = {1, 4};
+    CHECK_OK(tp_metrics_compute(i, TP_I32, x, TP_F32, 2, &m));
+    CHECK(isinf(m.snr_db) && m.snr_db > 0 && m.max_abs == 0);
+    CHECK_OK(tp_metrics_compute(u, TP_U8, i, TP_I32, 2, &m));
+    CHECK(m.max_abs == 2 && fabs(m.mse - 2.0) < 1e-12);
     CHECK_ERR(tp_metrics_compute(NULL, TP_F32, x, TP_F32, 2, &m), TP_ERR_ARG);
     CHECK_ERR(tp_metrics_compute(x, TP_F32, NULL, TP_F32, 2, &m), TP_ERR_ARG);
 }

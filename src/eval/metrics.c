@@ -13,7 +13,15 @@ static double load(const void *p, tp_dtype dt, size_t i)
     case TP_F32: { float v; memcpy(&v, b + 4 * i, 4); return v; }
     case TP_F16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return tp_half_to_float(h); }
     case TP_BF16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return tp_bf16_to_float(h); }
-    default: { double v; memcpy(&v, b + 8 * i, 8); return v; }
+    case TP_F64: { double v; memcpy(&v, b + 8 * i, 8); return v; }
+    case TP_I8: return (int8_t)b[i];
+    case TP_U8: return b[i];
+    case TP_I16: { int16_t v; memcpy(&v, b + 2 * i, 2); return v; }
+    case TP_U16: { uint16_t v; memcpy(&v, b + 2 * i, 2); return v; }
+    case TP_I32: { int32_t v; memcpy(&v, b + 4 * i, 4); return v; }
+    case TP_U32: { uint32_t v; memcpy(&v, b + 4 * i, 4); return v; }
+    case TP_I64: { int64_t v; memcpy(&v, b + 8 * i, 8); return (double)v; }
+    default: { uint64_t v; memcpy(&v, b + 8 * i, 8); return (double)v; }
     }
 }
 
@@ -26,8 +34,8 @@ static int same_nonfinite(double a, double b)
 size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got, tp_dtype got_dt, size_t n, tp_metrics *m)
 {
     if (!m) return tp_fail(TP_ERR_ARG, "NULL metrics");
-    if (!tp_dtype_is_float(ref_dt) || !tp_dtype_is_float(got_dt))
-        return tp_fail(TP_ERR_DTYPE, "metrics need float tensors (%s vs %s)", tp_dtype_name(ref_dt), tp_dtype_name(got_dt));
+    if (!tp_dtype_size(ref_dt) || !tp_dtype_size(got_dt))
+        return tp_fail(TP_ERR_DTYPE, "metrics of unknown dtypes (%d vs %d)", (int)ref_dt, (int)got_dt);
     if (n && (!ref || !got)) return tp_fail(TP_ERR_ARG, "NULL data");
     memset(m, 0, sizeof *m);
     double sx = 0, sy = 0, sxy = 0, se = 0, peak = 0, maxe = 0;

@@ -21,11 +21,12 @@ size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_me
     size_t r = tp_frame_decode(frame, n, back, nbytes);
     if (!tp_is_error(r)) {
         uint64_t numel = nbytes / tp_dtype_size(ref->dtype);
-        if (tp_dtype_is_float(ref->dtype)) r = tp_metrics_compute(ref->data, ref->dtype, back, ref->dtype, numel, m);
+        if (tp_dtype_is_float(ref->dtype) || memcmp(back, ref->data, nbytes))
+            r = tp_metrics_compute(ref->data, ref->dtype, back, ref->dtype, numel, m);
         else {
             memset(m, 0, sizeof *m);
             m->count = numel;
-            m->snr_db = m->psnr_db = memcmp(back, ref->data, nbytes) ? -INFINITY : INFINITY;
+            m->snr_db = m->psnr_db = INFINITY;
             m->cosine = 1;
         }
     }
