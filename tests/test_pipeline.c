@@ -230,3 +230,21 @@ TEST(pipeline_codec_registry)
     CHECK(tp_codec_find("") == NULL);
     CHECK(tp_codec_find(NULL) == NULL);
 }
+
+/* Each codec's own id is the one its codec_list.h row pins, and the
+ * registry finds it by both. */
+TEST(codec_list_ids_match_definitions)
+{
+    size_t rows = 0;
+#define TP_CODEC(pinned, name)                                               \
+    do {                                                                     \
+        const tp_codec_info *c = tp_codec_find(#name);                      \
+        CHECK(c && c->id == (pinned) && tp_codec_at(rows) == c);             \
+        CHECK(tp_codec_find(#pinned) == c);                                  \
+        rows++;                                                              \
+    } while (0);
+#include "codecs/codec_list.h"
+#undef TP_CODEC
+    CHECK(rows == tp_codec_count());
+    CHECK(tp_codec_find("0") == NULL && tp_codec_find("21") == NULL && tp_codec_find("65535") == NULL);
+}

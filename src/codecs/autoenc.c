@@ -26,7 +26,7 @@
 #include "codecs/mlp.h"
 #include "core/clock.h"
 #include "core/half.h"
-#include "core/train_report.h"
+#include "codecs/train_report.h"
 
 enum { P_HIDDEN, P_LATENT, P_ACT, P_EPOCHS, P_LR, P_BATCH, P_SEED, P_MAXSEC, P_WEIGHTS, P_CODES, N_PARAMS };
 enum { ST_F16, ST_F32, ST_PASS };

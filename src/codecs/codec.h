@@ -89,26 +89,9 @@ static inline void tp_desc_bytes(tp_tensor *out, size_t n)
     out->data = NULL;
 }
 
-/* Codec definitions, one per file. */
-extern const tp_codec tp_codec_int;
-extern const tp_codec tp_codec_fp16;
-extern const tp_codec tp_codec_bf16;
-extern const tp_codec tp_codec_zstd;
-extern const tp_codec tp_codec_lossless;
-extern const tp_codec tp_codec_kmeans;
-extern const tp_codec tp_codec_nf;
-extern const tp_codec tp_codec_log;
-extern const tp_codec tp_codec_fp8;
-extern const tp_codec tp_codec_dct2d;
-extern const tp_codec tp_codec_tokdct;
-extern const tp_codec tp_codec_svd;
-extern const tp_codec tp_codec_pca;
-extern const tp_codec tp_codec_sparse;
-extern const tp_codec tp_codec_sparsecode;
-extern const tp_codec tp_codec_autoenc;
-extern const tp_codec tp_codec_ternary;
-extern const tp_codec tp_codec_kq;
-extern const tp_codec tp_codec_vq;
-extern const tp_codec tp_codec_seedlm;
+/* Codec definitions, one per codec (codec_list.h). */
+#define TP_CODEC(id, name) extern const tp_codec tp_codec_##name;
+#include "codecs/codec_list.h"
+#undef TP_CODEC
 
 #endif

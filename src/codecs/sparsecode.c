@@ -30,7 +30,7 @@
 #include "codecs/lowrank.h"
 #include "core/clock.h"
 #include "core/half.h"
-#include "core/train_report.h"
+#include "codecs/train_report.h"
 
 enum { P_ATOMS, P_K, P_PATCH, P_ITER, P_SEED, P_DICT, P_CODES, P_MAXSEC, N_PARAMS };
 enum { DICT_F16, DICT_F32 };

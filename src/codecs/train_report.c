@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/train_report.h"
+#include "codecs/train_report.h"
 
 static _Thread_local tp_train_report last;
 static _Thread_local int have;

@@ -1,6 +1,6 @@
 /* Training report shared by the learned codecs. */
-#ifndef TP_CORE_TRAIN_REPORT_H
-#define TP_CORE_TRAIN_REPORT_H
+#ifndef TP_CODECS_TRAIN_REPORT_H
+#define TP_CODECS_TRAIN_REPORT_H
 
 #include "tpress.h"
 
