@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "encode_job.h"
-#include "importance.h"
+#include "plan/importance.h"
 
 static const char help[] =
     "usage: tpress compress IN -o OUT.tpz [options]\n"
@@ -170,17 +170,16 @@ int cmd_compress(int argc, char **argv)
     tp_tensor_file *f;
     r = tp_tensor_file_open(in, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
-    cli_importance imp = {0};
+    tp_importance imp = {0};
     if (importance) {
-        char why[700];
-        r = cli_importance_load(importance, f, &imp, why, sizeof why);
-        if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", why); }
+        r = tp_importance_load(importance, f, &imp);
+        if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", tp_last_error_detail()); }
         opt.col_importance = imp.per_tensor;
         opt.n_cols = imp.n_cols;
     }
     compress_ctx c = {.json = json, .quiet = quiet, .verbose = verbose, .n_total = tp_tensor_file_count(f)};
     r = tp_archive_writer_open(out, &c.w);
-    if (tp_is_error(r)) { tp_tensor_file_close(f); cli_importance_free(&imp); return cli_fail_result(out, r); }
+    if (tp_is_error(r)) { tp_tensor_file_close(f); tp_importance_free(&imp); return cli_fail_result(out, r); }
     c.name_w = 6;
     for (size_t i = 0; i < c.n_total; i++) {
         int w = (int)strlen(tp_tensor_file_name(f, i));
@@ -194,7 +193,7 @@ int cmd_compress(int argc, char **argv)
     r = encode_file(f, &opt, sink, &c, detail, sizeof detail);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
     tp_tensor_file_close(f);
-    cli_importance_free(&imp);
+    tp_importance_free(&imp);
     if (tp_is_error(r)) {
         tp_archive_writer_abort(c.w);
         cJSON_Delete(c.rows);
