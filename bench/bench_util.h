@@ -11,20 +11,17 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/rng.h"
 #include "tpress.h"
 
 /* Deterministic standard normal values (xorshift64 + Box-Muller), the same
  * generator as the tests' th_gaussian, so figures are reproducible. */
 static inline void bench_gaussian(float *x, size_t n, unsigned seed)
 {
-    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
+    tp_rng s = {0x9E3779B97F4A7C15ull ^ seed};
     for (size_t i = 0; i < n; i += 2) {
-        double u[2];
-        for (int j = 0; j < 2; j++) {
-            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-            u[j] = ((double)(s >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-        }
-        double r = sqrt(-2.0 * log(u[0])), t = 6.283185307179586 * u[1];
+        double u0 = tp_rng_uniform(&s), u1 = tp_rng_uniform(&s);
+        double r = sqrt(-2.0 * log(u0)), t = 6.283185307179586 * u1;
         x[i] = (float)(r * cos(t));
         if (i + 1 < n) x[i + 1] = (float)(r * sin(t));
     }

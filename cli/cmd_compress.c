@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "importance.h"
+#include "plan/importance.h"
 
 static const char help[] =
     "usage: tpress compress IN -o OUT.tpz [options]\n"
@@ -159,11 +159,10 @@ int cmd_compress(int argc, char **argv)
     tp_tensor_file *f;
     r = tp_tensor_file_open(in, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
-    cli_importance imp = {0};
+    tp_importance imp = {0};
     if (importance) {
-        char why[700];
-        r = cli_importance_load(importance, f, &imp, why, sizeof why);
-        if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", why); }
+        r = tp_importance_load(importance, f, &imp);
+        if (tp_is_error(r)) { tp_tensor_file_close(f); return cli_fail("--importance %s", tp_last_error_detail()); }
         opt.col_importance = (const float *const *)imp.per_tensor;
         opt.n_cols = imp.n_cols;
     }
@@ -182,7 +181,7 @@ int cmd_compress(int argc, char **argv)
     tp_compress_summary sum;
     r = tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
-    cli_importance_free(&imp);
+    tp_importance_free(&imp);
     if (tp_is_error(r)) {
         cJSON_Delete(c.rows);
         fprintf(stderr, "tpress: %s: %s: %s\n", in, tp_error_name(r), tp_last_error_detail());

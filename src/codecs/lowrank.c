@@ -36,6 +36,7 @@
 #include "codecs/codec.h"
 #include "codecs/lowrank.h"
 #include "core/half.h"
+#include "core/rng.h"
 
 enum { P_RANK, P_RATIO, P_ENERGY, P_FACTOR, P_METHOD, P_SEED, N_PARAMS };
 enum { FACTOR_F16, FACTOR_F32, FACTOR_PASS };
@@ -86,19 +87,12 @@ void tp_lowrank_dims(const tp_tensor *t, uint64_t *rows, uint64_t *cols)
 
 /* ---- decomposition ---------------------------------------------------- */
 
-static uint64_t xs_next(uint64_t *s)
-{
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return *s;
-}
-
 static void gaussian_fill(double *x, size_t n, uint64_t seed)
 {
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
-    if (!s) s = 1;
+    tp_rng s;
+    tp_rng_seed(&s, seed);
     for (size_t i = 0; i < n; i += 2) {
-        double u1 = ((double)(xs_next(&s) >> 11) + 0.5) / 9007199254740992.0;
-        double u2 = ((double)(xs_next(&s) >> 11) + 0.5) / 9007199254740992.0;
+        double u1 = tp_rng_uniform(&s), u2 = tp_rng_uniform(&s);
         double r = sqrt(-2.0 * log(u1));
         x[i] = r * cos(6.283185307179586 * u2);
         if (i + 1 < n) x[i + 1] = r * sin(6.283185307179586 * u2);

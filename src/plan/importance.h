@@ -1,5 +1,6 @@
-/* --importance FILE of `tpress compress`: per-column importance vectors
- * (an "imatrix") matched to the tensors of the input file.
+/* Per-column importance vectors (an "imatrix", `tpress compress
+ * --importance FILE`) read from a file and matched to the tensors of a
+ * model file, ready for tp_encode_options.col_importance.
  *
  *  - .safetensors: one f32 1-D tensor per weight, under the weight's name,
  *    as long as the weight's last dimension; every name must be a tensor of
@@ -7,8 +8,8 @@
  *  - .npy: one f32 1-D vector, used for every tensor of 2 or more
  *    dimensions whose last dimension equals its length (at least one must).
  * Values must be finite and >= 0, not all 0. */
-#ifndef TP_CLI_IMPORTANCE_H
-#define TP_CLI_IMPORTANCE_H
+#ifndef TP_PLAN_IMPORTANCE_H
+#define TP_PLAN_IMPORTANCE_H
 
 #include "tpress.h"
 
@@ -18,12 +19,12 @@ typedef struct {
     size_t n;
     float *shared;      /* the .npy vector (per_tensor entries alias it) */
     size_t matched;     /* tensors that got a vector                   */
-} cli_importance;
+} tp_importance;
 
-/* Loads path for the tensors of model. On failure returns an error and
- * writes one line naming the problem to detail. */
-size_t cli_importance_load(const char *path, const tp_tensor_file *model, cli_importance *out, char *detail,
-                           size_t detail_cap);
-void cli_importance_free(cli_importance *imp);
+/* Loads path for the tensors of model. On failure returns an error whose
+ * detail (tp_last_error_detail) is one line naming the path and the
+ * problem; out is then empty. */
+size_t tp_importance_load(const char *path, const tp_tensor_file *model, tp_importance *out);
+void tp_importance_free(tp_importance *imp);
 
 #endif
