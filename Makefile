@@ -9,7 +9,9 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-fie
 # clang reports GCC unroll hints it cannot honour as errors under -Werror.
 WARN    += $(if $(findstring clang,$(CC)),-Wno-pass-failed)
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
-ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread
+# Hidden by default: the shared library exports only what the public
+# headers mark TP_API (the CLI and tests link the static library).
+ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -fvisibility=hidden
 LIBS     = -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c))
@@ -23,12 +25,16 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
+# The shared library's version, from tpress.h; the soname follows the major.
+VERSION       := $(shell sed -n 's/^\#define TP_VERSION_STRING "\(.*\)"/\1/p' include/tpress.h)
+VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
 STATIC   = $(BUILD)/libtpress.a
 SHARED   = $(BUILD)/libtpress.so
+SONAME   = libtpress.so.$(VERSION_MAJOR)
 CLI      = $(BUILD)/tpress
 UNIT     = $(BUILD)/unit_tests
 
-.PHONY: all lib deps demo test asan bench bench-build fuzz clean format validate
+.PHONY: all lib deps demo test check asan bench bench-build fuzz clean format validate
 
 all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
 lib: $(STATIC) $(SHARED)
@@ -46,7 +52,9 @@ $(STATIC): $(LIB_OBJ)
 	$(Q)ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJ)
-	$(Q)$(CC) -shared $(ALLFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared $(ALLFLAGS) -Wl,-soname,$(SONAME) -o $@.$(VERSION) $^ $(LIBS)
+	$(Q)ln -sf libtpress.so.$(VERSION) $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $@
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	@$(if $(V),,echo "  LD  $@")
@@ -78,6 +86,12 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh $(BUILD)
+
+# The inner loop: C unit tests without the model-level ones (no CLI or
+# Python scripts); `make test` stays the whole suite.
+check:
+	@$(MAKE) --no-print-directory all
+	@TP_QUICK=1 $(UNIT)
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tpress.h"
+#include "tpress_eval.h"
 
 #define EXIT_BAD 2 /* every failure: bad input, bad option, I/O error */
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "tpress_eval.h"
 
 static const char help[] =
     "usage: tpress dump MODEL --what hidden|embedding --text FILE -o DIR [options]\n"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tpress_eval.h"
 
 static const char help[] =
     "usage: tpress eval REF CANDIDATE [options]\n"

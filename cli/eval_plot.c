@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tpress_eval.h"
 
 /* A file name for a gnuplot string: quotes and backslashes dropped. */
 static void title_of(const char *path, char *buf, size_t cap)

@@ -13,6 +13,14 @@
  *  - Memory: functions that return an object hand ownership to the caller,
  *    who frees it with the matching *_free(). Functions that write into a
  *    caller buffer never allocate that buffer.
+ *
+ * What is where, simple to advanced: errors; dtypes and tensor views;
+ * pipelines (spec strings) and the codec registry; frames (one tensor:
+ * encode, inspect, decode); metrics; archives (.tpz); tensor files (.npy,
+ * .safetensors, GGUF, file kinds); the learned codecs' training report;
+ * the per-tensor pipeline choice; the compress job (a whole model into an
+ * archive). The evaluation models (MiniLM, Llama/SmolLM2, tokenizers,
+ * model-level metrics) are in tpress_eval.h.
  */
 #ifndef TPRESS_H
 #define TPRESS_H
@@ -28,6 +36,15 @@ extern "C" {
 #define TP_VERSION_MINOR 1
 #define TP_VERSION_PATCH 0
 #define TP_VERSION_STRING "0.1.0"
+
+/* Marks the library's exported functions: libtpress is built with
+ * -fvisibility=hidden, so only what the public headers declare is
+ * exported from the shared library. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TP_API __attribute__((visibility("default")))
+#else
+#define TP_API
+#endif
 
 /* ------------------------------------------------------------------------
  * Errors
@@ -57,16 +74,16 @@ typedef enum {
 } tp_error;
 
 /* True when a size_t result encodes an error. */
-int tp_is_error(size_t result);
+TP_API int tp_is_error(size_t result);
 /* The tp_error of a result (TP_OK when it is not an error). */
-tp_error tp_error_code(size_t result);
+TP_API tp_error tp_error_code(size_t result);
 /* Static name of a result's error, e.g. "corrupt data"; "no error" if none. */
-const char *tp_error_name(size_t result);
+TP_API const char *tp_error_name(size_t result);
 /* Static text of an error code. */
-const char *tp_error_string(tp_error code);
+TP_API const char *tp_error_string(tp_error code);
 /* Detail of the last failure on this thread ("" if none). Valid until the
  * next failing call on the same thread. */
-const char *tp_last_error_detail(void);
+TP_API const char *tp_last_error_detail(void);
 
 /* ------------------------------------------------------------------------
  * Dtypes and tensor views
@@ -102,30 +119,30 @@ typedef struct {
 } tp_tensor;
 
 /* Bytes per element (0 for an invalid dtype). */
-size_t tp_dtype_size(tp_dtype dt);
+TP_API size_t tp_dtype_size(tp_dtype dt);
 /* Lower-case name, e.g. "bf16"; "invalid" for an unknown value. */
-const char *tp_dtype_name(tp_dtype dt);
+TP_API const char *tp_dtype_name(tp_dtype dt);
 /* Parses a name ("f32", "float32", "F32", "bf16", "i64", ...).
  * Returns TP_DTYPE_INVALID if unknown. */
-tp_dtype tp_dtype_from_name(const char *name);
+TP_API tp_dtype tp_dtype_from_name(const char *name);
 /* 1 for f32/f16/bf16/f64. */
-int tp_dtype_is_float(tp_dtype dt);
+TP_API int tp_dtype_is_float(tp_dtype dt);
 
 /* Number of elements; writes it to *numel. Fails (TP_ERR_SHAPE) on ndim >
  * TP_MAX_DIMS or when the element count or the byte size overflows. */
-size_t tp_tensor_numel(const tp_tensor *t, uint64_t *numel);
+TP_API size_t tp_tensor_numel(const tp_tensor *t, uint64_t *numel);
 /* Byte size of the data (numel * dtype size), or an error. */
-size_t tp_tensor_nbytes(const tp_tensor *t);
+TP_API size_t tp_tensor_nbytes(const tp_tensor *t);
 
 /* Exact conversions, round-to-nearest-even, NaN and Inf kept. */
-uint16_t tp_f32_to_f16(float f);
-float tp_f16_to_f32(uint16_t h);
-uint16_t tp_f32_to_bf16(float f);
-float tp_bf16_to_f32(uint16_t h);
+TP_API uint16_t tp_f32_to_f16(float f);
+TP_API float tp_f16_to_f32(uint16_t h);
+TP_API uint16_t tp_f32_to_bf16(float f);
+TP_API float tp_bf16_to_f32(uint16_t h);
 /* Converts n values between float dtypes (f32/f16/bf16/f64); both buffers
  * aligned to their element size. Returns 0 or
  * an error (TP_ERR_DTYPE if either side is not a float dtype). */
-size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt,
+TP_API size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype src_dt,
                   size_t n);
 
 /* ------------------------------------------------------------------------
@@ -162,23 +179,23 @@ typedef struct {
 } tp_codec_info;
 
 /* Number of registered codecs, and the i-th one (NULL if out of range). */
-size_t tp_codec_count(void);
-const tp_codec_info *tp_codec_at(size_t i);
+TP_API size_t tp_codec_count(void);
+TP_API const tp_codec_info *tp_codec_at(size_t i);
 /* By name or id; NULL if none. */
-const tp_codec_info *tp_codec_find(const char *name);
+TP_API const tp_codec_info *tp_codec_find(const char *name);
 
 /* A parsed pipeline: "int:bits=4,group=32 | zstd:level=3". */
 typedef struct tp_pipeline tp_pipeline;
 
 /* Parses a spec. On failure returns an error; tp_last_error_detail() names
  * the offending token. On success *out owns a new pipeline. */
-size_t tp_pipeline_parse(const char *spec, tp_pipeline **out);
-void tp_pipeline_free(tp_pipeline *p);
+TP_API size_t tp_pipeline_parse(const char *spec, tp_pipeline **out);
+TP_API void tp_pipeline_free(tp_pipeline *p);
 /* Writes the canonical spec (every parameter explicit) with a terminating
  * NUL; returns its length without the NUL, or TP_ERR_DST_TOO_SMALL. */
-size_t tp_pipeline_to_string(const tp_pipeline *p, char *dst, size_t cap);
+TP_API size_t tp_pipeline_to_string(const tp_pipeline *p, char *dst, size_t cap);
 /* 1 if any stage is lossy. */
-int tp_pipeline_is_lossy(const tp_pipeline *p);
+TP_API int tp_pipeline_is_lossy(const tp_pipeline *p);
 
 /* ------------------------------------------------------------------------
  * Frames: one tensor, self-describing bytes (docs/FORMAT.md)
@@ -204,7 +221,7 @@ typedef struct {
 /* Worst-case size of the frame tp_frame_encode writes for t under p, from
  * each stage's bound alone (nothing is encoded, t's data is not read), or an
  * error (bad dtype/shape, dtype the pipeline cannot take). */
-size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
+TP_API size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
 
 /* Encodes t through p into dst, with options opt (NULL: none). Returns the
  * frame size or an error. cap >= tp_frame_bound() always suffices; with a
@@ -212,12 +229,12 @@ size_t tp_frame_bound(const tp_pipeline *p, const tp_tensor *t);
  * frame would have fit. Option errors: TP_ERR_SHAPE when n_cols is not t's
  * last dimension (or t is a scalar), TP_ERR_ARG when an importance is
  * negative, NaN or Inf, or all are 0. */
-size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
+TP_API size_t tp_frame_encode(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void *dst,
                        size_t cap);
 
 /* tp_frame_encode into a new malloc'd buffer (*out, caller frees) of the
  * frame's exact size. */
-size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void **out);
+TP_API size_t tp_frame_encode_alloc(const tp_pipeline *p, const tp_tensor *t, const tp_encode_options *opt, void **out);
 
 /* What a frame says about itself, read without decoding the payload. */
 typedef struct {
@@ -234,19 +251,19 @@ typedef struct {
  * available; trailing bytes after the frame are allowed). When the frame's
  * last codec is TP_CODEC_CHECKED (lossless), the frame checksum covers the
  * header only and the payload is verified while it decodes. */
-size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
+TP_API size_t tp_frame_inspect(const void *src, size_t n, tp_frame_info *info);
 
 /* The same as tp_frame_inspect without verifying the checksum, for a caller
  * that sizes a buffer and then calls tp_frame_decode, which verifies it: the
  * payload is then hashed once, not twice. Until that decode succeeds, the
  * fields may come from a corrupted frame (within the format's limits). */
-size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info);
+TP_API size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info);
 
 /* Decodes a frame into dst (cap >= info.nbytes). Returns the decoded byte
  * count or an error. Never reads beyond src+n or writes beyond dst+cap.
  * After an error dst holds unspecified bytes (a checksum failure inside a
  * self-checked payload is found while decoding). */
-size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
+TP_API size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
 
 /* Worker threads that the quantizers (int, kmeans, nf, log, fp8, kq) use
  * inside one tp_frame_encode/tp_frame_decode call made from the calling
@@ -254,7 +271,7 @@ size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
  * 64. A per-thread setting, not a codec parameter, because parameters are
  * stored in the frame: the bytes never depend on it. Returns the previous
  * value. */
-int tp_threads_set(int threads);
+TP_API int tp_threads_set(int threads);
 
 /* Positions kept by the last stage of a frame that prunes (tokdct with
  * prune=k; decode returns zeros for the other tokens): the stages after it
@@ -263,7 +280,7 @@ int tp_threads_set(int threads);
  * number of positions written. Errors: TP_ERR_NOT_FOUND when no stage
  * prunes or it kept every token, TP_ERR_DST_TOO_SMALL when cap is short,
  * frame errors as in decode. */
-size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap);
+TP_API size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Metrics: error of a reconstruction, computed in float64
@@ -283,14 +300,14 @@ typedef struct {
 /* Compares n values (any dtype each side; integers are read as float64,
  * exact below 2^53). NaN/Inf positions are counted in nonfinite and
  * skipped (equal non-finite values are exact). */
-size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got,
+TP_API size_t tp_metrics_compute(const void *ref, tp_dtype ref_dt, const void *got,
                           tp_dtype got_dt, size_t n, tp_metrics *m);
 
 /* Decodes the frame (n bytes) and compares it with ref, the tensor it was
  * made from (same dtype and shape, else TP_ERR_SHAPE) with
  * tp_metrics_compute; an integer tensor decoded bit for bit gets snr, psnr
  * +inf, cosine 1 and zero errors. Returns 0 or an error. */
-size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_metrics *m);
+TP_API size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_metrics *m);
 
 /* ------------------------------------------------------------------------
  * Archives (.tpz): named frames, an index and a footer (docs/FORMAT.md)
@@ -314,30 +331,30 @@ typedef struct {
 
 /* Starts writing path: data go to a temporary file next to it, which
  * tp_archive_writer_finish renames into place. */
-size_t tp_archive_writer_open(const char *path, tp_archive_writer **out);
+TP_API size_t tp_archive_writer_open(const char *path, tp_archive_writer **out);
 /* Appends one frame (as made by tp_frame_encode) under name, with metrics
  * (may be NULL). Names must be unique and non-empty. Thread-compatible, not
  * thread-safe: serialise calls. */
-size_t tp_archive_writer_add(tp_archive_writer *w, const char *name,
+TP_API size_t tp_archive_writer_add(tp_archive_writer *w, const char *name,
                              const void *frame, size_t frame_size,
                              const tp_metrics *metrics);
 /* Writes index and footer, syncs, renames; frees w in every case. */
-size_t tp_archive_writer_finish(tp_archive_writer *w);
+TP_API size_t tp_archive_writer_finish(tp_archive_writer *w);
 /* Deletes the temporary file and frees w. */
-void tp_archive_writer_abort(tp_archive_writer *w);
+TP_API void tp_archive_writer_abort(tp_archive_writer *w);
 
 /* Maps an archive and validates its footer and index. */
-size_t tp_archive_open(const char *path, tp_archive **out);
-void tp_archive_close(tp_archive *a);
-size_t tp_archive_count(const tp_archive *a);
+TP_API size_t tp_archive_open(const char *path, tp_archive **out);
+TP_API void tp_archive_close(tp_archive *a);
+TP_API size_t tp_archive_count(const tp_archive *a);
 /* Entry i (NULL if out of range); valid until tp_archive_close. */
-const tp_archive_entry *tp_archive_entry_at(const tp_archive *a, size_t i);
+TP_API const tp_archive_entry *tp_archive_entry_at(const tp_archive *a, size_t i);
 /* Index of the entry named name, or an error (TP_ERR_NOT_FOUND). */
-size_t tp_archive_find(const tp_archive *a, const char *name);
+TP_API size_t tp_archive_find(const tp_archive *a, const char *name);
 /* The mapped bytes of entry i's frame. */
-size_t tp_archive_frame(const tp_archive *a, size_t i, const void **frame);
+TP_API size_t tp_archive_frame(const tp_archive *a, size_t i, const void **frame);
 /* Decodes entry i into dst (cap >= raw_size); returns bytes or error. */
-size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap);
+TP_API size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap);
 
 
 /* ------------------------------------------------------------------------
@@ -362,10 +379,10 @@ typedef enum {
     TP_FILE_JPEG
 } tp_file_kind;
 #define TP_SNIFF_BYTES 16
-tp_file_kind tp_sniff(const void *head, size_t n);
-size_t tp_sniff_path(const char *path, tp_file_kind *kind);
+TP_API tp_file_kind tp_sniff(const void *head, size_t n);
+TP_API size_t tp_sniff_path(const char *path, tp_file_kind *kind);
 /* "archive", "frame", "gguf", "npy", "safetensors", "png", "jpeg", "unknown". */
-const char *tp_file_kind_name(tp_file_kind kind);
+TP_API const char *tp_file_kind_name(tp_file_kind kind);
 
 typedef struct tp_tensor_file tp_tensor_file;
 
@@ -373,16 +390,16 @@ typedef struct tp_tensor_file tp_tensor_file;
  * memory-mapped. Every header field is validated: bad magic, unsupported
  * dtype, Fortran order, pickled objects, offsets past the end, overlapping
  * or overflowing ranges are errors. */
-size_t tp_tensor_file_open(const char *path, tp_tensor_file **out);
-void tp_tensor_file_close(tp_tensor_file *f);
-size_t tp_tensor_file_count(const tp_tensor_file *f);
+TP_API size_t tp_tensor_file_open(const char *path, tp_tensor_file **out);
+TP_API void tp_tensor_file_close(tp_tensor_file *f);
+TP_API size_t tp_tensor_file_count(const tp_tensor_file *f);
 /* Name of tensor i (a .npy's one tensor is named after the file's stem). */
-const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
+TP_API const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
 /* View of tensor i; t->data points into the mapping (valid until close).
  * It may be unaligned (safetensors packs tensors back to back): memcpy
  * before typed access; tp_frame_encode and tp_metrics_compute accept it as
  * is. Errors: TP_ERR_NOT_FOUND when i >= count. */
-size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
+TP_API size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
 
@@ -391,19 +408,37 @@ typedef struct tp_tensor_writer tp_tensor_writer;
  * bf16 cannot go to .npy: TP_ERR_DTYPE; otherwise safetensors). descs give
  * dtype and shape (their data is ignored); names are copied. Output goes
  * to a temporary file renamed by tp_tensor_writer_finish. */
-size_t tp_tensor_writer_open(const char *path, const char *const *names,
+TP_API size_t tp_tensor_writer_open(const char *path, const char *const *names,
                              const tp_tensor *descs, size_t n,
                              tp_tensor_writer **out);
 /* Writes the data of tensor i; tensors must be put in order 0..n-1 and
  * nbytes must match the tensor's size. */
-size_t tp_tensor_writer_put(tp_tensor_writer *w, size_t i, const void *data,
+TP_API size_t tp_tensor_writer_put(tp_tensor_writer *w, size_t i, const void *data,
                             size_t nbytes);
 /* Syncs and renames into place; frees w in every case. Fails if a tensor
  * was not put. */
-size_t tp_tensor_writer_finish(tp_tensor_writer *w);
+TP_API size_t tp_tensor_writer_finish(tp_tensor_writer *w);
 /* Removes the temporary file and frees w. */
-void tp_tensor_writer_abort(tp_tensor_writer *w);
+TP_API void tp_tensor_writer_abort(tp_tensor_writer *w);
 
+
+/* Weights files as models read them: .tpz (decoded), .safetensors/.npy, or
+ * .gguf (every tensor dequantized to f32; shapes row-major, ggml's ne
+ * reversed). tp_weights_count_values counts the values of all tensors;
+ * tp_weights_export_f32 writes every tensor of in_path as f32 to out_path
+ * (.safetensors), so a GGUF's dequantized weights can be compressed by any
+ * codec; *n_values (may be NULL) gets the number of values written.
+ * TP_ERR_UNSUPPORTED for a GGUF type without a dequantizer. */
+TP_API size_t tp_weights_count_values(const char *path, uint64_t *n_values);
+TP_API size_t tp_weights_export_f32(const char *in_path, const char *out_path, uint64_t *n_values);
+
+/* Candidate weights held by the caller, tensor by tensor: fills *t (dtype,
+ * ndim, shape, data) with the tensor called name, in any float dtype,
+ * contiguous and C-order; data must stay valid until the next call. Returns
+ * 0, or an encoded TP_ERR_NOT_FOUND when there is no such tensor (any other
+ * error is passed on). Names are those of the reference file (the GGUF's,
+ * e.g. "blk.0.attn_q.weight", for a Llama model). */
+typedef size_t (*tp_tensor_fetch_fn)(void *user, const char *name, tp_tensor *t);
 
 /* ------------------------------------------------------------------------
  * Training report of the learned codecs (sparsecode, autoenc)
@@ -423,7 +458,7 @@ typedef struct {
 
 /* Copies the report of the last sparsecode/autoenc encode run on the
  * calling thread into *out; returns 0, or TP_ERR_NOT_FOUND if none ran. */
-size_t tp_train_report_last(tp_train_report *out);
+TP_API size_t tp_train_report_last(tp_train_report *out);
 
 /* ------------------------------------------------------------------------
  * Pipeline choice: measure a tensor, pick a pipeline for an error bound
@@ -457,7 +492,7 @@ typedef struct {
  * f16 values). Integer tensors and tensors with NaN/Inf get a lossless
  * pipeline. why (may be NULL) receives the measured features and every
  * candidate's estimate. Returns the spec length or an error. */
-size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out, size_t cap, tp_choice_report *why);
+TP_API size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *spec_out, size_t cap, tp_choice_report *why);
 
 /* ------------------------------------------------------------------------
  * Compressing a whole model: every tensor of a file (or of a list) into a
@@ -520,190 +555,13 @@ typedef struct {
  * metrics go into the archive index. progress may be NULL; sum (may be
  * NULL) receives the totals. Returns 0 or the first error, whose detail
  * names the tensor. */
-size_t tp_compress_file(const char *in_path, const char *out_path, const tp_compress_options *opt,
+TP_API size_t tp_compress_file(const char *in_path, const char *out_path, const tp_compress_options *opt,
                         tp_compress_progress_fn progress, void *ctx, tp_compress_summary *sum);
 
 /* The same for n in-memory tensors named names[i]. */
-size_t tp_compress_tensors(size_t n, const char *const *names, const tp_tensor *tensors, const char *out_path,
+TP_API size_t tp_compress_tensors(size_t n, const char *const *names, const tp_tensor *tensors, const char *out_path,
                            const tp_compress_options *opt, tp_compress_progress_fn progress, void *ctx,
                            tp_compress_summary *sum);
-
-/* ------------------------------------------------------------------------
- * Model-level evaluation (src/eval/): what a compressed model does, not
- * only how far its tensors moved. No Python or torch at run time.
- * ---------------------------------------------------------------------- */
-
-/* Metrics on vectors and logits, computed in float64. */
-/* Cosine of a and b (n values); 1 exactly when a == b; 0 if either is 0. */
-double tp_eval_cosine(const float *a, const float *b, size_t n);
-/* KL(P || Q) in nats of the softmax distributions of two logit vectors. */
-double tp_eval_kl_logits(const float *ref_logits, const float *cand_logits, size_t n);
-/* Index of the largest value (the first one on ties); 0 when n == 0. */
-size_t tp_eval_argmax(const float *x, size_t n);
-/* Negative log-likelihood -log softmax(logits)[target] in nats; the
- * perplexity of a text is exp(mean NLL over its positions). */
-double tp_eval_nll(const float *logits, size_t n, size_t target);
-
-/* all-MiniLM-L6-v2 sentence embeddings: BERT encoder (WordPiece tokenizer,
- * post-LN layers, head count from config.json beside the vocabulary (default 12), exact-erf GELU), mean pooling over the
- * tokens and L2 normalisation, as sentence-transformers computes them. */
-typedef struct tp_minilm tp_minilm;
-
-/* Loads weights from .safetensors or a .tpz archive (every tensor decoded to
- * f32) and the vocabulary from vocab_path (NULL: vocab.txt in the directory
- * of weights_path). The layer count and sizes come from the tensor shapes.
- * Errors: TP_ERR_NOT_FOUND / TP_ERR_SHAPE for missing or odd tensors,
- * TP_ERR_IO for files. */
-size_t tp_minilm_load(const char *weights_path, const char *vocab_path, tp_minilm **out);
-void tp_minilm_free(tp_minilm *m);
-/* Embedding width (384) and number of layers (6). */
-size_t tp_minilm_dim(const tp_minilm *m);
-size_t tp_minilm_layers(const tp_minilm *m);
-/* Longest token sequence per sentence, [CLS] and [SEP] included (default
- * 256, as sentence-transformers uses for this model; 2..max positions). */
-size_t tp_minilm_set_max_tokens(tp_minilm *m, size_t max_tokens);
-/* Token ids of text ([CLS] ... [SEP], truncated to max tokens); writes at
- * most cap ids and returns the count, or TP_ERR_DST_TOO_SMALL. */
-size_t tp_minilm_tokenize(const tp_minilm *m, const char *text, int32_t *ids, size_t cap);
-/* Embeds n NUL-terminated texts into out[n * dim]. Deterministic for a
- * given build and thread count. */
-size_t tp_minilm_embed(const tp_minilm *m, const char *const *texts, size_t n, float *out);
-/* Runs n texts and returns, in new malloc'd arrays (caller frees), the
- * token ids of all texts back to back (*ids, *n_tokens of them), where text
- * i starts (*starts, n + 1 offsets) and the hidden states
- * (*hidden: (layers + 1) x n_tokens x dim floats; state 0 is the embedding
- * layer's output, state l the output of layer l). */
-size_t tp_minilm_hidden(const tp_minilm *m, const char *const *texts, size_t n, int32_t **ids, uint64_t **starts,
-                        size_t *n_tokens, float **hidden);
-
-/* Reads a text file of sentences, one per line (blank lines skipped), into
- * *lines (array and strings in one malloc'd block, caller frees *lines). */
-size_t tp_eval_read_lines(const char *path, char ***lines, size_t *n);
-
-typedef struct {
-    size_t n_sentences;
-    uint64_t n_tokens;         /* tokens the model saw, [CLS]/[SEP] included */
-    double mean_cosine;        /* reference vs candidate embedding          */
-    double min_cosine;
-    size_t min_index;          /* sentence with the lowest cosine           */
-    double top1_agreement;     /* fraction of sentences whose nearest other
-                                  sentence is the same under both models    */
-    double ref_seconds, cand_seconds; /* forward wall time of each model    */
-    double *sentence_cosine;   /* n_sentences cosines in line order (malloc'd:
-                                  tp_eval_result_free)                     */
-} tp_eval_result;
-
-/* Evaluates CANDIDATE weights (.tpz or tensor file) against REF on the
- * sentences of text_path, with the vocabulary beside ref_path (else beside
- * cand_path). A model against itself gives cosine 1 and agreement 1 exactly.
- * On success the caller frees the result's array with tp_eval_result_free;
- * on error nothing is left to free. */
-size_t tp_eval_minilm(const char *ref_path, const char *cand_path, const char *text_path, tp_eval_result *out);
-/* Frees the arrays of a result (NULL-safe, idempotent). */
-void tp_eval_result_free(tp_eval_result *r);
-
-/* Weights files as models read them: .tpz (decoded), .safetensors/.npy, or
- * .gguf (every tensor dequantized to f32; shapes row-major, ggml's ne
- * reversed). tp_weights_count_values counts the values of all tensors;
- * tp_weights_export_f32 writes every tensor of in_path as f32 to out_path
- * (.safetensors), so a GGUF's dequantized weights can be compressed by any
- * codec; *n_values (may be NULL) gets the number of values written.
- * TP_ERR_UNSUPPORTED for a GGUF type without a dequantizer. */
-size_t tp_weights_count_values(const char *path, uint64_t *n_values);
-size_t tp_weights_export_f32(const char *in_path, const char *out_path, uint64_t *n_values);
-
-/* Llama-architecture decoder (SmolLM2-135M): byte-level BPE tokenizer from
- * the GGUF metadata, RMSNorm, RoPE (the GGUF's base), grouped-query
- * attention, SwiGLU, tied embeddings when the file has no output.weight;
- * a KV cache; OpenBLAS sgemm. */
-typedef struct tp_llama tp_llama;
-
-/* Loads the weights at weights_path (.gguf, dequantized to f32; or a
- * .safetensors/.tpz with the GGUF's tensor names, e.g. written by `tpress
- * dump --what weights` and compressed) with hyperparameters and tokenizer
- * from gguf_path (NULL: weights_path itself must be the GGUF). The KV cache
- * holds 2048 tokens (tp_llama_set_context). Errors: TP_ERR_UNSUPPORTED for
- * other architectures/tokenizers, TP_ERR_NOT_FOUND / TP_ERR_SHAPE for
- * missing or odd tensors, file errors. */
-size_t tp_llama_load(const char *weights_path, const char *gguf_path, tp_llama **out);
-void tp_llama_free(tp_llama *m);
-size_t tp_llama_dim(const tp_llama *m);
-size_t tp_llama_layers(const tp_llama *m);
-size_t tp_llama_vocab(const tp_llama *m);
-/* Width of one position of the K (or V) cache: kv heads x head size. */
-size_t tp_llama_kv_dim(const tp_llama *m);
-/* Number of key/value heads (kv_dim / kv_heads is the head size). */
-size_t tp_llama_kv_heads(const tp_llama *m);
-/* Tokens in the KV cache. */
-size_t tp_llama_position(const tp_llama *m);
-/* Resizes the KV cache to n_ctx tokens and empties it. */
-size_t tp_llama_set_context(tp_llama *m, size_t n_ctx);
-/* Empties the KV cache (the next forward starts at position 0). */
-void tp_llama_reset(tp_llama *m);
-/* Token ids of len bytes of text (new malloc'd array, caller frees; no BOS
- * added, special-token strings are not recognised). */
-size_t tp_llama_tokenize(const tp_llama *m, const char *text, size_t len, int32_t **ids, size_t *n);
-/* Text of the tokens into out (cap bytes, NUL-terminated); returns its length. */
-size_t tp_llama_detokenize(const tp_llama *m, const int32_t *ids, size_t n, char *out, size_t cap);
-/* Runs n tokens at the next positions (appending to the KV cache).
- * logits (may be NULL) receives n x vocab values; hidden (may be NULL)
- * (layers + 1) x n x dim: state 0 the embeddings, state l the residual
- * stream after layer l. TP_ERR_PARAM past the context or for a bad id. */
-size_t tp_llama_forward(tp_llama *m, const int32_t *ids, size_t n, float *logits, float *hidden);
-/* The cache of a layer: position p's key (after RoPE) at k + p * kv_dim,
- * value at v + p * kv_dim, for p < tp_llama_position. Valid until the next
- * forward, reset or set_context. */
-size_t tp_llama_kv(const tp_llama *m, size_t layer, const float **k, const float **v);
-
-#define TP_EVAL_MAX_STATES 129
-typedef struct {
-    size_t n_tokens;        /* tokens of the text that were evaluated      */
-    size_t n_predicted;     /* next-token predictions scored               */
-    size_t window;          /* tokens per window (the KV cache is emptied
-                               between windows)                            */
-    double mean_kl, p99_kl, max_kl; /* KL(ref || cand) per position, nats */
-    double top1_agreement;  /* same argmax token                           */
-    double ref_ppl, cand_ppl; /* perplexity of the text under each model  */
-    size_t n_states;        /* layers + 1                                  */
-    double state_snr_db[TP_EVAL_MAX_STATES]; /* hidden-state SNR per state
-                               (0 = embeddings), over all positions        */
-    double ref_seconds, cand_seconds; /* forward wall time of each model  */
-    double *position_kl;    /* n_predicted KLs in text order (malloc'd:
-                               tp_eval_lm_result_free)                     */
-} tp_eval_lm_result;
-
-/* Evaluates CANDIDATE weights against REF (a GGUF, which also gives the
- * hyperparameters and the tokenizer) on the text in text_path, cut into
- * windows of window tokens (0: 512), at most max_tokens tokens (0: all).
- * A model against itself gives KL 0 and agreement 1 exactly. On success
- * the caller frees the result's array with tp_eval_lm_result_free. */
-size_t tp_eval_llama(const char *ref_gguf, const char *cand_path, const char *text_path, size_t window,
-                     size_t max_tokens, tp_eval_lm_result *out);
-/* Frees the arrays of a result (NULL-safe, idempotent). */
-void tp_eval_lm_result_free(tp_eval_lm_result *r);
-
-/* Candidate weights held by the caller, tensor by tensor: fills *t (dtype,
- * ndim, shape, data) with the tensor called name, in any float dtype,
- * contiguous and C-order; data must stay valid until the next call. Returns
- * 0, or an encoded TP_ERR_NOT_FOUND when there is no such tensor (any other
- * error is passed on). Names are those of the reference file (the GGUF's,
- * e.g. "blk.0.attn_q.weight", for a Llama model). */
-typedef size_t (*tp_tensor_fetch_fn)(void *user, const char *name, tp_tensor *t);
-
-/* The model-level number a planner compares with an accuracy threshold,
- * for candidate weights against the reference at ref_path:
- *  - ref_path a GGUF (Llama/SmolLM2): mean next-token KL(ref || cand) in
- *    nats over the first max_tokens tokens of text_path (0: 512) in one
- *    window; 0 for the same weights; *higher_is_better = 0.
- *  - otherwise MiniLM (.safetensors/.tpz with vocab.txt beside): mean
- *    cosine of the sentence embeddings of the lines of text_path
- *    (max_tokens unused); 1 for the same weights; *higher_is_better = 1.
- * The candidate comes from fetch(user, ...) when fetch is not NULL, else
- * from the file cand_path (.tpz, .safetensors, .gguf). higher_is_better
- * may be NULL. Errors as tp_eval_minilm / tp_eval_llama, or what fetch
- * returned. */
-size_t tp_eval_metric(const char *ref_path, const char *cand_path, tp_tensor_fetch_fn fetch, void *user,
-                      const char *text_path, size_t max_tokens, double *metric, int *higher_is_better);
 
 #ifdef __cplusplus
 }

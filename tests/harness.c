@@ -8,12 +8,12 @@
 
 #define MAX_TESTS 1024
 
-static struct { const char *name; void (*fn)(void); } tests[MAX_TESTS];
+static struct { const char *name; void (*fn)(void); int model; } tests[MAX_TESTS];
 static int n_tests, current_failed;
 
-void th_register(const char *name, void (*fn)(void))
+void th_register(const char *name, void (*fn)(void), int model)
 {
-    if (n_tests < MAX_TESTS) { tests[n_tests].name = name; tests[n_tests].fn = fn; n_tests++; }
+    if (n_tests < MAX_TESTS) { tests[n_tests].name = name; tests[n_tests].fn = fn; tests[n_tests].model = model; n_tests++; }
 }
 
 void th_fail(const char *file, int line, const char *what)
@@ -109,16 +109,19 @@ double th_snr(const float *a, const float *b, size_t n)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
+    const char *quick = getenv("TP_QUICK");
     for (int i = 0; i < n_tests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+        if (tests[i].model && quick && !strcmp(quick, "1")) { skipped++; continue; }
         current_failed = 0;
         tests[i].fn();
         printf("%s %s\n", current_failed ? "FAIL" : "ok  ", tests[i].name);
         if (current_failed) failed++; else passed++;
         fflush(stdout);
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    if (skipped) printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
 

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include "tpress.h"
 
-void th_register(const char *name, void (*fn)(void));
+/* model: 1 for tests that load a real model (MODEL_TEST), skipped by the
+ * quick loop (TP_QUICK=1, `make check`). */
+void th_register(const char *name, void (*fn)(void), int model);
 void th_fail(const char *file, int line, const char *what);
 /* Directory of test data (tests/data), overridable by TP_TEST_DATA. */
 const char *th_data_dir(void);
@@ -35,9 +37,12 @@ double th_snr(const float *a, const float *b, size_t n);
 /* Deterministic standard normal values (xorshift + Box-Muller). */
 void th_gaussian(float *x, size_t n, unsigned seed);
 
-#define TEST(name)                                                           \
+#define TEST(name) TH_TEST(name, 0)
+/* A test that loads MiniLM or SmolLM2: left out of the quick loop. */
+#define MODEL_TEST(name) TH_TEST(name, 1)
+#define TH_TEST(name, model)                                                 \
     static void name(void);                                                  \
-    __attribute__((constructor)) static void th_reg_##name(void) { th_register(#name, name); } \
+    __attribute__((constructor)) static void th_reg_##name(void) { th_register(#name, name, model); } \
     static void name(void)
 
 #define CHECK(cond)                                                          \

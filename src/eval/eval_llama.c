@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "eval/models.h"
+#include "tpress_eval.h"
 
 #define EVAL_CHUNK 128
 #define EVAL_DEFAULT_WINDOW 512

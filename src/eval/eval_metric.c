@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "eval/models.h"
+#include "tpress_eval.h"
 
 #define METRIC_DEFAULT_TOKENS 512
 

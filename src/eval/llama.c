@@ -17,6 +17,7 @@
 #include "eval/bpe.h"
 #include "format/gguf.h"
 #include "eval/models.h"
+#include "tpress_eval.h"
 
 #define LLAMA_DEFAULT_CTX 2048
 

@@ -4,7 +4,7 @@
 #ifndef TP_EVAL_MODELS_H
 #define TP_EVAL_MODELS_H
 #include "format/weights.h"
-#include "tpress.h"
+#include "tpress_eval.h"
 
 /* vocab_path is required here. */
 size_t tp_minilm_load_from(tp_weights *w, const char *vocab_path, tp_minilm **out);
