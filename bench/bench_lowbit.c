@@ -14,13 +14,16 @@
 
 #include "core/clock.h"
 #include "tpress.h"
+#include "core/rng.h"
 
-static void gaussian(float *x, size_t n, uint64_t s)
+static void gaussian(float *x, size_t n, uint64_t seed)
 {
+    tp_rng rng = {seed};
+    uint64_t s;
     for (size_t i = 0; i < n; i += 2) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        s = tp_rng_next(&rng);
         double u1 = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        s = tp_rng_next(&rng);
         double u2 = (double)(s >> 11) / 9007199254740992.0, r = sqrt(-2 * log(u1));
         x[i] = (float)(r * cos(2 * M_PI * u2));
         if (i + 1 < n) x[i + 1] = (float)(r * sin(2 * M_PI * u2));

@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "tpress.h"
+#include "core/rng.h"
 
 static int die(const char *what, size_t r)
 {
@@ -61,10 +62,11 @@ static int speed(int argc, char **argv)
     if (reps < 1 || reps > 100) reps = 5;
     float *x = malloc(n * 4), *y = malloc(n * 4);
     if (!x || !y) return 1;
-    uint64_t s = 88172645463325252ull;
+    tp_rng rng = {88172645463325252ull};
+    uint64_t s;
     for (size_t i = 0; i < n; i++) { /* cheap approx. Gaussian: sum of 4 uniforms */
         float acc = 0;
-        for (int k = 0; k < 4; k++) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; acc += (float)(s >> 40) * 0x1p-24f; }
+        for (int k = 0; k < 4; k++) { s = tp_rng_next(&rng); acc += (float)(s >> 40) * 0x1p-24f; }
         x[i] = (acc - 2.0f) * 1.7320508f;
     }
     tp_tensor t = {.dtype = TP_F32, .ndim = 1, .shape = {n}, .data = x};

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "core/rng.h"
 
 static size_t add_tensor(tp_archive_writer *w, const char *name, const char *spec, const float *x, uint64_t rows,
                          uint64_t cols)
@@ -130,9 +131,10 @@ TEST(archive_golden_truncations_and_bit_flips_rejected)
         if (archive_reads(tmp)) { th_fail(__FILE__, __LINE__, "a truncated archive was accepted"); break; }
     }
     unsigned char *c = malloc(n);
-    uint64_t s = 12345;
+    tp_rng rng = {12345};
+    uint64_t s;
     for (int k = 0; k < 1500; k++) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        s = tp_rng_next(&rng);
         size_t bit = (size_t)(s % (n * 8));
         memcpy(c, g, n);
         c[bit / 8] ^= (unsigned char)(1u << (bit % 8));

@@ -11,12 +11,7 @@
 
 #include "core/half.h"
 #include "harness.h"
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return *s;
-}
+#include "core/rng.h"
 
 static uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static float float_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -181,9 +176,9 @@ TEST(dtype_f32_to_f16_sweep_and_random)
                 return;
             }
         }
-    uint64_t s = 12345;
+    tp_rng s = {12345};
     for (int i = 0; i < 2000000; i++) {
-        float f = float_of((uint32_t)rng_next(&s));
+        float f = float_of((uint32_t)tp_rng_next(&s));
         CHECK(check_f16(f));
     }
 }
@@ -206,8 +201,8 @@ TEST(dtype_f32_to_bf16_sweep_and_random)
     static const uint32_t low[] = {0, 1, 0x7fff, 0x8000, 0x8001, 0xffff};
     for (uint32_t hi = 0; hi < (1u << 16); hi++)
         for (size_t j = 0; j < sizeof low / sizeof low[0]; j++) CHECK(check_bf16(float_of(hi << 16 | low[j])));
-    uint64_t s = 777;
-    for (int i = 0; i < 2000000; i++) CHECK(check_bf16(float_of((uint32_t)rng_next(&s))));
+    tp_rng s = {777};
+    for (int i = 0; i < 2000000; i++) CHECK(check_bf16(float_of((uint32_t)tp_rng_next(&s))));
     CHECK(tp_f32_to_bf16(FLT_MAX) == 0x7f80);                 /* rounds up to Inf    */
     CHECK(tp_f32_to_bf16(float_of(0x7f7f7fffu)) == 0x7f7f);   /* just below halfway  */
     CHECK(tp_f32_to_bf16(float_of(0x3f808000u)) == 0x3f80);   /* tie -> even (down)  */
@@ -225,9 +220,9 @@ static void fill_f32_bits(float *x, size_t n, uint64_t seed)
     static const uint32_t special[] = {0, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u,
                                        0xffa02000u,   0x477ff000u, 0x477fefffu, 0x33000000u, 0x33000001u,
                                        0x387fc000u,   0x00000001u, 0x3f800000u};
-    uint64_t s = seed;
+    tp_rng s = {seed};
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = rng_next(&s);
+        uint64_t r = tp_rng_next(&s);
         uint32_t u = (uint32_t)r;
         if ((r >> 32) % 8 == 0) u = special[(r >> 40) % (sizeof special / sizeof special[0])];
         /* Bias toward the f16 range, where the rounding work happens. */

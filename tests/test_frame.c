@@ -9,12 +9,7 @@
 #include <xxhash.h>
 
 #include "harness.h"
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return *s;
-}
+#include "core/rng.h"
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
@@ -226,9 +221,9 @@ TEST(frame_lossless_bit_exact)
     static uint32_t f32[N];
     static uint64_t f64[N];
     static uint16_t f16[N], bf16[N];
-    uint64_t s = 42;
+    tp_rng s = {42};
     for (int i = 0; i < N; i++) {
-        uint64_t r = rng_next(&s);
+        uint64_t r = tp_rng_next(&s);
         f32[i] = i < 16 ? f32_special[i] : (i % 3 ? (uint32_t)r : f32_special[r % 16]);
         f64[i] = i % 5 == 0 ? 0x7ff0000000000001ull + (r & 0xffff) : i % 5 == 1 ? 0x8000000000000000ull | (r & 0xfffff) : r;
         f16[i] = (uint16_t)(i < 256 ? (uint64_t)((0x7c00 | i) + (i & 1) * 0x8000) : r); /* NaN payloads, Inf */
@@ -279,8 +274,8 @@ TEST(frame_integer_dtypes)
 {
     static const tp_dtype ints[] = {TP_I8, TP_U8, TP_I16, TP_U16, TP_I32, TP_U32, TP_I64, TP_U64, TP_BOOL};
     uint8_t raw[8 * 77];
-    uint64_t s = 9;
-    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)rng_next(&s);
+    tp_rng s = {9};
+    for (size_t i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)tp_rng_next(&s);
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         tp_tensor t = {ints[i], 2, {7, 11}, raw};
         if (ints[i] == TP_BOOL) for (int k = 0; k < 77; k++) raw[k] &= 1;
@@ -508,15 +503,15 @@ TEST(frame_bit_flips_rejected)
     size_t sizes[16];
     size_t m = sample_frames(frames, sizes);
     CHECK(m > 0);
-    uint64_t s = 2024;
+    tp_rng s = {2024};
     int seen[TP_ERR__MAX] = {0};
     for (int k = 0; k < 2400; k++) {
-        size_t i = (size_t)(rng_next(&s) % m);
+        size_t i = (size_t)(tp_rng_next(&s) % m);
         /* Half the flips hit the header and checksum, where parsing is. */
         uint32_t hs = rd32(frames[i] + 8);
-        size_t pos = k % 2 ? (size_t)(rng_next(&s) % hs) : (size_t)(rng_next(&s) % sizes[i]);
-        if (k % 7 == 0) pos = sizes[i] - 1 - (size_t)(rng_next(&s) % 8);
-        uint8_t bit = (uint8_t)(1u << (rng_next(&s) % 8));
+        size_t pos = k % 2 ? (size_t)(tp_rng_next(&s) % hs) : (size_t)(tp_rng_next(&s) % sizes[i]);
+        if (k % 7 == 0) pos = sizes[i] - 1 - (size_t)(tp_rng_next(&s) % 8);
+        uint8_t bit = (uint8_t)(1u << (tp_rng_next(&s) % 8));
         frames[i][pos] ^= bit;
         size_t r = decode_exact(frames[i], sizes[i]);
         /* A payload flip that the frame checksum caught passes the
@@ -640,8 +635,8 @@ TEST(frame_self_checked_payload)
      * checksums nor cleared without the checksum noticing. */
     size_t nv = 3000;
     uint16_t *x = malloc(nv * sizeof *x);
-    uint64_t s = 5;
-    for (size_t i = 0; i < nv; i++) x[i] = (uint16_t)(0x3c00 + (rng_next(&s) % 512) - 256 + (i % 3 ? 0 : 0x8000));
+    tp_rng s = {5};
+    for (size_t i = 0; i < nv; i++) x[i] = (uint16_t)(0x3c00 + (tp_rng_next(&s) % 512) - 256 + (i % 3 ? 0 : 0x8000));
     tp_tensor t = {TP_BF16, 1, {nv}, x};
     uint8_t *f, *fi;
     size_t n = encode("lossless:chunk=1", &t, &f);
@@ -689,17 +684,17 @@ TEST(frame_random_forgeries_never_crash)
     size_t sizes[16];
     size_t m = sample_frames(frames, sizes);
     CHECK(m > 0);
-    uint64_t s = 77;
+    tp_rng s = {77};
     int ok = 0, err = 0;
     for (int k = 0; k < 3000; k++) {
-        size_t i = (size_t)(rng_next(&s) % m), n = sizes[i];
+        size_t i = (size_t)(tp_rng_next(&s) % m), n = sizes[i];
         uint8_t *g = malloc(n);
         memcpy(g, frames[i], n);
         uint32_t hs = rd32(g + 8);
-        int edits = 1 + (int)(rng_next(&s) % 3);
+        int edits = 1 + (int)(tp_rng_next(&s) % 3);
         for (int e = 0; e < edits; e++) {
-            size_t pos = k % 3 ? (size_t)(rng_next(&s) % hs) : (size_t)(rng_next(&s) % (n - 8));
-            uint64_t r = rng_next(&s);
+            size_t pos = k % 3 ? (size_t)(tp_rng_next(&s) % hs) : (size_t)(tp_rng_next(&s) % (n - 8));
+            uint64_t r = tp_rng_next(&s);
             g[pos] = r % 4 == 0 ? 0 : r % 4 == 1 ? 0xff : (uint8_t)(g[pos] ^ (r >> 8));
         }
         reseal(g, n);

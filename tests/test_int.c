@@ -10,12 +10,7 @@
 #include "core/bitpack.h"
 #include "core/half.h"
 #include "harness.h"
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return *s;
-}
+#include "core/rng.h"
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
@@ -384,14 +379,14 @@ TEST(int_gaussian_snr)
 TEST(int_dequant_kernel_matches_reference)
 {
     tp_dequant_fn best = tp_dequant_best();
-    uint64_t st = 5;
+    tp_rng st = {5};
     uint8_t *codes = malloc(64 * 256);
     float s[8], off[8], *a = malloc(8 * 256 * sizeof *a), *b = malloc(8 * 256 * sizeof *b);
     for (unsigned bits = 1; bits <= 8; bits++)
         for (size_t group = 8; group <= 256; group += 8) {
-            size_t ng = 1 + (size_t)(rng_next(&st) % 8);
+            size_t ng = 1 + (size_t)(tp_rng_next(&st) % 8);
             size_t nbytes = ng * group * bits / 8;
-            for (size_t i = 0; i < nbytes; i++) codes[i] = (uint8_t)rng_next(&st);
+            for (size_t i = 0; i < nbytes; i++) codes[i] = (uint8_t)tp_rng_next(&st);
             th_gaussian(s, ng, (unsigned)(bits * 1000 + group));
             th_gaussian(off, ng, (unsigned)(bits * 1000 + group + 1));
             best(codes, ng, group, bits, s, off, a);
@@ -413,11 +408,11 @@ TEST(int_dequant_kernel_matches_reference)
 
 TEST(int_bitpack)
 {
-    uint64_t st = 3;
+    tp_rng st = {3};
     for (unsigned b = 1; b <= 8; b++)
         for (size_t n = 0; n <= 72; n += 8) {
             uint8_t q[72], q2[72], p1[80] = {0}, p2[80], p3[80] = {0};
-            for (size_t i = 0; i < n; i++) q[i] = (uint8_t)(rng_next(&st) & ((1u << b) - 1));
+            for (size_t i = 0; i < n; i++) q[i] = (uint8_t)(tp_rng_next(&st) & ((1u << b) - 1));
             size_t nb = (size_t)tp_packed_bytes(n, b);
             CHECK(nb == (n * b + 7) / 8);
             memset(p2, 0xcc, sizeof p2);
@@ -437,7 +432,7 @@ TEST(int_bitpack)
     for (unsigned b = 1; b <= 8; b++) {
         uint8_t buf[16] = {0};
         unsigned vals[13];
-        for (int i = 0; i < 13; i++) { vals[i] = (unsigned)(rng_next(&st) & ((1u << b) - 1)); tp_bits_or(buf, (uint64_t)i, b, vals[i]); }
+        for (int i = 0; i < 13; i++) { vals[i] = (unsigned)(tp_rng_next(&st) & ((1u << b) - 1)); tp_bits_or(buf, (uint64_t)i, b, vals[i]); }
         for (int i = 0; i < 13; i++) CHECK(tp_bits_get(buf, (uint64_t)i, b) == vals[i]);
         for (size_t i = (13 * b + 7) / 8; i < 16; i++) CHECK(buf[i] == 0);
     }

@@ -8,14 +8,11 @@
 
 #include "codecs/int_kernels.h"
 #include "core/hash.h"
+#include "core/rng.h"
 #include "harness.h"
 
-static uint64_t rng = 88172645463325252ull;
-static uint32_t next_u32(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return (uint32_t)(rng >> 11);
-}
+static tp_rng rng = {88172645463325252ull};
+static uint32_t next_u32(void) { return (uint32_t)(tp_rng_next(&rng) >> 11); }
 
 /* Gaussian values reshaped into the awkward cases: ties, +0/-0 mixes,
  * one-signed groups, constants, tiny and large magnitudes. */

@@ -7,14 +7,12 @@
 #include "codecs/lossless.h"
 #include "codecs/pipeline.h"
 #include "core/rans.h"
+#include "core/rng.h"
 
-static uint64_t rng_state = 88172645463325252ull;
+static tp_rng rng_state = {88172645463325252ull};
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return tp_rng_next(&rng_state);
 }
 
 /* Encodes through a frame with spec, decodes, compares bytes. */

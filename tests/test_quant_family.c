@@ -11,6 +11,7 @@
 #include "core/bitpack.h"
 #include "core/hash.h"
 #include "harness.h"
+#include "core/rng.h"
 
 /* Encodes x (f32, shape given) with spec, decodes into y; returns the frame
  * size or an error; fills *m when not NULL. */
@@ -109,9 +110,10 @@ TEST(quant_fp8_all_codes)
 
 TEST(quant_fp8_random_vs_brute_force)
 {
-    uint64_t s = 99;
+    tp_rng rng = {99};
+    uint64_t s;
     for (int i = 0; i < 20000; i++) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        s = tp_rng_next(&rng);
         int fmt = (int)(s & 1);
         /* Log-uniform magnitudes across subnormal, normal and overflow ranges. */
         float f = ldexpf(1.0f + (float)((s >> 8) & 0xffffff) / 16777216.0f, (int)((s >> 40) % 48) - (fmt ? 24 : 16));
@@ -196,7 +198,8 @@ TEST(quant_lut_kernel_matches_reference)
     tp_lut_fn best = tp_lut_variant(v);
     if (!best) continue;
     const size_t groups[] = {8, 16, 24, 32, 48, 64, 80, 264, 2048};
-    uint64_t s = 7;
+    tp_rng rng = {7};
+    uint64_t s;
     for (unsigned bits = 1; bits <= 8; bits++) {
         unsigned K = 1u << bits;
         for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
@@ -204,7 +207,7 @@ TEST(quant_lut_kernel_matches_reference)
             uint8_t *codes = malloc(n * bits / 8 + 16);
             float *lut = malloc(ng * K * sizeof *lut), sc[5], *a = malloc(n * 4), *b = aligned_alloc(64, (n * 4 + 63) / 64 * 64);
             CHECK(codes && lut && a && b);
-            for (size_t i = 0; i < n * bits / 8 + 16; i++) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; codes[i] = (uint8_t)s; }
+            for (size_t i = 0; i < n * bits / 8 + 16; i++) { s = tp_rng_next(&rng); codes[i] = (uint8_t)s; }
             for (size_t i = 0; i < ng * K; i++) lut[i] = (float)((int)(i * 7919 % 1001) - 500) / 37.0f;
             for (int g = 0; g < 5; g++) sc[g] = 0.1f + 0.37f * (float)g;
             for (int variant = 0; variant < 3; variant++) {

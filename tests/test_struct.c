@@ -8,6 +8,7 @@
 #include "codecs/pipeline.h"
 #include "core/half.h"
 #include "harness.h"
+#include "core/rng.h"
 
 static tp_tensor mat(const float *x, uint64_t m, uint64_t n)
 {
@@ -460,11 +461,12 @@ TEST(struct_sparse_malformed_payloads)
         uint8_t *pl = malloc(pn);
         float big[256];
         tp_tensor dd2 = mat(NULL, 16, 16);
-        uint64_t s = 99 + f;
+        tp_rng rng = {99 + f};
+        uint64_t s;
         for (int it = 0; it < 3000; it++) {
             memcpy(pl, (uint8_t *)frame + h, pn);
             for (int k = 0; k < 3; k++) {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                s = tp_rng_next(&rng);
                 pl[s % pn] ^= (uint8_t)(1u << (s >> 40) % 8);
             }
             tp_desc_bytes(&sd, pn);
