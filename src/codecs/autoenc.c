@@ -291,7 +291,7 @@ static size_t ae_decode(const tp_params *p, const void *src, size_t n_in, const 
 }
 
 const tp_codec tp_codec_autoenc = {
-    .info = {.id = 20, .name = "autoenc", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_autoenc, .name = "autoenc", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "MLP autoencoder trained on the rows (Adam); stores the decoder and the latent codes",
              .n_params = N_PARAMS, .params = ae_params},
     .bound = ae_bound, .encode = ae_encode, .decode = ae_decode,

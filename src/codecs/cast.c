@@ -76,13 +76,13 @@ static size_t bf16_decode(const tp_params *p, const void *src, size_t n, const t
 }
 
 const tp_codec tp_codec_fp16 = {
-    .info = {.id = 2, .name = "fp16", .flags = TP_CODEC_LOSSY,
+    .info = {.id = TP_CODEC_ID_fp16, .name = "fp16", .flags = TP_CODEC_LOSSY,
              .summary = "cast to IEEE half precision (round to nearest even; NaN/Inf kept)"},
     .bound = fp16_bound, .encode = fp16_encode, .decode = fp16_decode,
 };
 
 const tp_codec tp_codec_bf16 = {
-    .info = {.id = 3, .name = "bf16", .flags = TP_CODEC_LOSSY,
+    .info = {.id = TP_CODEC_ID_bf16, .name = "bf16", .flags = TP_CODEC_LOSSY,
              .summary = "cast to bfloat16 (round to nearest even; NaN/Inf kept)"},
     .bound = bf16_bound, .encode = bf16_encode, .decode = bf16_decode,
 };

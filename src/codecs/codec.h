@@ -1,6 +1,6 @@
 /* The codec contract. Every compression method is one tp_codec value,
- * listed once in the registry table (registry.c). Adding a method = one
- * file under src/codecs/ + one row in that table + its tests.
+ * tp_codec_NAME, listed once in codec_list.h with its pinned id. Adding a
+ * method = one file under src/codecs/ + one row in codec_list.h + its tests.
  *
  * Data flow of a stage: the stage receives a tensor (dtype, shape, data)
  * and writes bytes; it also describes what it wrote as a tensor (usually
@@ -82,26 +82,15 @@ static inline void tp_desc_bytes(tp_tensor *out, size_t n)
     out->data = NULL;
 }
 
-/* Codec definitions, one per file. */
-extern const tp_codec tp_codec_int;
-extern const tp_codec tp_codec_fp16;
-extern const tp_codec tp_codec_bf16;
-extern const tp_codec tp_codec_zstd;
-extern const tp_codec tp_codec_lossless;
-extern const tp_codec tp_codec_kmeans;
-extern const tp_codec tp_codec_nf;
-extern const tp_codec tp_codec_log;
-extern const tp_codec tp_codec_fp8;
-extern const tp_codec tp_codec_dct2d;
-extern const tp_codec tp_codec_tokdct;
-extern const tp_codec tp_codec_svd;
-extern const tp_codec tp_codec_pca;
-extern const tp_codec tp_codec_sparse;
-extern const tp_codec tp_codec_sparsecode;
-extern const tp_codec tp_codec_autoenc;
-extern const tp_codec tp_codec_ternary;
-extern const tp_codec tp_codec_kq;
-extern const tp_codec tp_codec_vq;
-extern const tp_codec tp_codec_seedlm;
+/* TP_CODEC_ID_NAME: the pinned frame id of codec NAME, and
+ * tp_codec_NAME: its definition, which sets .id = TP_CODEC_ID_NAME so that
+ * the id is written in codec_list.h only. */
+enum {
+#define TP_CODEC(id, name) TP_CODEC_ID_##name = id,
+#include "codecs/codec_list.h"
+};
+
+#define TP_CODEC(id, name) extern const tp_codec tp_codec_##name;
+#include "codecs/codec_list.h"
 
 #endif

@@ -908,7 +908,7 @@ static size_t dct2d_decode(const tp_params *p, const void *src, size_t n, const 
 }
 
 const tp_codec tp_codec_dct2d = {
-    .info = {.id = 14, .name = "dct2d", .flags = TP_CODEC_LOSSY,
+    .info = {.id = TP_CODEC_ID_dct2d, .name = "dct2d", .flags = TP_CODEC_LOSSY,
              .summary = "block DCT of the last two axes (images, feature maps), JPEG-like, rANS-coded tokens",
              .n_params = N_PARAMS, .params = dct2d_params},
     .validate = dct2d_validate, .bound = dct2d_bound, .encode = dct2d_encode, .decode = dct2d_decode,

@@ -145,7 +145,7 @@ static size_t fp8_decode(const tp_params *p, const void *src, size_t n, const tp
 }
 
 const tp_codec tp_codec_fp8 = {
-    .info = {.id = 9, .name = "fp8", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_fp8, .name = "fp8", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "FP8 E4M3/E5M2 with a scale per tensor, channel or group",
              .n_params = N_PARAMS, .params = fp8_params},
     .validate = fp8_validate, .bound = fp8_bound, .encode = fp8_encode, .decode = fp8_decode,

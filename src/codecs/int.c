@@ -355,7 +355,7 @@ static size_t int_decode(const tp_params *p, const void *src, size_t n, const tp
 }
 
 const tp_codec tp_codec_int = {
-    .info = {.id = 1, .name = "int", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_int, .name = "int", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "uniform quantization, 1-8 bits, per tensor/channel/group, f16/f32 scales",
              .n_params = N_PARAMS, .params = int_params},
     .validate = int_validate, .bound = int_bound, .encode = int_encode, .decode = int_decode,

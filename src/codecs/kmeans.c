@@ -330,7 +330,7 @@ static size_t kmeans_decode(const tp_params *p, const void *src, size_t n, const
 }
 
 const tp_codec tp_codec_kmeans = {
-    .info = {.id = 6, .name = "kmeans", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_kmeans, .name = "kmeans", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "Lloyd/k-means++ scalar codebook of 2^bits centroids per tensor/channel/group",
              .n_params = N_PARAMS, .params = kmeans_params},
     .validate = kmeans_validate, .bound = kmeans_bound, .encode = kmeans_encode, .decode = kmeans_decode,

@@ -567,7 +567,7 @@ static size_t kq_decode(const tp_params *p, const void *src, size_t n, const tp_
 }
 
 const tp_codec tp_codec_kq = {
-    .info = {.id = 11, .name = "kq", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_kq, .name = "kq", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "k-quant super-blocks (256 values, 16/32-value sub-blocks, quantized scales/mins), 2-6 bits",
              .n_params = N_PARAMS, .params = kq_params},
     .validate = kq_validate, .bound = kq_bound, .encode = kq_encode, .decode = kq_decode,

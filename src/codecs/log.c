@@ -182,7 +182,7 @@ static size_t log_decode(const tp_params *p, const void *src, size_t n, const tp
 }
 
 const tp_codec tp_codec_log = {
-    .info = {.id = 8, .name = "log", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_log, .name = "log", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "sign + log-magnitude levels M*2^(-k*step), 2-8 bits, max per group, exact zero",
              .n_params = N_PARAMS, .params = log_params},
     .validate = log_validate, .bound = log_bound, .encode = log_encode, .decode = log_decode,

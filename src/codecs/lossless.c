@@ -252,7 +252,7 @@ size_t tp_ll_plane_bytes(const void *payload, size_t n, uint64_t bytes[TP_LL_MAX
 }
 
 const tp_codec tp_codec_lossless = {
-    .info = {.id = 5, .name = "lossless", .flags = TP_CODEC_CHECKED,
+    .info = {.id = TP_CODEC_ID_lossless, .name = "lossless", .flags = TP_CODEC_CHECKED,
              .summary = "byte planes (sign-rotated floats; bf16/f32 exponent coded with 2 mantissa bits by multi-symbol Huffman or rANS) + interleaved rANS, chunked, checksummed, multi-threaded",
              .n_params = 3, .params = ll_params},
     .bound = ll_bound, .encode = ll_encode, .decode = ll_decode,

@@ -422,14 +422,14 @@ static size_t pca_decode(const tp_params *p, const void *src, size_t n, const tp
 }
 
 const tp_codec tp_codec_svd = {
-    .info = {.id = 16, .name = "svd", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_svd, .name = "svd", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "truncated SVD (rank, ratio or energy), balanced factors as f16/f32 or to the next stage",
              .n_params = N_PARAMS, .params = svd_params},
     .validate = svd_validate, .bound = svd_bound, .encode = svd_encode, .decode = svd_decode,
 };
 
 const tp_codec tp_codec_pca = {
-    .info = {.id = 17, .name = "pca", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_pca, .name = "pca", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "PCA over rows: mean + top components + per-row coefficients",
              .n_params = N_PARAMS, .params = pca_params},
     .validate = pca_validate, .bound = pca_bound, .encode = pca_encode, .decode = pca_decode,

@@ -120,7 +120,7 @@ static size_t nf_decode(const tp_params *p, const void *src, size_t n, const tp_
 }
 
 const tp_codec tp_codec_nf = {
-    .info = {.id = 7, .name = "nf", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_nf, .name = "nf", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "normal-float (NF4-style) codebook, 2-8 bits, absmax scale per group",
              .n_params = N_PARAMS, .params = nf_params},
     .validate = nf_validate, .bound = nf_bound, .encode = nf_encode, .decode = nf_decode,

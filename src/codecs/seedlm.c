@@ -629,7 +629,7 @@ static size_t seedlm_decode(const tp_params *p, const void *src, size_t n, const
 }
 
 const tp_codec tp_codec_seedlm = {
-    .info = {.id = 13, .name = "seedlm", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_seedlm, .name = "seedlm", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "SeedLM: blocks as LFSR-generated bases times few quantized coefficients (seed + exponent "
                         "+ coefficients per block)",
              .n_params = N_PARAMS, .params = seedlm_params},

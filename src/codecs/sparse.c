@@ -349,7 +349,7 @@ static size_t sparse_decode(const tp_params *p, const void *src, size_t n, const
 }
 
 const tp_codec tp_codec_sparse = {
-    .info = {.id = 18, .name = "sparse", .flags = TP_CODEC_LOSSY,
+    .info = {.id = TP_CODEC_ID_sparse, .name = "sparse", .flags = TP_CODEC_LOSSY,
              .summary = "non-zeros only (exact by default, or threshold/top-k); COO, CSR, bitmap or delta index by size",
              .n_params = N_PARAMS, .params = sparse_params},
     .validate = sparse_validate, .bound = sparse_bound, .encode = sparse_encode, .decode = sparse_decode,

@@ -269,7 +269,7 @@ static size_t sc_decode(const tp_params *p, const void *src, size_t n_in, const 
 }
 
 const tp_codec tp_codec_sparsecode = {
-    .info = {.id = 19, .name = "sparsecode", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_sparsecode, .name = "sparsecode", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "K-SVD dictionary + OMP codes (k atoms per row or patch), packed or to the next stage",
              .n_params = N_PARAMS, .params = sc_params},
     .bound = sc_bound, .encode = sc_encode, .decode = sc_decode,

@@ -303,7 +303,7 @@ static size_t tern_decode(const tp_params *p, const void *src, size_t n, const t
 }
 
 const tp_codec tp_codec_ternary = {
-    .info = {.id = 10, .name = "ternary", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_ternary, .name = "ternary", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "BitNet b1.58 ternary {-1,0,+1} x scale, 5 values per byte (1.6 bits/value)",
              .n_params = N_PARAMS, .params = tern_params},
     .validate = tern_validate, .bound = tern_bound, .encode = tern_encode, .decode = tern_decode,

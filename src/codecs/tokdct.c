@@ -406,7 +406,7 @@ size_t tp_tokdct_positions(const tp_params *p, const void *payload, size_t n, co
 }
 
 const tp_codec tp_codec_tokdct = {
-    .info = {.id = 15, .name = "tokdct", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_tokdct, .name = "tokdct", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "token-grid DCT per channel, band bits 8/4/0 etc., energy pruning of tokens",
              .n_params = N_PARAMS, .params = tokdct_params},
     .validate = tokdct_validate, .bound = tokdct_bound, .encode = tokdct_encode, .decode = tokdct_decode,

@@ -551,7 +551,7 @@ done:
 }
 
 const tp_codec tp_codec_vq = {
-    .info = {.id = 12, .name = "vq", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
+    .info = {.id = TP_CODEC_ID_vq, .name = "vq", .flags = TP_CODEC_LOSSY | TP_CODEC_FLOAT_IN,
              .summary = "vector quantization (VPTQ-style): k-means codebooks of dim-vectors, residual stages, "
                         "row/group RMS scales",
              .n_params = N_PARAMS, .params = vq_params},

@@ -48,7 +48,7 @@ static size_t zstd_decode_fn(const tp_params *p, const void *src, size_t n, cons
 }
 
 const tp_codec tp_codec_zstd = {
-    .info = {.id = 4, .name = "zstd", .flags = 0, .summary = "zstd over the raw bytes (lossless, any dtype)",
+    .info = {.id = TP_CODEC_ID_zstd, .name = "zstd", .flags = 0, .summary = "zstd over the raw bytes (lossless, any dtype)",
              .n_params = 1, .params = zstd_params},
     .bound = zstd_bound_fn, .encode = zstd_encode_fn, .decode = zstd_decode_fn,
 };
