@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "codecs/pipeline.h"
-#include "codecs/tokdct.h"
+#include "codecs/frequency/tokdct.h"
 #include "core/hash.h"
 #include "core/bytes.h"
 #include "core/hash.h"

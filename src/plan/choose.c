@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/lowrank.h"
+#include "codecs/structure/lowrank.h"
 #include "core/error.h"
 
 #define LOSSLESS_SPEC "zstd:level=3"
