@@ -24,9 +24,9 @@
 #include "codecs/codec.h"
 #include "codecs/structure/lowrank.h"
 #include "codecs/structure/mlp.h"
+#include "codecs/structure/train_report.h"
 #include "core/clock.h"
 #include "core/half.h"
-#include "core/train_report.h"
 
 enum { P_HIDDEN, P_LATENT, P_ACT, P_EPOCHS, P_LR, P_BATCH, P_SEED, P_MAXSEC, P_WEIGHTS, P_CODES, N_PARAMS };
 enum { ST_F16, ST_F32, ST_PASS };

@@ -27,7 +27,6 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/train_report.h"
 
 #define BLOCK 512 /* signals per alpha0 block */
 

@@ -12,7 +12,6 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/train_report.h"
 
 #define GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 

@@ -28,9 +28,9 @@
 #include "codecs/codec.h"
 #include "codecs/structure/dictlearn.h"
 #include "codecs/structure/lowrank.h"
+#include "codecs/structure/train_report.h"
 #include "core/clock.h"
 #include "core/half.h"
-#include "core/train_report.h"
 
 enum { P_ATOMS, P_K, P_PATCH, P_ITER, P_SEED, P_DICT, P_CODES, P_MAXSEC, N_PARAMS };
 enum { DICT_F16, DICT_F32 };

@@ -1,8 +1,8 @@
 /* Per-thread record of the last learned-codec training run (tpress.h). */
 #include <string.h>
 
+#include "codecs/structure/train_report.h"
 #include "core/error.h"
-#include "core/train_report.h"
 
 static _Thread_local tp_train_report last;
 static _Thread_local int have;
