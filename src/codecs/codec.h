@@ -1,6 +1,8 @@
 /* The codec contract. Every compression method is one tp_codec value,
  * tp_codec_NAME, listed once in codec_list.h with its pinned id. Adding a
- * method = one file under src/codecs/ + one row in codec_list.h + its tests.
+ * method = one file in its family folder (src/codecs/FAMILY/) + one row in
+ * codec_list.h + its golden row in tests/test_golden.c + its tests + its
+ * section in docs/CODECS.md (docs/DESIGN.md, "Adding a codec").
  *
  * Data flow of a stage: the stage receives a tensor (dtype, shape, data)
  * and writes bytes; it also describes what it wrote as a tensor (usually
