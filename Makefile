@@ -14,7 +14,7 @@ CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
 ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -fvisibility=hidden
 LIBS     = -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
 
-LIB_SRC  = $(sort $(wildcard src/*/*.c))
+LIB_SRC  = $(sort $(wildcard src/*/*.c src/codecs/*/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))

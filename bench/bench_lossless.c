@@ -10,7 +10,7 @@
 #include <time.h>
 #include <zstd.h>
 
-#include "codecs/lossless.h"
+#include "codecs/lossless/lossless.h"
 #include "codecs/pipeline.h"
 #include "tpress.h"
 #include "bench_util.h"

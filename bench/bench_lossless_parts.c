@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codecs/lossless.h"
+#include "codecs/lossless/lossless.h"
 #include "core/bytes.h"
 #include "core/hash.h"
 #include "core/huff.h"

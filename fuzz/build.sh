@@ -16,7 +16,7 @@ LIBS=(-lzstd -lxxhash -lcjson -llapacke -lopenblas -lm -lpthread)
 
 mkdir -p "$OUT/obj"
 export CC OUT
-printf '%s\n' src/*/*.c | xargs -P "$JOBS" -I{} sh -c \
+printf '%s\n' src/*/*.c src/codecs/*/*.c | xargs -P "$JOBS" -I{} sh -c \
   's=$1; shift; o="$OUT/obj/$(echo "$s" | tr / _)"; exec "$CC" "$@" -c "$s" -o "${o%.c}.o"' _ {} "${FLAGS[@]}"
 rm -f "$OUT/libtpress_fuzz.a"
 ar rcs "$OUT/libtpress_fuzz.a" "$OUT"/obj/*.o

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "codecs/lossless.h"
+#include "codecs/lossless/lossless.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "codecs/codec.h"
-#include "codecs/dct_entropy.h"
-#include "codecs/dct_kernels.h"
+#include "codecs/frequency/dct_entropy.h"
+#include "codecs/frequency/dct_kernels.h"
 #include "codecs/pipeline.h"
 #include "harness.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "codecs/lossless.h"
+#include "codecs/lossless/lossless.h"
 #include "core/huff.h"
 #include "core/rng.h"
 

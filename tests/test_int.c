@@ -1,12 +1,12 @@
 /* The int codec: the error bound |x - x^| <= |s|/2 inside each group's
  * clip range, checked against scales, offsets and codes read back from the
- * frame independently of the decoder (layout: src/codecs/int.c), which
+ * frame independently of the decoder (layout: src/codecs/quant/int.c), which
  * also pins the packing and the payload size. Plus special inputs, search,
  * quality on Gaussian data, and the SIMD kernel against the reference. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/int_kernels.h"
+#include "codecs/quant/int_kernels.h"
 #include "core/bitpack.h"
 #include "core/half.h"
 #include "harness.h"
@@ -94,7 +94,7 @@ static int check_config(const config *c, const float *x, double *mse_out)
     float *y = malloc(numel * sizeof *y);
     int ok = tp_frame_decode(f, n, y, numel * sizeof *y) == numel * sizeof *y;
 
-    /* The payload, as documented at the top of src/codecs/int.c. */
+    /* The payload, as documented at the top of src/codecs/quant/int.c. */
     uint32_t hs = rd32(f + 8);
     uint64_t psize = rd64(f + hs - 8);
     const uint8_t *pay = f + hs;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "codecs/int_kernels.h"
+#include "codecs/quant/int_kernels.h"
 #include "core/hash.h"
 #include "core/rng.h"
 #include "harness.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/lowbit_kernels.h"
+#include "codecs/quant/kq_ternary_kernels.h"
 #include "codecs/pipeline.h"
 #include "core/half.h"
 #include "harness.h"

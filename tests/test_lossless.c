@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "codecs/lossless.h"
+#include "codecs/lossless/lossless.h"
 #include "codecs/pipeline.h"
 #include "core/rans.h"
 #include "core/rng.h"

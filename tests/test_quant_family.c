@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/groups.h"
+#include "codecs/quant/groups.h"
 #include "codecs/pipeline.h"
-#include "codecs/lut_kernels.h"
-#include "codecs/quant_family.h"
+#include "codecs/quant/lut_kernels.h"
+#include "codecs/quant/quant_family.h"
 #include "core/bitpack.h"
 #include "core/hash.h"
 #include "harness.h"

@@ -1,11 +1,11 @@
-/* Learned codecs: sparsecode (K-SVD + OMP, src/codecs/sparsecode.c,
- * dictlearn.c) and autoenc (src/codecs/autoenc.c, mlp.c). Synthetic data
+/* Learned codecs: sparsecode (K-SVD + OMP, src/codecs/structure/sparsecode.c,
+ * dictlearn.c) and autoenc (src/codecs/structure/autoenc.c, mlp.c). Synthetic data
  * with known structure: exactness where it must hold, error falling with
  * k / atoms / latent, determinism, degenerate shapes, malformed payloads. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/dictlearn.h"
+#include "codecs/structure/dictlearn.h"
 #include "codecs/pipeline.h"
 #include "core/half.h"
 #include "harness.h"

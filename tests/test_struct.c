@@ -1,4 +1,4 @@
-/* Structured codecs: svd, pca, sparse (src/codecs/lowrank.c, sparse.c) and
+/* Structured codecs: svd, pca, sparse (src/codecs/structure/lowrank.c, sparse.c) and
  * the pipeline chooser. Random low-rank / sparse tensors only: exactness
  * where it must be exact, the energy promise, degenerate shapes,
  * determinism, malformed payloads. */

@@ -7,8 +7,8 @@
 
 #include "codecs/codec.h"
 #include "codecs/pipeline.h"
-#include "codecs/seedlm.h"
-#include "codecs/vq_kernels.h"
+#include "codecs/lowbit/seedlm.h"
+#include "codecs/lowbit/vq_kernels.h"
 #include "core/half.h"
 #include "harness.h"
 

@@ -1,6 +1,8 @@
 /* The codec contract. Every compression method is one tp_codec value,
- * listed once in the registry table (registry.c). Adding a method = one
- * file under src/codecs/ + one row in that table + its tests.
+ * tp_codec_NAME, listed once in codec_list.h with its pinned id. Adding a
+ * method = one file in its family folder (src/codecs/FAMILY/) + one row in
+ * codec_list.h + its golden row in tests/test_golden.c + its tests + its
+ * section in docs/CODECS.md (docs/DESIGN.md, "Adding a codec").
  *
  * Data flow of a stage: the stage receives a tensor (dtype, shape, data)
  * and writes bytes; it also describes what it wrote as a tensor (usually
@@ -89,9 +91,15 @@ static inline void tp_desc_bytes(tp_tensor *out, size_t n)
     out->data = NULL;
 }
 
-/* Codec definitions, one per codec (codec_list.h). */
+/* TP_CODEC_ID_NAME: the pinned frame id of codec NAME, and
+ * tp_codec_NAME: its definition, which sets .id = TP_CODEC_ID_NAME so that
+ * the id is written in codec_list.h only. */
+enum {
+#define TP_CODEC(id, name) TP_CODEC_ID_##name = id,
+#include "codecs/codec_list.h"
+};
+
 #define TP_CODEC(id, name) extern const tp_codec tp_codec_##name;
 #include "codecs/codec_list.h"
-#undef TP_CODEC
 
 #endif

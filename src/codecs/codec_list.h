@@ -1,9 +1,11 @@
-/* The one list of codecs, in registry order (what tp_codec_at and `tpress
- * codecs` show). Each row is TP_CODEC(id, name): the codec is defined as
- * `const tp_codec tp_codec_<name>` in its family folder with .info.id = id.
- * Ids are written into frames, so they are pinned: append new codecs with
- * the next id, never reuse one; a retired codec stays here as a comment
- * with its id. Included with TP_CODEC defined by the includer. */
+/* The one list of codecs: TP_CODEC(id, name) per row, for a tp_codec named
+ * tp_codec_NAME whose info.name is "NAME". No include guard: each includer
+ * defines TP_CODEC, includes this file, and the file undefines it.
+ *
+ * Ids are pinned: they are written into frames. Rows stay in id order, which
+ * is also the order of tp_codec_at() (and so of `tpress codecs`). A new codec
+ * takes the next id at the end; an id is never reused — a retired codec stays
+ * here as a comment with its id. */
 TP_CODEC(1, int)
 TP_CODEC(2, fp16)
 TP_CODEC(3, bf16)
@@ -24,3 +26,5 @@ TP_CODEC(17, pca)
 TP_CODEC(18, sparse)
 TP_CODEC(19, sparsecode)
 TP_CODEC(20, autoenc)
+
+#undef TP_CODEC

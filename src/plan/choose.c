@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codecs/lowrank.h"
+#include "codecs/structure/lowrank.h"
 #include "core/error.h"
 
 #define SAMPLE_MAX (256u * 1024u)
