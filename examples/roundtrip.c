@@ -1,5 +1,5 @@
 /* Compresses a tensor to 4 bits and back, printing size and error.
- * Build: cc -Iinclude examples/roundtrip.c build/libtpress.a -lzstd -lxxhash -lcjson -lm -lpthread */
+ * Build against the shared library: cc -Iinclude examples/roundtrip.c -Lbuild -ltpress -lm -Wl,-rpath,build */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
