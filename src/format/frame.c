@@ -1,5 +1,6 @@
-/* Frames: one tensor as self-describing bytes. Layout in docs/FORMAT.md. */
-#include <math.h>
+/* Frames: one tensor as self-describing bytes (layout in docs/FORMAT.md):
+ * header bytes, parsing and checksum. The stages themselves run in
+ * codecs/stages.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #define FRAME_FIXED 16          /* magic, version, flags, header_size, n_stages, reserved */
 /* The checksum covers the header only: the last stage's codec checks the
  * bytes it decodes (TP_CODEC_CHECKED), so hashing its payload again would
- * only cost time (a tenth of a lossless bf16 decode). */
+ * only cost time. */
 #define FRAME_FLAG_HEADER_SUM 1u
 #define PARAMS_MAX 1024
 /* Intermediate tensors may be at most this multiple of the decoded size
