@@ -120,8 +120,9 @@ int main(int argc, char **argv)
         if (current_failed) failed++; else passed++;
         fflush(stdout);
     }
-    if (skipped) printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    else printf("%d passed, %d failed\n", passed, failed);
+    /* The last line keeps one form, the one tests/run.sh parses. */
+    if (skipped) printf("%d model-level tests skipped (TP_QUICK=1)\n", skipped);
+    printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
 
