@@ -14,10 +14,11 @@
  *    who frees it with the matching *_free(). Functions that write into a
  *    caller buffer never allocate that buffer.
  *
- * What is where, simple to advanced: errors; dtypes and tensor views;
- * pipelines (spec strings) and the codec registry; frames (one tensor:
- * encode, inspect, decode); metrics; archives (.tpz); tensor files (.npy,
- * .safetensors, GGUF, file kinds); the learned codecs' training report;
+ * What is where, simple to advanced (as zstd.h): errors; dtypes and tensor
+ * views; pipelines (spec strings); frames (one tensor, one-shot: encode,
+ * inspect, decode); metrics; archives (.tpz); tensor files (.npy,
+ * .safetensors, GGUF, file kinds). Then the advanced API: the codec
+ * registry; threads; pruned frames; the learned codecs' training report;
  * the per-tensor pipeline choice; the compress job (a whole model into an
  * archive). The evaluation models (MiniLM, Llama/SmolLM2, tokenizers,
  * model-level metrics) are in tpress_eval.h.
@@ -146,43 +147,8 @@ TP_API size_t tp_convert(void *dst, tp_dtype dst_dt, const void *src, tp_dtype s
                   size_t n);
 
 /* ------------------------------------------------------------------------
- * Codecs and pipelines
+ * Pipelines: spec strings naming codecs and their parameters
  * ---------------------------------------------------------------------- */
-
-/* Codec flags reported by tp_codec_info. */
-#define TP_CODEC_LOSSY 1u     /* decode(encode(x)) may differ from x          */
-#define TP_CODEC_FLOAT_IN 2u  /* needs float input; integers are refused      */
-#define TP_CODEC_CHECKED 4u   /* its payload holds checksums of what it decodes */
-
-typedef enum { TP_PARAM_INT = 1, TP_PARAM_FLOAT = 2, TP_PARAM_ENUM = 3 } tp_param_type;
-
-typedef struct {
-    const char *name;
-    tp_param_type type;
-    double def;              /* default value (enum: index)               */
-    double min, max;         /* inclusive range (enum: 0..count-1)        */
-    const char *const *choices; /* enum names, NULL-terminated; else NULL */
-    const char *help;
-    /* Comma-separated names of alternative parameters, or NULL: when a spec
-     * gives one of them and not this one, this one is set to 0 instead of
-     * its default (e.g. int's group yields to axis, svd's energy to rank). */
-    const char *yields_to;
-} tp_param_def;
-
-typedef struct {
-    uint16_t id;             /* pinned, stored in frames                  */
-    const char *name;
-    unsigned flags;          /* TP_CODEC_*                                */
-    const char *summary;
-    size_t n_params;
-    const tp_param_def *params;
-} tp_codec_info;
-
-/* Number of registered codecs, and the i-th one (NULL if out of range). */
-TP_API size_t tp_codec_count(void);
-TP_API const tp_codec_info *tp_codec_at(size_t i);
-/* By name or id; NULL if none. */
-TP_API const tp_codec_info *tp_codec_find(const char *name);
 
 /* A parsed pipeline: "int:bits=4,group=32 | zstd:level=3". */
 typedef struct tp_pipeline tp_pipeline;
@@ -264,23 +230,6 @@ TP_API size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info);
  * After an error dst holds unspecified bytes (a checksum failure inside a
  * self-checked payload is found while decoding). */
 TP_API size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
-
-/* Worker threads that the quantizers (int, kmeans, nf, log, fp8, kq) use
- * inside one tp_frame_encode/tp_frame_decode call made from the calling
- * thread: 1 (the default) runs inline, 0 means all online cores, at most
- * 64. A per-thread setting, not a codec parameter, because parameters are
- * stored in the frame: the bytes never depend on it. Returns the previous
- * value. */
-TP_API int tp_threads_set(int threads);
-
-/* Positions kept by the last stage of a frame that prunes (tokdct with
- * prune=k; decode returns zeros for the other tokens): the stages after it
- * are decoded, then for each leading index b of the [..., T, C] tensor its
- * k token indices go in ascending order to pos[b*k .. b*k+k-1]. Returns the
- * number of positions written. Errors: TP_ERR_NOT_FOUND when no stage
- * prunes or it kept every token, TP_ERR_DST_TOO_SMALL when cap is short,
- * frame errors as in decode. */
-TP_API size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Metrics: error of a reconstruction, computed in float64
@@ -439,6 +388,76 @@ TP_API size_t tp_weights_export_f32(const char *in_path, const char *out_path, u
  * error is passed on). Names are those of the reference file (the GGUF's,
  * e.g. "blk.0.attn_q.weight", for a Llama model). */
 typedef size_t (*tp_tensor_fetch_fn)(void *user, const char *name, tp_tensor *t);
+
+/* ========================================================================
+ * Advanced API: what a spec may name, threads, pruned frames, the learned
+ * codecs' training report, the per-tensor pipeline choice, and the
+ * compress job built on all of the above.
+ * ====================================================================== */
+
+/* ------------------------------------------------------------------------
+ * Codec registry: the codecs a spec may name and their parameters
+ * ---------------------------------------------------------------------- */
+
+/* Codec flags reported by tp_codec_info. */
+#define TP_CODEC_LOSSY 1u     /* decode(encode(x)) may differ from x          */
+#define TP_CODEC_FLOAT_IN 2u  /* needs float input; integers are refused      */
+#define TP_CODEC_CHECKED 4u   /* its payload holds checksums of what it decodes */
+
+typedef enum { TP_PARAM_INT = 1, TP_PARAM_FLOAT = 2, TP_PARAM_ENUM = 3 } tp_param_type;
+
+typedef struct {
+    const char *name;
+    tp_param_type type;
+    double def;              /* default value (enum: index)               */
+    double min, max;         /* inclusive range (enum: 0..count-1)        */
+    const char *const *choices; /* enum names, NULL-terminated; else NULL */
+    const char *help;
+    /* Comma-separated names of alternative parameters, or NULL: when a spec
+     * gives one of them and not this one, this one is set to 0 instead of
+     * its default (e.g. int's group yields to axis, svd's energy to rank). */
+    const char *yields_to;
+} tp_param_def;
+
+typedef struct {
+    uint16_t id;             /* pinned, stored in frames                  */
+    const char *name;
+    unsigned flags;          /* TP_CODEC_*                                */
+    const char *summary;
+    size_t n_params;
+    const tp_param_def *params;
+} tp_codec_info;
+
+/* Number of registered codecs, and the i-th one (NULL if out of range). */
+TP_API size_t tp_codec_count(void);
+TP_API const tp_codec_info *tp_codec_at(size_t i);
+/* By name or id; NULL if none. */
+TP_API const tp_codec_info *tp_codec_find(const char *name);
+
+/* ------------------------------------------------------------------------
+ * Threads inside one frame call
+ * ---------------------------------------------------------------------- */
+
+/* Worker threads that the quantizers (int, kmeans, nf, log, fp8, kq) use
+ * inside one tp_frame_encode/tp_frame_decode call made from the calling
+ * thread: 1 (the default) runs inline, 0 means all online cores, at most
+ * 64. A per-thread setting, not a codec parameter, because parameters are
+ * stored in the frame: the bytes never depend on it. Returns the previous
+ * value. */
+TP_API int tp_threads_set(int threads);
+
+/* ------------------------------------------------------------------------
+ * Pruned frames
+ * ---------------------------------------------------------------------- */
+
+/* Positions kept by the last stage of a frame that prunes (tokdct with
+ * prune=k; decode returns zeros for the other tokens): the stages after it
+ * are decoded, then for each leading index b of the [..., T, C] tensor its
+ * k token indices go in ascending order to pos[b*k .. b*k+k-1]. Returns the
+ * number of positions written. Errors: TP_ERR_NOT_FOUND when no stage
+ * prunes or it kept every token, TP_ERR_DST_TOO_SMALL when cap is short,
+ * frame errors as in decode. */
+TP_API size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Training report of the learned codecs (sparsecode, autoenc)
