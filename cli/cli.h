@@ -48,6 +48,9 @@ int cli_has_suffix(const char *path, const char *suffix);
 int cli_is_gguf(const char *path);
 /* 1 if path exists. */
 int cli_exists(const char *path);
+/* data/NAME (the bundled evaluation texts): $TPRESS_DATA/NAME, else
+ * ../data/NAME beside the binary, else ./data/NAME; written into buf. */
+const char *cli_data_path(const char *name, char *buf, size_t cap);
 
 /* PNG plots through gnuplot (cli/plot.c). cli_plot_available: gnuplot is
  * on PATH. begin makes a temporary directory beside out_png; the caller

@@ -7,16 +7,24 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compress_args.h"
 #include "plan/importance.h"
 
-static const char help[] =
+const char compress_help[] =
     "usage: tpress compress IN -o OUT.tpz [options]\n"
     "\n"
-    "Compresses every tensor of IN (.npy or .safetensors) through a pipeline\n"
-    "into a .tpz archive, decodes each one again and reports the measured error.\n"
-    "With a lossy pipeline, integer tensors, tensors with NaN/Inf, and 1-D\n"
-    "tensors (norms, biases: few bytes, much sensitivity) use the lossless\n"
-    "fallback (" TP_LOSSLESS_SPEC "); the table marks them with '*'.\n"
+    "Compresses every tensor of IN (.npy or .safetensors) into a .tpz archive,\n"
+    "decodes each one again and reports the measured error. Two ways:\n"
+    "\n"
+    "One pipeline for every tensor (--codec, the default): integer tensors,\n"
+    "tensors with NaN/Inf, and 1-D tensors (norms, biases: few bytes, much\n"
+    "sensitivity) use the lossless fallback (" TP_LOSSLESS_SPEC "); the table marks\n"
+    "them with '*'.\n"
+    "\n"
+    "The whole-model planner (any of --strategy, a target, --rule,\n"
+    "--accuracy-threshold, --dry-run): measures each tensor's rate-distortion\n"
+    "curve on a row sample, then spends the byte budget where it lowers the\n"
+    "weighted error most (docs/STRATEGIES.md).\n"
     "\n"
     "options:\n"
     "  -o, --output PATH   output archive (required)\n"
@@ -24,7 +32,8 @@ static const char help[] =
     "                      \"int:bits=4,group=32|zstd\"; see `tpress codecs`;\n"
     "                      \"auto\": measure each tensor and pick the pipeline with\n"
     "                      the fewest estimated bits at --min-snr (tp_choose_pipeline)\n"
-    "      --min-snr DB    error bound of --codec auto (default 30)\n"
+    "      --min-snr DB    --codec auto: its error bound (default 30); planner:\n"
+    "                      the smallest plan with every lossy tensor at DB or more\n"
     "  -v, --verbose       with --codec auto: print each tensor's measurements\n"
     "      --quantize-1d   put 1-D tensors through the lossy pipeline too\n"
     "      --importance FILE  per-column importance (an \"imatrix\") for the\n"
@@ -39,7 +48,49 @@ static const char help[] =
     "  -f, --force         overwrite OUT if it exists\n"
     "      --json          print the report as JSON instead of a table\n"
     "  -q, --quiet         print only errors\n"
-    "  -h, --help          this help\n";
+    "  -h, --help          this help\n"
+    "\n"
+    "planner (one target at most):\n"
+    "  -s, --strategy S    auto (default: every family, by measurement), simple\n"
+    "                      (BitNet b1.58 ternary or lossless), mobile (ternary,\n"
+    "                      VQ, SeedLM; target 100 MB unless one is given),\n"
+    "                      advanced (the lowest rates, entropy stages)\n"
+    "      --target-mb N   whole output file at most N x 10^6 bytes (index and\n"
+    "                      headers included), as close to it as the plan gets\n"
+    "      --target-bpw B  whole file at most B bits per weight\n"
+    "      --target-ratio R  whole file at most (input bytes / R)\n"
+    "      --max-error E   smallest plan with every tensor's relative L2 error\n"
+    "                      at most E\n"
+    "      (no target: auto plans for 30 dB per tensor; simple and advanced\n"
+    "      take the fewest bytes)\n"
+    "      --accuracy-threshold A  after writing, the fidelity must reach A:\n"
+    "                      MiniLM mean embedding cosine (A like 0.99), a Llama\n"
+    "                      GGUF's mean next-token KL (A like 0.05, lower is\n"
+    "                      better), else the lowest tensor cosine; if it does\n"
+    "                      not, the plan is raised (without a size target) or\n"
+    "                      re-split by measured sensitivity (with one) and\n"
+    "                      written again; exit 3 if it still misses\n"
+    "      --ref PATH      the model for the model-level metric: MiniLM\n"
+    "                      .safetensors (vocab.txt beside it) or a Llama GGUF\n"
+    "                      whose tensors IN holds (default: IN when recognised)\n"
+    "      --text FILE     evaluation text (default data/eval_sentences.txt for\n"
+    "                      MiniLM, data/eval_text.txt for a GGUF)\n"
+    "      --max-tokens N  GGUF metric: tokens of the text (default 512)\n"
+    "      --sensitivity M role (default: embeddings and output head weigh 4x)\n"
+    "                      or measure (the model metric's change when only that\n"
+    "                      tensor is quantized at --probe; one model run per\n"
+    "                      tensor)\n"
+    "      --probe SPEC    pipeline of the sensitivity probe (default kq:bits=2)\n"
+    "      --rule R        per-tensor rule, first match wins, repeatable:\n"
+    "                      REGEX=SPEC, REGEX=keep (lossless) or REGEX=weight:W\n"
+    "                      (REGEX: POSIX extended, searched in the name; it\n"
+    "                      cannot hold '=')\n"
+    "      --preset P      fast (16 Ki values sampled per tensor), balanced\n"
+    "                      (64 Ki, default), quality (256 Ki and measured\n"
+    "                      sensitivity when the model is recognised)\n"
+    "      --sample N      values sampled per tensor (overrides --preset)\n"
+    "      --dry-run       print the plan and its predicted size; write nothing\n"
+    "      --no-benchmark  skip the fidelity evaluation after writing\n";
 
 typedef struct {
     int json, quiet, verbose;
@@ -103,51 +154,19 @@ static size_t show_tensor(void *arg, const tp_compress_event *r)
     return 0;
 }
 
-int cmd_compress(int argc, char **argv)
+static int compress_uniform(const compress_args *a)
 {
-    const char *in = NULL, *spec = TP_DEFAULT_SPEC, *v;
-    cli_out_opts o = {0};
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int json = 0, verbose = 0, quantize_1d = 0, k;
-    const char *min_snr = NULL, *importance = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) { fputs(help, stdout); return 0; }
-        if ((k = cli_out_opt(argc, argv, &i, &o))) { if (k < 0) return EXIT_BAD; }
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = 1;
-        else if (!strcmp(a, "--quantize-1d")) quantize_1d = 1;
-        else if ((k = cli_opt(argc, argv, &i, "--min-snr", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            char *end;
-            double d = strtod(v, &end);
-            if (*end || end == v || !(d >= -100 && d <= 200)) return cli_fail("--min-snr: '%s' is not a number of dB in -100..200", v);
-            min_snr = v;
-        }
-        else if ((k = cli_opt(argc, argv, &i, "--importance", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            importance = v;
-        }
-        else if ((k = cli_opt(argc, argv, &i, "-c", &v)) || (k = cli_opt(argc, argv, &i, "--codec", &v))) {
-            if (k < 0) return cli_fail("%s needs a value", a);
-            spec = v;
-        } else if ((k = cli_opt(argc, argv, &i, "-t", &v)) || (k = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (k < 0 || !cli_int("--threads", v, 1, 64, &threads)) return k < 0 ? cli_fail("%s needs a value", a) : EXIT_BAD;
-        } else if (a[0] == '-' && a[1]) return cli_fail("compress: unknown option '%s' (see tpress compress --help)", a);
-        else if (!in) in = a;
-        else return cli_fail("compress: unexpected argument '%s'", a);
-    }
-    const char *out = o.out;
-    int quiet = o.quiet;
-    if (!in || !out) { fputs(help, stderr); return EXIT_BAD; }
+    const char *in = a->in, *out = a->out, *spec = a->codec ? a->codec : TP_DEFAULT_SPEC, *importance = a->importance;
+    long threads = a->has_threads ? a->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    int json = a->json, verbose = a->verbose, quiet = a->quiet;
+    if (!in || !out) { fputs(compress_help, stderr); return EXIT_BAD; }
     if (threads < 1) threads = 1;
-    if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    if (!a->force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
-    tp_compress_options opt = {.spec = spec, .min_snr_db = min_snr ? strtod(min_snr, NULL) : 30.0,
-                               .threads = (int)threads, .quantize_1d = quantize_1d};
+    tp_compress_options opt = {.spec = spec, .min_snr_db = a->has_min_snr ? a->min_snr : 30.0,
+                               .threads = (int)threads, .quantize_1d = a->quantize_1d};
     size_t r;
     if (strcmp(spec, "auto")) {
-        if (min_snr) return cli_fail("--min-snr needs --codec auto");
         tp_pipeline *check;
         r = tp_pipeline_parse(spec, &check);
         if (tp_is_error(r)) return cli_fail_result("--codec", r);
@@ -208,15 +227,29 @@ int cmd_compress(int argc, char **argv)
         cJSON_AddNumberToObject(t, "fallbacks", (double)sum.fallbacks);
         cli_json_print(root);
     } else if (!quiet) {
-        char a[32], b[32], snr[32];
-        cli_bytes_str(sum.bytes_in, a, sizeof a);
+        char in_s[32], b[32], snr[32];
+        cli_bytes_str(sum.bytes_in, in_s, sizeof in_s);
         cli_bytes_str(file_size, b, sizeof b);
         cli_snr_str(mean_snr, snr, sizeof snr);
         printf("total: %zu tensors, %s -> %s (whole file, index included), ratio %.2fx, %.3f bits/value, mean SNR %s dB\n",
-               sum.tensors, a, b, ratio, bpv, snr);
+               sum.tensors, in_s, b, ratio, bpv, snr);
         if (sum.fallbacks)
             printf("* %zu tensor(s) stored losslessly (%s): integer, NaN/Inf, or 1-D (norms and biases; "
                    "--quantize-1d to quantize them too)\n", sum.fallbacks, TP_LOSSLESS_SPEC);
     }
     return 0;
+}
+
+int cmd_compress(int argc, char **argv)
+{
+    compress_args a;
+    int rc = compress_args_parse(argc, argv, &a);
+    if (rc == 0) {
+        if (compress_args_planned(&a)) {
+            if (a.codec) rc = cli_fail("--codec and the planner's options exclude each other (a rule '.*=SPEC' gives every tensor SPEC)");
+            else rc = compress_model_run(&a);
+        } else rc = compress_uniform(&a);
+    }
+    compress_args_free(&a);
+    return rc == 1 ? 0 : rc;
 }

@@ -46,27 +46,6 @@ static const char help[] =
     "                      models run\n"
     "  -h, --help          this help\n";
 
-/* data/NAME: $TPRESS_DATA, else ../data beside the binary (build/tpress in
- * a checkout), else ./data. */
-static const char *default_text(const char *name, char *buf, size_t cap)
-{
-    const char *env = getenv("TPRESS_DATA");
-    if (env && *env) { snprintf(buf, cap, "%s/%s", env, name); return buf; }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(buf, cap, "%s/../data/%s", exe, name);
-            if (cli_exists(buf)) return buf;
-        }
-    }
-    snprintf(buf, cap, "data/%s", name);
-    return buf;
-}
-
 /* Values in all tensors of a weights file (to turn its size into bits per
  * weight); 0 when it cannot be read. */
 static uint64_t count_values(const char *path)
@@ -214,7 +193,7 @@ int cmd_eval(int argc, char **argv)
     if (!strcmp(model, "auto")) model = cli_is_gguf(ref) ? "smollm2" : "minilm";
     char tbuf[PATH_MAX + 32];
     int llama = !strcmp(model, "smollm2");
-    if (!text) text = default_text(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);
+    if (!text) text = cli_data_path(llama ? "eval_text.txt" : "eval_sentences.txt", tbuf, sizeof tbuf);
     if (plot && !cli_plot_available())
         return cli_fail("eval: --plot needs gnuplot on PATH (install gnuplot-nox: scripts/deps.sh)");
     if (llama) return eval_llama(ref, cand, text, (size_t)window, (size_t)max_tokens, json, plot);

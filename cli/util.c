@@ -2,7 +2,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -111,4 +113,25 @@ int cli_json_print(cJSON *root)
     free(s);
     cJSON_Delete(root);
     return s ? 0 : cli_fail("out of memory");
+}
+
+/* data/NAME: $TPRESS_DATA, else ../data beside the binary (build/tpress in
+ * a checkout), else ./data. */
+const char *cli_data_path(const char *name, char *buf, size_t cap)
+{
+    const char *env = getenv("TPRESS_DATA");
+    if (env && *env) { snprintf(buf, cap, "%s/%s", env, name); return buf; }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(buf, cap, "%s/../data/%s", exe, name);
+            if (cli_exists(buf)) return buf;
+        }
+    }
+    snprintf(buf, cap, "data/%s", name);
+    return buf;
 }

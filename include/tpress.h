@@ -529,11 +529,16 @@ TP_API size_t tp_choose_pipeline(const tp_tensor *t, double min_snr_db, char *sp
 typedef struct {
     const char *spec;       /* pipeline for every tensor (NULL: TP_DEFAULT_SPEC);
                                "auto": tp_choose_pipeline per tensor        */
+    const char *const *specs; /* NULL, or per tensor index: its pipeline
+                               (a NULL entry: spec), as a planner gives it */
     double min_snr_db;      /* bound of the "auto" choice (0: 30 dB)        */
     int threads;            /* tensors encoded at once (0: all cores)       */
     int quantize_1d;        /* 1: 1-D tensors go through the lossy pipeline */
     int lossy_integers;     /* 1: so do integer tensors, for codecs made for
                                them (dct2d on u8 images); 0: kept lossless */
+    int fallback_on_error;  /* 1: a tensor the lossy pipeline fails on is
+                               stored losslessly and the job goes on; 0: the
+                               job fails (NaN/Inf always fall back)        */
     /* NULL, or per tensor index: its column importance (NULL: none) and
      * its length, given to the lossy pipeline (tp_encode_options). */
     const float *const *col_importance;
@@ -550,7 +555,9 @@ typedef struct {
     tp_metrics metrics;         /* measured by decoding the frame again;
                                    non-float tensors: snr +inf when exact   */
     const char *spec;           /* pipeline used                            */
-    const char *fallback_why;   /* NULL, or why TP_LOSSLESS_SPEC was used   */
+    const char *fallback_why;   /* NULL, or why TP_LOSSLESS_SPEC was used
+                                   (with fallback_on_error, also the lossy
+                                   pipeline's error on this tensor)         */
     const tp_choice_report *choice; /* "auto": what the choice measured     */
 } tp_compress_event;
 
@@ -581,6 +588,132 @@ TP_API size_t tp_compress_file(const char *in_path, const char *out_path, const 
 TP_API size_t tp_compress_tensors(size_t n, const char *const *names, const tp_tensor *tensors, const char *out_path,
                            const tp_compress_options *opt, tp_compress_progress_fn progress, void *ctx,
                            tp_compress_summary *sum);
+
+/* ------------------------------------------------------------------------
+ * Whole-model planning: a size or fidelity target met by measurement
+ * ---------------------------------------------------------------------- */
+
+/* A model-level metric for a planner: runs the model with the candidate
+ * weights that fetch(fetch_user, name, &t) gives and writes one number
+ * into *metric (tpress_eval.h has one for MiniLM and Llama GGUFs,
+ * tp_eval_model_metric). */
+typedef size_t (*tp_model_metric_fn)(void *user, tp_tensor_fetch_fn fetch, void *fetch_user, double *metric);
+
+/* A per-tensor rule; the first whose match (POSIX extended regex, searched
+ * in the tensor's name) matches applies. */
+typedef struct {
+    const char *match;
+    const char *spec;       /* this pipeline, or NULL                       */
+    int keep;               /* 1: stored losslessly                          */
+    double weight;          /* > 0: distortion weight instead of the role's  */
+} tp_plan_rule;
+
+/* Options of tp_compress_model; a zeroed struct gives the defaults. At most
+ * one of the five targets may be set. */
+typedef struct {
+    /* "auto" (NULL): every family, by measurement; "simple": ternary
+     * (BitNet b1.58) or lossless; "mobile": ternary, VQ and SeedLM, target
+     * 100e6 bytes unless one is given; "advanced": the lowest rates, with
+     * an entropy stage where it pays. docs/STRATEGIES.md. */
+    const char *strategy;
+    double target_bytes;    /* whole output file, index included           */
+    double target_bpw;      /* 8 x file bytes / weights                    */
+    double target_ratio;    /* input tensor bytes / file bytes             */
+    double min_snr_db;      /* dual: smallest plan with every lossy tensor's
+                               predicted SNR at least this                 */
+    double max_rel_error;   /* dual: ... relative L2 error at most this    */
+    /* Model-level check: NULL for tensor-level fidelity (the lowest tensor
+     * cosine). */
+    tp_model_metric_fn metric;
+    void *metric_user;
+    int metric_higher_is_better;
+    /* > 0 (or any value when metric is lower-is-better and set): after
+     * writing, fidelity must reach it, else the plan is raised and
+     * written again (within the size target, when there is one). */
+    double accuracy_threshold;
+    int check_accuracy;     /* 1: accuracy_threshold is set               */
+    int measure_sensitivity;/* 1: weight each tensor by the metric's change
+                               when only it is quantized at probe_spec     */
+    const char *probe_spec; /* NULL: "kq:bits=2"                           */
+    const tp_plan_rule *rules;
+    size_t n_rules;
+    int threads;            /* 0: all cores                                */
+    int quantize_1d;        /* 1: 1-D tensors are planned too              */
+    int dry_run;            /* 1: plan only, write nothing                 */
+    int no_benchmark;       /* 1: skip the fidelity evaluation             */
+    size_t sample_values;   /* values per tensor sampled for its curve (0:
+                               65536; whole tensors below that)           */
+    const float *const *col_importance; /* as in tp_compress_options     */
+    const uint64_t *n_cols;
+} tp_model_options;
+
+/* One tensor of a plan or of a written model. */
+typedef struct {
+    char name[256];
+    tp_dtype dtype;
+    uint32_t ndim;
+    uint64_t shape[TP_MAX_DIMS];
+    char spec[160];
+    char role[16];          /* "embedding", "head", "norm", "matrix", ...   */
+    uint64_t bytes_in;      /* raw bytes                                   */
+    uint64_t bytes;         /* frame + index entry (predicted on a dry run) */
+    uint64_t predicted_bytes;
+    double predicted_snr_db;
+    double snr_db, rel_error; /* measured after writing (NaN on a dry run) */
+    double weight;          /* distortion weight the plan used             */
+    char fallback[320];     /* "" or why the lossless fallback took it     */
+} tp_model_tensor;
+
+/* What tp_compress_model did; free with tp_model_result_free. */
+typedef struct {
+    char strategy[16];
+    uint64_t bytes_in, file_bytes, predicted_bytes, values;
+    uint64_t target_bytes;  /* 0: no size target                           */
+    uint64_t smallest_bytes;/* the smallest plan the candidates allow     */
+    double ratio, bits_per_weight;
+    int target_met;         /* 1 met, 0 missed, -1 no target               */
+    int fidelity_measured;  /* 0 on a dry run or with no_benchmark          */
+    char fidelity_name[32]; /* "model metric" or "min tensor cosine"        */
+    double fidelity, fidelity_reference; /* candidate, and the original's   */
+    int accuracy_met;       /* 1 met, 0 missed, -1 not checked             */
+    int mobile_compatible;  /* strategy mobile: the file fits its target   */
+    int sensitivity_measured;
+    size_t rounds;          /* times the model was written                 */
+    size_t fallbacks;       /* tensors the lossless fallback took          */
+    double seconds_plan, seconds_write, seconds_eval;
+    uint64_t peak_rss_bytes;/* of the process, at the end                  */
+    char changes[2048];     /* lines: what the accuracy check changed      */
+    size_t n_tensors;
+    tp_model_tensor *tensors;
+} tp_model_result;
+
+typedef enum {
+    TP_PLAN_MEASURE = 1,    /* a tensor's curve measured                   */
+    TP_PLAN_SENSITIVITY,    /* a tensor probed with the model metric       */
+    TP_PLAN_WRITE,          /* a tensor written (write is set)             */
+    TP_PLAN_EVAL,           /* the model metric is being computed          */
+    TP_PLAN_RETRY           /* the plan is raised: message says how        */
+} tp_plan_phase;
+
+typedef struct {
+    tp_plan_phase phase;
+    size_t index, count;
+    const char *name;
+    const tp_compress_event *write;
+    const char *message;
+} tp_model_event;
+
+typedef size_t (*tp_model_progress_fn)(void *ctx, const tp_model_event *e);
+
+/* Plans every tensor of in_path (a tensor file) for the target, writes the
+ * archive out_path (atomically; not on a dry run), measures fidelity and,
+ * with an accuracy threshold, raises the plan until it holds. *out is
+ * filled as far as the job got, also on error; a target below the
+ * smallest plan fails with TP_ERR_ARG and out->smallest_bytes set. */
+TP_API size_t tp_compress_model(const char *in_path, const char *out_path, const tp_model_options *opt,
+                                tp_model_progress_fn progress, void *ctx, tp_model_result *out);
+/* Frees the tensor list of a result (NULL-safe, idempotent). */
+TP_API void tp_model_result_free(tp_model_result *r);
 
 #ifdef __cplusplus
 }

@@ -173,6 +173,19 @@ TP_API void tp_eval_lm_result_free(tp_eval_lm_result *r);
 TP_API size_t tp_eval_metric(const char *ref_path, const char *cand_path, tp_tensor_fetch_fn fetch, void *user,
                       const char *text_path, size_t max_tokens, double *metric, int *higher_is_better);
 
+/* Which model tp_eval_metric recognises at path: 2 a GGUF (Llama), 1 a
+ * MiniLM weights file (vocab.txt beside it), 0 neither. */
+TP_API int tp_eval_model_kind(const char *path);
+
+/* tp_eval_metric as a planner's tp_model_metric_fn (tpress.h): spec points
+ * to a tp_eval_metric_spec; higher is better for MiniLM (cosine), lower
+ * for a GGUF (KL). */
+typedef struct {
+    const char *ref_path, *text_path;
+    size_t max_tokens;
+} tp_eval_metric_spec;
+TP_API size_t tp_eval_model_metric(void *spec, tp_tensor_fetch_fn fetch, void *fetch_user, double *metric);
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,3 +44,24 @@ size_t tp_eval_metric(const char *ref_path, const char *cand_path, tp_tensor_fet
     if (!tp_is_error(r) && higher_is_better) *higher_is_better = !llama;
     return tp_is_error(r) ? r : 0;
 }
+
+int tp_eval_model_kind(const char *path)
+{
+    if (!path) return 0;
+    if (is_gguf(path)) return 2;
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path + 1) : 0;
+    char vocab[4096];
+    if (snprintf(vocab, sizeof vocab, "%.*svocab.txt", dl, path) >= (int)sizeof vocab) return 0;
+    FILE *f = fopen(vocab, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+size_t tp_eval_model_metric(void *spec, tp_tensor_fetch_fn fetch, void *fetch_user, double *metric)
+{
+    const tp_eval_metric_spec *s = spec;
+    if (!s) return tp_fail(TP_ERR_ARG, "NULL metric spec");
+    return tp_eval_metric(s->ref_path, NULL, fetch, fetch_user, s->text_path, s->max_tokens, metric, NULL);
+}

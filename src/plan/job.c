@@ -45,6 +45,7 @@ typedef struct {
     int chosen;
     tp_choice_report choice;
     char spec_buf[160];
+    char why_buf[320];
 } tensor_result;
 
 typedef struct {
@@ -73,7 +74,11 @@ static size_t encode_one(job *J, size_t i, tensor_result *res)
     res->spec = J->opt.spec;
     tp_pipeline *p = J->pipe, *chosen = NULL;
     size_t r;
-    if (!p) {
+    if (J->opt.specs && J->opt.specs[i]) {
+        res->spec = J->opt.specs[i];
+        TP_TRY(tp_pipeline_parse(res->spec, &chosen));
+        p = chosen;
+    } else if (!p) {
         TP_TRY(tp_choose_pipeline(&res->tensor, J->opt.min_snr_db, res->spec_buf, sizeof res->spec_buf, &res->choice));
         TP_TRY(tp_pipeline_parse(res->spec_buf, &chosen));
         res->chosen = 1;
@@ -93,8 +98,15 @@ static size_t encode_one(job *J, size_t i, tensor_result *res)
         eo.n_cols = J->opt.n_cols[i];
     }
     r = tp_frame_encode_alloc(p, &res->tensor, &eo, &res->frame);
-    if (tp_error_code(r) == TP_ERR_NONFINITE && p != J->fallback) {
-        res->fallback_why = "NaN/Inf values";
+    int nonfinite = tp_error_code(r) == TP_ERR_NONFINITE;
+    if (tp_is_error(r) && p != J->fallback && (nonfinite || (J->opt.fallback_on_error && tp_error_code(r) != TP_ERR_NOMEM))) {
+        /* A codec that cannot take this tensor costs the tensor its
+         * compression, not the model its output. */
+        if (nonfinite) res->fallback_why = "NaN/Inf values";
+        else {
+            snprintf(res->why_buf, sizeof res->why_buf, "%s failed: %s", res->spec, tp_last_error_detail());
+            res->fallback_why = res->why_buf;
+        }
         p = J->fallback;
         r = tp_frame_encode_alloc(p, &res->tensor, NULL, &res->frame);
     }

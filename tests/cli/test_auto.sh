@@ -23,4 +23,13 @@ for r in rows.values():
     assert r["snr_db"] == "exact" or r["snr_db"] >= 35, r
 PY
 "$TPRESS" info "$WORK/t.tpz" | grep -q "svd\|pca" || fail "archive index lacks the chosen spec"
-expect_bad "$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/u.tpz" --min-snr 20
+# --min-snr without --codec auto is the planner's dual: every lossy tensor
+# at 20 dB or more, measured after writing
+"$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/u.tpz" --min-snr 20 --json >"$WORK/dual.json"
+python3 - "$WORK/dual.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for t in d["tensors"]:
+    assert "snr_db" not in t or t["snr_db"] >= 20, t
+PY
+expect_bad "$TPRESS" compress "$WORK/t.safetensors" -o "$WORK/v.tpz" --min-snr 20 --codec int:bits=4
