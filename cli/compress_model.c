@@ -255,9 +255,6 @@ int compress_model_run(const compress_args *a)
     tp_importance_free(&imp);
     if (tp_is_error(r)) {
         fprintf(stderr, "tpress: %s: %s: %s\n", a->in, tp_error_name(r), tp_last_error_detail());
-        if (tp_error_code(r) == TP_ERR_ARG && res.target_bytes && res.smallest_bytes > res.target_bytes)
-            fprintf(stderr, "tpress: the smallest plan this strategy allows is %llu bytes (%.3f MB)\n",
-                    (unsigned long long)res.smallest_bytes, (double)res.smallest_bytes / 1e6);
         tp_model_result_free(&res);
         return EXIT_BAD;
     }

@@ -35,8 +35,51 @@ class ArchiveEntry(ctypes.Structure):
 
 
 class CompressOptions(ctypes.Structure):
-    _fields_ = [("spec", ctypes.c_char_p), ("min_snr_db", ctypes.c_double), ("threads", ctypes.c_int),
-                ("quantize_1d", ctypes.c_int), ("lossy_integers", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+    _fields_ = [("spec", ctypes.c_char_p), ("specs", ctypes.c_void_p), ("min_snr_db", ctypes.c_double),
+                ("threads", ctypes.c_int), ("quantize_1d", ctypes.c_int), ("lossy_integers", ctypes.c_int),
+                ("fallback_on_error", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+
+
+class PlanRule(ctypes.Structure):
+    _fields_ = [("match", ctypes.c_char_p), ("spec", ctypes.c_char_p), ("keep", ctypes.c_int),
+                ("weight", ctypes.c_double)]
+
+
+class ModelOptions(ctypes.Structure):
+    _fields_ = [("strategy", ctypes.c_char_p), ("target_bytes", ctypes.c_double), ("target_bpw", ctypes.c_double),
+                ("target_ratio", ctypes.c_double), ("min_snr_db", ctypes.c_double),
+                ("max_rel_error", ctypes.c_double), ("metric", ctypes.c_void_p), ("metric_user", ctypes.c_void_p),
+                ("metric_higher_is_better", ctypes.c_int), ("accuracy_threshold", ctypes.c_double),
+                ("check_accuracy", ctypes.c_int), ("measure_sensitivity", ctypes.c_int),
+                ("probe_spec", ctypes.c_char_p), ("rules", ctypes.POINTER(PlanRule)), ("n_rules", ctypes.c_size_t),
+                ("threads", ctypes.c_int), ("quantize_1d", ctypes.c_int), ("dry_run", ctypes.c_int),
+                ("no_benchmark", ctypes.c_int), ("sample_values", ctypes.c_size_t),
+                ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+
+
+class ModelTensor(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 256), ("dtype", ctypes.c_int), ("ndim", ctypes.c_uint32),
+                ("shape", ctypes.c_uint64 * MAX_DIMS), ("spec", ctypes.c_char * 160), ("role", ctypes.c_char * 16),
+                ("bytes_in", ctypes.c_uint64), ("bytes", ctypes.c_uint64), ("predicted_bytes", ctypes.c_uint64),
+                ("predicted_snr_db", ctypes.c_double), ("snr_db", ctypes.c_double), ("rel_error", ctypes.c_double),
+                ("weight", ctypes.c_double), ("fallback", ctypes.c_char * 320)]
+
+
+class ModelResult(ctypes.Structure):
+    _fields_ = [("strategy", ctypes.c_char * 16), ("bytes_in", ctypes.c_uint64), ("file_bytes", ctypes.c_uint64),
+                ("predicted_bytes", ctypes.c_uint64), ("values", ctypes.c_uint64), ("target_bytes", ctypes.c_uint64),
+                ("smallest_bytes", ctypes.c_uint64), ("ratio", ctypes.c_double), ("bits_per_weight", ctypes.c_double),
+                ("target_met", ctypes.c_int), ("fidelity_measured", ctypes.c_int), ("fidelity_name", ctypes.c_char * 32),
+                ("fidelity", ctypes.c_double), ("fidelity_reference", ctypes.c_double), ("accuracy_met", ctypes.c_int),
+                ("mobile_compatible", ctypes.c_int), ("sensitivity_measured", ctypes.c_int),
+                ("rounds", ctypes.c_size_t), ("fallbacks", ctypes.c_size_t), ("seconds_plan", ctypes.c_double),
+                ("seconds_write", ctypes.c_double), ("seconds_eval", ctypes.c_double),
+                ("peak_rss_bytes", ctypes.c_uint64), ("changes", ctypes.c_char * 2048), ("n_tensors", ctypes.c_size_t),
+                ("tensors", ctypes.POINTER(ModelTensor))]
+
+
+class EvalMetricSpec(ctypes.Structure):
+    _fields_ = [("ref_path", ctypes.c_char_p), ("text_path", ctypes.c_char_p), ("max_tokens", ctypes.c_size_t)]
 
 
 class ParamDef(ctypes.Structure):
@@ -101,6 +144,11 @@ _declare("tp_archive_find", _size_t, _p, ctypes.c_char_p)
 _declare("tp_archive_decode", _size_t, _p, _size_t, _p, _size_t)
 _declare("tp_codec_count", _size_t)
 _declare("tp_codec_at", ctypes.POINTER(CodecInfo), _size_t)
+_declare("tp_compress_model", _size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ModelOptions), _p, _p,
+         ctypes.POINTER(ModelResult))
+_declare("tp_model_result_free", None, ctypes.POINTER(ModelResult))
+_declare("tp_eval_model_kind", ctypes.c_int, ctypes.c_char_p)
+_declare("tp_eval_model_metric", _size_t, _p, _p, _p, _p)
 lib.free.restype, lib.free.argtypes = None, [_p]
 
 
