@@ -11,6 +11,10 @@ quantized tensors + raw bytes of the others) / all values (tensor data only,
 no GGUF header), and which tensors were quantized.
 
 usage: gguf_peer.py IN.safetensors OUT.safetensors TYPE   (TYPE e.g. Q4_0)
+       TYPE may be MIX:BASE:MORE, llama.cpp's _M rule for types the gguf
+       package can quantize: the embeddings, and attn_v/ffn_down in the
+       layers llama.cpp's use_more_bits picks (the first and last eighth and
+       every third between), get MORE; the other matrices BASE.
 """
 import json, sys
 import numpy as np
@@ -18,13 +22,38 @@ import gguf
 from gguf import quants
 from safetensors.numpy import load_file, save_file
 
+import re
+
 src, dst, tname = sys.argv[1:4]
-qt = gguf.GGMLQuantizationType[tname]
-block, _ = gguf.GGML_QUANT_SIZES[qt]
 tensors = load_file(src)
+if tname.startswith("MIX:"):
+    _, base_name, more_name = tname.split(":")
+else:
+    base_name = more_name = tname
+base, more = gguf.GGMLQuantizationType[base_name], gguf.GGMLQuantizationType[more_name]
+layers = 1 + max([int(m.group(1)) for n in tensors for m in [re.search(r"layer\.(\d+)\.|blk\.(\d+)\.", n)] if m and m.group(1)]
+                 or [0])
+
+
+def use_more_bits(i, n):
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def type_for(name):
+    if "embed" in name or "token_embd" in name or name == "output.weight":
+        return more
+    m = re.search(r"(?:layer|blk)\.(\d+)\.", name)
+    down_or_v = re.search(r"attention\.self\.value|attn_v|\.output\.dense|ffn_down", name) and "attention.output" not in name
+    if m and down_or_v and use_more_bits(int(m.group(1)), layers):
+        return more
+    return base
+
+
 out, nbytes, values, n_q, n_kept = {}, 0, 0, 0, 0
 for name, x in tensors.items():
     values += x.size
+    qt = type_for(name)
+    block, _ = gguf.GGML_QUANT_SIZES[qt]
     if x.dtype == np.float32 and x.ndim == 2 and x.shape[-1] % block == 0:
         q = quants.quantize(x, qt)
         out[name] = quants.dequantize(q, qt).astype(np.float32).reshape(x.shape)
