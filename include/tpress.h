@@ -349,6 +349,10 @@ TP_API const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
  * before typed access; tp_frame_encode and tp_metrics_compute accept it as
  * is. Errors: TP_ERR_NOT_FOUND when i >= count. */
 TP_API size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
+/* The file's metadata as compact JSON text, owned by f (valid until
+ * close), or NULL when it has none: a .safetensors file's __metadata__
+ * object (string values only, as the format requires). NULL for .npy. */
+TP_API const char *tp_tensor_file_metadata(const tp_tensor_file *f);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
 

@@ -13,6 +13,7 @@ struct tp_tensor_file {
     tp_mapped_file file;
     tp_tf_entry *entries;
     size_t n;
+    char *metadata; /* JSON text, or NULL */
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -43,7 +44,7 @@ static size_t parse_file(tp_tensor_file *f, const char *path)
     /* A .npy path that lacks the magic gets the npy parser's "bad magic"
      * rather than a puzzling safetensors complaint. */
     if (!npy && !has_suffix(path, ".npy")) {
-        size_t n = tp_safetensors_parse(bytes, size, &f->entries);
+        size_t n = tp_safetensors_parse(bytes, size, &f->entries, &f->metadata);
         if (tp_is_error(n)) return n;
         f->n = n;
         return 0;
@@ -76,6 +77,7 @@ void tp_tensor_file_close(tp_tensor_file *f)
 {
     if (!f) return;
     tp_tf_entries_free(f->entries, f->n);
+    free(f->metadata);
     tp_mapped_close(&f->file);
     free(f);
 }
@@ -86,6 +88,8 @@ const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i)
 {
     return f && i < f->n ? f->entries[i].name : NULL;
 }
+
+const char *tp_tensor_file_metadata(const tp_tensor_file *f) { return f ? f->metadata : NULL; }
 
 size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t)
 {

@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 
+struct cJSON;
+
 #define TP_NPY_MAGIC "\x93NUMPY"
 #define TP_NPY_MAGIC_LEN 6
 
@@ -32,8 +34,15 @@ size_t tp_npy_parse(const uint8_t *p, size_t n, tp_tensor *t);
 size_t tp_npy_header(const tp_tensor *desc, uint8_t **out);
 
 /* Parses a whole .safetensors file into a new array *entries (free with
- * tp_tf_entries_free). Returns the tensor count or an error. */
-size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries);
+ * tp_tf_entries_free). Returns the tensor count or an error. When metadata
+ * is not NULL it gets the __metadata__ object as new malloc'd JSON text,
+ * or NULL when the header has none. */
+size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries, char **metadata);
+
+/* A JSON value as new compact text, or NULL when out of memory. A copy of
+ * cJSON's print: the caller frees it with free() whatever allocator hooks
+ * a program gave cJSON. */
+char *tp_tf_json_text(const struct cJSON *v);
 
 /* Builds the 8-byte length and the space-padded JSON header for n tensors
  * laid out contiguously in the given order, into a new malloc'd buffer
