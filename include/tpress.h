@@ -307,7 +307,8 @@ TP_API size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t
 
 
 /* ------------------------------------------------------------------------
- * Tensor files: .npy (one tensor) and .safetensors (named tensors)
+ * Tensor files: .npy (one tensor), .safetensors (named tensors) and
+ * sharded models (read)
  * ---------------------------------------------------------------------- */
 
 /* What a file is, told by its first bytes alone (no parsing): the kinds
@@ -335,10 +336,26 @@ TP_API const char *tp_file_kind_name(tp_file_kind kind);
 
 typedef struct tp_tensor_file tp_tensor_file;
 
-/* Opens a .npy or .safetensors file (chosen by its first bytes) read-only,
- * memory-mapped. Every header field is validated: bad magic, unsupported
- * dtype, Fortran order, pickled objects, offsets past the end, overlapping
- * or overflowing ranges are errors. */
+/* Opens, read-only and memory-mapped, a file of named tensors:
+ *  - a .npy or .safetensors file (told apart by their first bytes);
+ *  - a sharded Hugging Face model: its model.safetensors.index.json (any
+ *    path ending in .json is read as such an index), or a directory
+ *    holding one; every shard named by its weight_map is mapped. A
+ *    directory without an index that holds exactly one .safetensors file
+ *    opens that file.
+ * Every header field is validated: bad magic, unsupported dtype, Fortran
+ * order, pickled objects, offsets past the end, overlapping or overflowing
+ * ranges are errors. A sharded model must agree with its index: every
+ * weight_map name in the shard it names (TP_ERR_CORRUPT), no tensor in two
+ * shards or missing from the weight_map (TP_ERR_CORRUPT), no shard path
+ * that is absolute or has a ".." component (TP_ERR_CORRUPT); a missing
+ * shard is TP_ERR_NOT_FOUND, its name in the detail. A directory holding
+ * no model is TP_ERR_NOT_FOUND, one holding several .safetensors and no
+ * index TP_ERR_ARG.
+ *
+ * Order of the tensors: a .safetensors file's header order; a sharded
+ * model's shards sorted by path (strcmp), each shard's tensors in its
+ * header order. */
 TP_API size_t tp_tensor_file_open(const char *path, tp_tensor_file **out);
 TP_API void tp_tensor_file_close(tp_tensor_file *f);
 TP_API size_t tp_tensor_file_count(const tp_tensor_file *f);
@@ -351,7 +368,8 @@ TP_API const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
 TP_API size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
 /* The file's metadata as compact JSON text, owned by f (valid until
  * close), or NULL when it has none: a .safetensors file's __metadata__
- * object (string values only, as the format requires). NULL for .npy. */
+ * object (string values only, as the format requires), a sharded model's
+ * index "metadata" object (e.g. {"total_size":...}). NULL for .npy. */
 TP_API const char *tp_tensor_file_metadata(const tp_tensor_file *f);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
