@@ -1,12 +1,15 @@
 /* Model inputs beyond a single tensor file: a sharded Hugging Face model
- * (index + shards, or its directory), and the metadata a file carries. */
+ * (index + shards, or its directory), GGUF tensors as views (quantized
+ * ones only when asked, dequantized), and the metadata a file carries. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/gguf.h"
 #include "format/tensor_file.h"
 #include "harness.h"
 
@@ -323,4 +326,228 @@ TEST(inputs_safetensors_metadata_kept)
     CHECK(open_fails(path, TP_ERR_CORRUPT) && detail_has("twice"));
     unlink(path);
     CHECK(tp_tensor_file_metadata(NULL) == NULL);
+}
+
+/* ---- GGUF --------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    uint32_t type, ndim;
+    uint64_t ne[4];
+} gguf_spec;
+
+static void put(uint8_t *b, size_t *n, const void *p, size_t k)
+{
+    memcpy(b + *n, p, k);
+    *n += k;
+}
+
+/* A GGUF v3 without metadata holding the given tensors, each filled with
+ * fill() bytes seeded by its position; returns its size (b has room). */
+static size_t make_gguf(uint8_t *b, const gguf_spec *t, size_t nt)
+{
+    size_t n = 0;
+    uint32_t v = 3;
+    uint64_t cnt = nt, zero = 0, off = 0;
+    put(b, &n, "GGUF", 4);
+    put(b, &n, &v, 4);
+    put(b, &n, &cnt, 8);
+    put(b, &n, &zero, 8);
+    uint64_t sizes[8];
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t len = strlen(t[i].name), numel = 1;
+        put(b, &n, &len, 8);
+        put(b, &n, t[i].name, len);
+        put(b, &n, &t[i].ndim, 4);
+        for (uint32_t d = 0; d < t[i].ndim; d++) {
+            put(b, &n, &t[i].ne[d], 8);
+            numel *= t[i].ne[d];
+        }
+        put(b, &n, &t[i].type, 4);
+        put(b, &n, &off, 8);
+        sizes[i] = numel / tp_ggml_block_size(t[i].type) * tp_ggml_type_size(t[i].type);
+        off = (off + sizes[i] + 31) / 32 * 32;
+    }
+    while (n % 32) b[n++] = 0;
+    size_t start = n;
+    for (size_t i = 0; i < nt; i++) {
+        fill(b + n, sizes[i], (unsigned)i);
+        n += sizes[i];
+        while ((n - start) % 32) b[n++] = 0;
+    }
+    return n;
+}
+
+TEST(inputs_gguf_float_tensors_in_place)
+{
+    static const gguf_spec spec[] = {
+        {"w.f32", TP_GGML_F32, 2, {3, 2}},
+        {"w.f16", TP_GGML_F16, 3, {4, 3, 2}},
+        {"w.bf16", TP_GGML_BF16, 1, {5}},
+        {"ids", TP_GGML_I32, 2, {2, 1}},
+    };
+    static const tp_dtype want_dt[] = {TP_F32, TP_F16, TP_BF16, TP_I32};
+    static const uint64_t want_shape[4][3] = {{2, 3}, {2, 3, 4}, {5}, {1, 2}};
+    uint8_t *b = calloc(1, 4096);
+    CHECK(b);
+    size_t n = make_gguf(b, spec, 4);
+    const char *path = th_tmp_path(".gguf");
+    int ok = th_write_file(path, b, n);
+    tp_tensor_file *f = NULL;
+    size_t r = ok ? tp_tensor_file_open(path, &f) : 0;
+    if (tp_is_error(r)) printf("  %s\n", tp_last_error_detail());
+    ok = ok && !tp_is_error(r) && tp_tensor_file_count(f) == 4 && tp_tensor_file_metadata(f) == NULL;
+    tp_gguf *g = NULL;
+    ok = ok && !tp_is_error(tp_gguf_parse(b, n, &g));
+    for (size_t i = 0; ok && i < 4; i++) {
+        tp_tensor t;
+        ok = !tp_is_error(tp_tensor_file_get(f, i, &t)) && !strcmp(tp_tensor_file_name(f, i), spec[i].name) &&
+             t.dtype == want_dt[i] && t.ndim == spec[i].ndim;
+        for (uint32_t d = 0; ok && d < t.ndim; d++) ok = t.shape[d] == want_shape[i][d];
+        /* The same bytes as the GGUF's, read in place (no copy). */
+        const tp_gguf_tensor *gt = tp_gguf_tensor_at(g, i);
+        ok = ok && tp_tensor_nbytes(&t) == gt->nbytes && !memcmp(t.data, b + gt->offset, (size_t)gt->nbytes);
+        ok = ok && !tp_is_error(tp_tensor_file_release(f, i)); /* a no-op for views */
+        if (!ok) printf("  tensor %zu differs\n", i);
+    }
+    tp_gguf_close(g);
+    tp_tensor_file_close(f);
+    unlink(path);
+    free(b);
+    CHECK(ok);
+}
+
+TEST(inputs_gguf_quantized_refused_without_option)
+{
+    const char *path = th_data_path("gguf_types.gguf");
+    CHECK(open_fails(path, TP_ERR_UNSUPPORTED));
+    CHECK(detail_has("'Q4_0' is Q4_0") && detail_has("use --allow-requantize"));
+    tp_tensor_file_open_options zero = {0};
+    tp_tensor_file *f = (tp_tensor_file *)1;
+    CHECK_ERR(tp_tensor_file_open_ex(path, &zero, &f), TP_ERR_UNSUPPORTED);
+    CHECK(f == NULL);
+    /* A type without a dequantizer is refused even with the option. */
+    static const gguf_spec q2k[] = {{"w", TP_GGML_Q2_K, 1, {256}}};
+    uint8_t b[512];
+    size_t n = make_gguf(b, q2k, 1);
+    const char *p2 = th_tmp_path(".gguf");
+    CHECK(th_write_file(p2, b, n));
+    tp_tensor_file_open_options yes = {.allow_requantize = 1};
+    CHECK_ERR(tp_tensor_file_open_ex(p2, &yes, &f), TP_ERR_UNSUPPORTED);
+    CHECK(detail_has("'w' is Q2_K, which has no dequantizer"));
+    unlink(p2);
+}
+
+/* With the option every tensor opens: float ones in place, quantized ones
+ * dequantized exactly as the GGUF reader does it. */
+TEST(inputs_gguf_requantize_dequantizes)
+{
+    const char *path = th_data_path("gguf_types.gguf");
+    tp_tensor_file_open_options opt = {.allow_requantize = 1};
+    tp_tensor_file *f;
+    CHECK_OK(tp_tensor_file_open_ex(path, &opt, &f));
+    tp_gguf *g;
+    size_t r = tp_gguf_open(path, &g);
+    if (tp_is_error(r)) tp_tensor_file_close(f);
+    CHECK_OK(r);
+    int ok = tp_tensor_file_count(f) == tp_gguf_tensor_count(g) && tp_tensor_file_count(f) == 22;
+    size_t quantized = 0;
+    for (size_t i = 0; ok && i < tp_tensor_file_count(f); i++) {
+        const tp_gguf_tensor *gt = tp_gguf_tensor_at(g, i);
+        tp_tensor t;
+        ok = !strcmp(tp_tensor_file_name(f, i), gt->name) && !tp_is_error(tp_tensor_file_get(f, i, &t)) &&
+             t.ndim == 2 && t.shape[0] == 2 && t.shape[1] == 512;
+        if (!ok) break;
+        if (gt->type == TP_GGML_F16 || gt->type == TP_GGML_BF16 || gt->type == TP_GGML_F32) {
+            ok = t.dtype == (gt->type == TP_GGML_F16 ? TP_F16 : gt->type == TP_GGML_BF16 ? TP_BF16 : TP_F32) &&
+                 !memcmp(t.data, tp_gguf_tensor_data(g, i), (size_t)gt->nbytes);
+            continue;
+        }
+        quantized++;
+        float *want;
+        ok = t.dtype == TP_F32 && ((uintptr_t)t.data % sizeof(float)) == 0 && !tp_is_error(tp_gguf_tensor_f32(g, i, &want));
+        if (!ok) break;
+        ok = !memcmp(t.data, want, 1024 * sizeof(float));
+        free(want);
+        /* A second view shares the memory; both are given back. */
+        tp_tensor t2;
+        ok = ok && !tp_is_error(tp_tensor_file_get(f, i, &t2)) && t2.data == t.data;
+        ok = ok && !tp_is_error(tp_tensor_file_release(f, i)) && !tp_is_error(tp_tensor_file_release(f, i));
+        ok = ok && tp_error_code(tp_tensor_file_release(f, i)) == TP_ERR_ARG;
+        if (!ok) printf("  %s differs\n", gt->name);
+    }
+    /* Close frees what was got and never given back. */
+    tp_tensor t;
+    ok = ok && quantized == 8 && !tp_is_error(tp_tensor_file_get(f, tp_gguf_find_tensor(g, "Q6_K"), &t));
+    /* And the values are those the gguf package wrote beside each type. */
+    size_t want_i = tp_gguf_find_tensor(g, "Q6_K.expected");
+    ok = ok && !tp_is_error(want_i);
+    if (ok) {
+        const float *x = t.data, *y = (const float *)tp_gguf_tensor_data(g, want_i);
+        double maxd = 0, maxv = 0;
+        for (size_t e = 0; e < 1024; e++) {
+            maxd = fmax(maxd, fabs((double)x[e] - y[e]));
+            maxv = fmax(maxv, fabs((double)y[e]));
+        }
+        ok = maxv > 0 && maxd <= 1e-6 * maxv;
+    }
+    CHECK_ERR(tp_tensor_file_release(f, 99), TP_ERR_NOT_FOUND);
+    tp_gguf_close(g);
+    tp_tensor_file_close(f);
+    CHECK(ok);
+}
+
+typedef struct {
+    const tp_tensor_file *f;
+    const float *want[2];
+    size_t index[2];
+    int bad;
+} race;
+
+static void *reader(void *p)
+{
+    race *rc = p;
+    for (int it = 0; it < 200; it++) {
+        int k = it & 1;
+        tp_tensor t;
+        if (tp_is_error(tp_tensor_file_get(rc->f, rc->index[k], &t)) || memcmp(t.data, rc->want[k], 1024 * sizeof(float)))
+            rc->bad = 1;
+        if (tp_is_error(tp_tensor_file_release(rc->f, rc->index[k]))) rc->bad = 1;
+    }
+    return NULL;
+}
+
+/* Threads getting and releasing the same dequantized tensors (as the
+ * compress job's workers would) see whole, right values. */
+TEST(inputs_gguf_dequantized_views_thread_safe)
+{
+    const char *path = th_data_path("gguf_types.gguf");
+    tp_tensor_file_open_options opt = {.allow_requantize = 1};
+    tp_tensor_file *f;
+    CHECK_OK(tp_tensor_file_open_ex(path, &opt, &f));
+    tp_gguf *g;
+    CHECK_OK(tp_gguf_open(path, &g));
+    float *want[2] = {NULL, NULL};
+    size_t idx[2] = {tp_gguf_find_tensor(g, "Q4_K"), tp_gguf_find_tensor(g, "Q5_1")};
+    int ok = !tp_is_error(tp_gguf_tensor_f32(g, idx[0], &want[0])) && !tp_is_error(tp_gguf_tensor_f32(g, idx[1], &want[1]));
+    race rc[4];
+    pthread_t tid[4];
+    int started = 0;
+    for (int i = 0; ok && i < 4; i++) {
+        rc[i] = (race){.f = f, .want = {want[0], want[1]}, .index = {idx[0], idx[1]}};
+        if (pthread_create(&tid[i], NULL, reader, &rc[i])) break;
+        started++;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        ok = ok && !rc[i].bad;
+    }
+    ok = ok && started == 4;
+    /* Every view was given back: one more release is one too many. */
+    ok = ok && tp_error_code(tp_tensor_file_release(f, idx[0])) == TP_ERR_ARG;
+    free(want[0]);
+    free(want[1]);
+    tp_gguf_close(g);
+    tp_tensor_file_close(f);
+    CHECK(ok);
 }

@@ -1,7 +1,7 @@
 /* Internal interface between the tensor-file front end (tensor_file.c) and
- * the readers behind it: the two header codecs (npy.c, safetensors.c), and
- * the sharded-model index (st_index.c) and its shards (sharded.c). The
- * header codecs only parse and build
+ * the readers behind it: the two header codecs (npy.c, safetensors.c), the
+ * sharded-model index (st_index.c) and its shards (sharded.c), and GGUF
+ * tensors as views (gguf_view.c). The header codecs only parse and build
  * header bytes; opening, mapping and writing single files is the front
  * end's job. */
 #ifndef TP_FORMAT_TENSOR_FILE_H
@@ -14,15 +14,20 @@
 #include "format/mapped_file.h"
 
 struct cJSON;
+struct tp_gguf;
 
 #define TP_NPY_MAGIC "\x93NUMPY"
 #define TP_NPY_MAGIC_LEN 6
 
 /* One tensor of an opened file: a malloc'd name and a view whose data
- * points into the file's bytes. */
+ * points into the file's bytes; or, when decode is set, a GGUF tensor read
+ * dequantized: t says f32 and its shape, t.data is NULL, and the front end
+ * dequantizes GGUF tensor src when the tensor is asked for. */
 typedef struct {
     char *name;
     tp_tensor t;
+    int decode;
+    size_t src;
 } tp_tf_entry;
 
 void tp_tf_entries_free(tp_tf_entry *e, size_t n);
@@ -103,5 +108,13 @@ size_t tp_model_dir_file(const char *dir, char **path);
  * Tensors come in shard order (the sorted shard paths), each shard's in
  * its header order. The metadata is the index's "metadata" object. */
 size_t tp_sharded_open(const char *index_path, tp_tf_contents *c);
+
+/* The tensors of a parsed GGUF as views into its buffer, in the GGUF's
+ * order, shapes row-major (ggml's ne reversed): f32, f16, bf16, f64 and
+ * the integer types as they are; a quantized type with a dequantizer as a
+ * decode entry when allow_requantize is set, else TP_ERR_UNSUPPORTED
+ * naming the tensor and its type; a type without one TP_ERR_UNSUPPORTED.
+ * Returns the tensor count or an error. */
+size_t tp_gguf_entries(const struct tp_gguf *g, int allow_requantize, tp_tf_entry **entries);
 
 #endif
