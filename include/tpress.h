@@ -307,7 +307,8 @@ TP_API size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t
 
 
 /* ------------------------------------------------------------------------
- * Tensor files: .npy (one tensor) and .safetensors (named tensors)
+ * Tensor files: .npy (one tensor), .safetensors (named tensors), sharded
+ * models and GGUF (read)
  * ---------------------------------------------------------------------- */
 
 /* What a file is, told by its first bytes alone (no parsing): the kinds
@@ -335,11 +336,44 @@ TP_API const char *tp_file_kind_name(tp_file_kind kind);
 
 typedef struct tp_tensor_file tp_tensor_file;
 
-/* Opens a .npy or .safetensors file (chosen by its first bytes) read-only,
- * memory-mapped. Every header field is validated: bad magic, unsupported
- * dtype, Fortran order, pickled objects, offsets past the end, overlapping
- * or overflowing ranges are errors. */
+/* Opens, read-only and memory-mapped, a file of named tensors:
+ *  - a .npy or .safetensors file (told apart by their first bytes);
+ *  - a sharded Hugging Face model: its model.safetensors.index.json (any
+ *    path ending in .json is read as such an index), or a directory
+ *    holding one; every shard named by its weight_map is mapped. A
+ *    directory without an index that holds exactly one .safetensors file
+ *    opens that file;
+ *  - a GGUF (v2/v3): F32, F16, BF16, F64 and integer tensors in place,
+ *    shapes row-major (ggml's ne reversed).
+ * Every header field is validated: bad magic, unsupported dtype, Fortran
+ * order, pickled objects, offsets past the end, overlapping or overflowing
+ * ranges are errors. A sharded model must agree with its index: every
+ * weight_map name in the shard it names (TP_ERR_CORRUPT), no tensor in two
+ * shards or missing from the weight_map (TP_ERR_CORRUPT), no shard path
+ * that is absolute or has a ".." component (TP_ERR_CORRUPT); a missing
+ * shard is TP_ERR_NOT_FOUND, its name in the detail. A directory holding
+ * no model is TP_ERR_NOT_FOUND, one holding several .safetensors and no
+ * index TP_ERR_ARG. A GGUF tensor of a quantized type (Q4_0, Q8_0, the
+ * K-quants, ...) is TP_ERR_UNSUPPORTED, the detail naming it, its type and
+ * the opt-in (tp_tensor_file_open_ex, `--allow-requantize` in the CLI).
+ *
+ * Order of the tensors: a .safetensors file's header order; a sharded
+ * model's shards sorted by path (strcmp), each shard's tensors in its
+ * header order; a GGUF's tensor-info order. */
 TP_API size_t tp_tensor_file_open(const char *path, tp_tensor_file **out);
+
+/* Options of tp_tensor_file_open_ex; a zeroed struct (or NULL) gives the
+ * defaults, which are tp_tensor_file_open's. */
+typedef struct {
+    /* 1: a GGUF's quantized tensors (those with a dequantizer: Q4_0, Q4_1,
+     * Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) are listed as f32 and dequantized
+     * when got (tp_tensor_file_get); compressing those values quantizes
+     * them a second time. Types without a dequantizer stay
+     * TP_ERR_UNSUPPORTED. */
+    int allow_requantize;
+} tp_tensor_file_open_options;
+TP_API size_t tp_tensor_file_open_ex(const char *path, const tp_tensor_file_open_options *opt,
+                                     tp_tensor_file **out);
 TP_API void tp_tensor_file_close(tp_tensor_file *f);
 TP_API size_t tp_tensor_file_count(const tp_tensor_file *f);
 /* Name of tensor i (a .npy's one tensor is named after the file's stem). */
@@ -347,8 +381,26 @@ TP_API const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
 /* View of tensor i; t->data points into the mapping (valid until close).
  * It may be unaligned (safetensors packs tensors back to back): memcpy
  * before typed access; tp_frame_encode and tp_metrics_compute accept it as
- * is. Errors: TP_ERR_NOT_FOUND when i >= count. */
+ * is. A dequantized GGUF tensor (allow_requantize) is decoded by this call
+ * into f32 memory the file owns, aligned, shared by every view of that
+ * tensor, and valid until as many tp_tensor_file_release calls as gets of
+ * it, or until close. get and release may run on several threads at once
+ * on one file. Errors: TP_ERR_NOT_FOUND when i >= count; TP_ERR_NOMEM
+ * when a decode cannot be held. */
 TP_API size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
+/* Gives back one view of tensor i got by tp_tensor_file_get: the memory of
+ * a dequantized tensor is freed when its last view is given back, so a
+ * reader going through a quantized GGUF holds one tensor at a time, not
+ * the whole model. A no-op for views into the mapping (releasing them is
+ * never needed). Errors: TP_ERR_NOT_FOUND when i >= count; TP_ERR_ARG when
+ * a dequantized tensor is released more often than it was got. */
+TP_API size_t tp_tensor_file_release(const tp_tensor_file *f, size_t i);
+/* The file's metadata as compact JSON text, owned by f (valid until
+ * close), or NULL when it has none: a .safetensors file's __metadata__
+ * object (string values only, as the format requires), a sharded model's
+ * index "metadata" object (e.g. {"total_size":...}). NULL for .npy and
+ * GGUF. */
+TP_API const char *tp_tensor_file_metadata(const tp_tensor_file *f);
 
 typedef struct tp_tensor_writer tp_tensor_writer;
 

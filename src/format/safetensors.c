@@ -60,6 +60,14 @@ void tp_tf_entries_free(tp_tf_entry *e, size_t n)
     free(e);
 }
 
+char *tp_tf_json_text(const cJSON *v)
+{
+    char *printed = cJSON_PrintUnformatted(v);
+    char *text = printed ? strdup(printed) : NULL;
+    cJSON_free(printed);
+    return text;
+}
+
 /* ---- parsing ------------------------------------------------------------ */
 
 /* A JSON number that is an exact non-negative integer. */
@@ -183,12 +191,15 @@ static size_t check_layout(placed *pl, size_t n)
     return 0;
 }
 
-static size_t parse_tensors(const cJSON *root, const uint8_t *data, size_t data_len, tp_tf_entry *ents, placed *pl)
+static size_t parse_tensors(const cJSON *root, const uint8_t *data, size_t data_len, tp_tf_entry *ents, placed *pl,
+                            const cJSON **metadata)
 {
     size_t k = 0;
     for (const cJSON *e = root->child; e; e = e->next) {
         if (!strcmp(e->string, "__metadata__")) {
+            if (*metadata) return tp_fail(TP_ERR_CORRUPT, "__metadata__ given twice");
             TP_TRY(check_metadata(e));
+            *metadata = e;
             continue;
         }
         TP_TRY(parse_entry(e, &ents[k].t, &pl[k].r));
@@ -230,10 +241,11 @@ static size_t parse_json(const uint8_t *h, size_t len, cJSON **root)
     return 0;
 }
 
-size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries)
+size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries, char **metadata)
 {
     if (!p || !entries) return tp_fail(TP_ERR_ARG, "NULL safetensors buffer or output");
     *entries = NULL;
+    if (metadata) *metadata = NULL;
     tp_reader r = tp_reader_init(p, n);
     uint64_t hlen = tp_read_u64(&r);
     if (!r.ok) return tp_fail(TP_ERR_TRUNCATED, "safetensors file shorter than its 8-byte header length");
@@ -250,8 +262,12 @@ size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries)
     for (const cJSON *e = root->child; e; e = e->next) count += strcmp(e->string, "__metadata__") != 0;
     tp_tf_entry *ents = calloc(count ? count : 1, sizeof *ents);
     placed *pl = calloc(count ? count : 1, sizeof *pl);
-    size_t res = ents && pl ? parse_tensors(root, r.p, r.left, ents, pl)
+    const cJSON *meta = NULL;
+    size_t res = ents && pl ? parse_tensors(root, r.p, r.left, ents, pl, &meta)
                             : tp_fail(TP_ERR_NOMEM, "table of %zu tensors", count);
+    char *meta_text = NULL;
+    if (!tp_is_error(res) && meta && metadata && !(meta_text = tp_tf_json_text(meta)))
+        res = tp_fail(TP_ERR_NOMEM, "__metadata__ text");
     free(pl);
     cJSON_Delete(root);
     if (tp_is_error(res)) {
@@ -259,6 +275,7 @@ size_t tp_safetensors_parse(const uint8_t *p, size_t n, tp_tf_entry **entries)
         return res;
     }
     *entries = ents;
+    if (metadata) *metadata = meta_text;
     return count;
 }
 
