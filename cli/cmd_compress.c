@@ -36,6 +36,13 @@ static const char help[] =
     "                      every 2-D+ tensor with that many columns); see\n"
     "                      docs/CODECS.md \"Importance\" for how to make one\n"
     "  -t, --threads N     encode N tensors at a time (default: all cores)\n"
+    "      --layers \"S0;S1;...\"  progressive archive instead of --codec: layer 0\n"
+    "                      is S0 applied to each tensor, layer k is Sk applied to\n"
+    "                      what layers 0..k-1 left (up to 16 layers); all base\n"
+    "                      layers come first in the file, so a partial download\n"
+    "                      already gives the model (tp_compress_progressive; read\n"
+    "                      with `tpress decompress --layers K`); tensors go one at\n"
+    "                      a time, --threads then works inside each tensor\n"
     "  -f, --force         overwrite OUT if it exists\n"
     "      --json          print the report as JSON instead of a table\n"
     "  -q, --quiet         print only errors\n"
@@ -109,7 +116,9 @@ int cmd_compress(int argc, char **argv)
     cli_out_opts o = {0};
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     int json = 0, verbose = 0, quantize_1d = 0, k;
-    const char *min_snr = NULL, *importance = NULL;
+    const char *min_snr = NULL, *importance = NULL, *layers = NULL, *layer_specs[TP_ARCHIVE_MAX_LAYERS];
+    char layer_buf[4096];
+    size_t n_layers = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) { fputs(help, stdout); return 0; }
@@ -123,6 +132,10 @@ int cmd_compress(int argc, char **argv)
             double d = strtod(v, &end);
             if (*end || end == v || !(d >= -100 && d <= 200)) return cli_fail("--min-snr: '%s' is not a number of dB in -100..200", v);
             min_snr = v;
+        }
+        else if ((k = cli_opt(argc, argv, &i, "--layers", &v))) {
+            if (k < 0 || cli_split_layers(v, layer_buf, sizeof layer_buf, layer_specs, &n_layers)) return k < 0 ? cli_fail("%s needs a value", a) : EXIT_BAD;
+            layers = v;
         }
         else if ((k = cli_opt(argc, argv, &i, "--importance", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
@@ -141,6 +154,7 @@ int cmd_compress(int argc, char **argv)
     int quiet = o.quiet;
     if (!in || !out) { fputs(help, stderr); return EXIT_BAD; }
     if (threads < 1) threads = 1;
+    if (layers && strcmp(spec, TP_DEFAULT_SPEC)) return cli_fail("--layers replaces --codec: give one of them");
     if (!o.force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
 
     tp_compress_options opt = {.spec = spec, .min_snr_db = min_snr ? strtod(min_snr, NULL) : 30.0,
@@ -179,7 +193,8 @@ int cmd_compress(int argc, char **argv)
         printf("%-*s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", c.name_w, "tensor", "shape", "dtype", "codec", "bytes in",
                "bytes out", "ratio", "bits", "SNR dB");
     tp_compress_summary sum;
-    r = tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
+    r = layers ? tp_compress_progressive(in, out, layer_specs, n_layers, &opt, show_tensor, &c, &sum)
+               : tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
     tp_importance_free(&imp);
     if (tp_is_error(r)) {
@@ -196,7 +211,7 @@ int cmd_compress(int argc, char **argv)
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "input", in);
         cJSON_AddStringToObject(root, "output", out);
-        cJSON_AddStringToObject(root, "spec", spec);
+        cJSON_AddStringToObject(root, "spec", layers ? layers : spec);
         cJSON_AddItemToObject(root, "tensors", c.rows);
         cJSON *t = cJSON_AddObjectToObject(root, "total");
         cJSON_AddNumberToObject(t, "tensors", (double)sum.tensors);
