@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 shift || true
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval)
+[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval progressive)
 
 # Peers and data the benchmarks need beyond `make test`: JPEG/WebP encoders,
 # skimage's test images, a text renderer (Debian); Python peers (PyPI).
@@ -36,6 +36,7 @@ for s in "${sections[@]}"; do
     struct) bench/struct.sh "$BUILD" ;;
     dct) bench/dct.sh "$BUILD" ;;
     eval) bench/eval.sh "$BUILD" ;;
+    progressive) bench/progressive.sh "$BUILD" ;;
     *) echo "bench: unknown section '$s'" >&2; exit 2 ;;
   esac
 done
