@@ -42,6 +42,10 @@ int cli_is_help(const char *arg);
 
 /* Parses a positive integer option value in [lo, hi]; returns 0 on error. */
 int cli_int(const char *opt, const char *value, long lo, long hi, long *out);
+/* Splits "SPEC0;SPEC1;..." (tpress compress --layers) into specs (at most
+ * TP_ARCHIVE_MAX_LAYERS, pointing into buf, cap bytes); *n gets the count.
+ * Returns 0, or EXIT_BAD with the error printed (empty spec, too many). */
+int cli_split_layers(const char *list, char *buf, size_t cap, const char **specs, size_t *n);
 /* 1 if path ends with suffix. */
 int cli_has_suffix(const char *path, const char *suffix);
 /* 1 if path starts with the GGUF magic. */

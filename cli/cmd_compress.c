@@ -35,6 +35,13 @@ const char compress_help[] =
     "      --min-snr DB    --codec auto: its error bound (default 30); planner:\n"
     "                      the smallest plan with every lossy tensor at DB or more\n"
     "  -v, --verbose       with --codec auto: print each tensor's measurements\n"
+    "      --layers \"S0;S1;...\"  progressive archive instead of --codec: layer 0\n"
+    "                      is S0 applied to each tensor, layer k is Sk applied to\n"
+    "                      what layers 0..k-1 left (up to 16 layers); all base\n"
+    "                      layers come first in the file, so a partial download\n"
+    "                      already gives the model (tp_compress_progressive; read\n"
+    "                      with `tpress decompress --layers K`); tensors go one at\n"
+    "                      a time, --threads then works inside each tensor\n"
     "      --quantize-1d   put 1-D tensors through the lossy pipeline too\n"
     "      --importance FILE  per-column importance (an \"imatrix\") for the\n"
     "                      weighted fits of kmeans, kq and int search=1: the\n"
@@ -162,6 +169,11 @@ static int compress_uniform(const compress_args *a)
     if (!in || !out) { fputs(compress_help, stderr); return EXIT_BAD; }
     if (threads < 1) threads = 1;
     if (!a->force && cli_exists(out)) return cli_fail("%s exists (use --force to overwrite)", out);
+    const char *layers = a->layers, *layer_specs[TP_ARCHIVE_MAX_LAYERS];
+    char layer_buf[4096];
+    size_t n_layers = 0;
+    if (layers && a->codec) return cli_fail("--layers replaces --codec: give one of them");
+    if (layers && cli_split_layers(layers, layer_buf, sizeof layer_buf, layer_specs, &n_layers)) return EXIT_BAD;
 
     tp_compress_options opt = {.spec = spec, .min_snr_db = a->has_min_snr ? a->min_snr : 30.0,
                                .threads = (int)threads, .quantize_1d = a->quantize_1d};
@@ -198,7 +210,8 @@ static int compress_uniform(const compress_args *a)
         printf("%-*s %-14s %-5s %-26s %10s %10s %7s %6s %8s\n", c.name_w, "tensor", "shape", "dtype", "codec", "bytes in",
                "bytes out", "ratio", "bits", "SNR dB");
     tp_compress_summary sum;
-    r = tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
+    r = layers ? tp_compress_progressive(in, out, layer_specs, n_layers, &opt, show_tensor, &c, &sum)
+               : tp_compress_file(in, out, &opt, show_tensor, &c, &sum);
     if (!json && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)) fprintf(stderr, "\r\x1b[K");
     tp_importance_free(&imp);
     if (tp_is_error(r)) {
@@ -215,7 +228,7 @@ static int compress_uniform(const compress_args *a)
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "input", in);
         cJSON_AddStringToObject(root, "output", out);
-        cJSON_AddStringToObject(root, "spec", spec);
+        cJSON_AddStringToObject(root, "spec", layers ? layers : spec);
         cJSON_AddItemToObject(root, "tensors", c.rows);
         cJSON *t = cJSON_AddObjectToObject(root, "total");
         cJSON_AddNumberToObject(t, "tensors", (double)sum.tensors);

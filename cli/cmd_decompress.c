@@ -1,4 +1,4 @@
-/* tpress decompress IN.tpz -o OUT(.safetensors|.npy) [--tensor NAME] [--compare ORIG] */
+/* tpress decompress IN.tpz -o OUT(.safetensors|.npy) [--tensor NAME] [--layers K] [--compare ORIG] */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,9 @@ static const char help[] =
     "options:\n"
     "  -o, --output PATH   output file (required)\n"
     "      --tensor NAME   restore only this tensor\n"
+    "      --layers K      of a progressive archive (tpress compress --layers):\n"
+    "                      sum only the first K layers of each tensor (default\n"
+    "                      0: all; a tensor with fewer layers gives all of them)\n"
     "      --compare ORIG  also compare every restored tensor with the one of\n"
     "                      the same name in ORIG (.npy/.safetensors) and print\n"
     "                      the round-trip error\n"
@@ -61,6 +64,7 @@ static int compare_one(compare_state *c, const tp_archive_entry *e, const void *
 int cmd_decompress(int argc, char **argv)
 {
     const char *in = NULL, *only = NULL, *compare = NULL, *v;
+    long layers = 0;
     cli_out_opts o = {0};
     int k;
     for (int i = 1; i < argc; i++) {
@@ -70,6 +74,8 @@ int cmd_decompress(int argc, char **argv)
         else if ((k = cli_opt(argc, argv, &i, "--tensor", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             only = v;
+        } else if ((k = cli_opt(argc, argv, &i, "--layers", &v))) {
+            if (k < 0 || !cli_int("--layers", v, 0, TP_ARCHIVE_MAX_LAYERS, &layers)) return k < 0 ? cli_fail("%s needs a value", a) : EXIT_BAD;
         } else if ((k = cli_opt(argc, argv, &i, "--compare", &v))) {
             if (k < 0) return cli_fail("%s needs a value", a);
             compare = v;
@@ -119,7 +125,7 @@ int cmd_decompress(int argc, char **argv)
         const tp_archive_entry *e = tp_archive_entry_at(a, first + i);
         void *buf = malloc(e->raw_size ? (size_t)e->raw_size : 1);
         if (!buf) { rc = cli_fail("out of memory for tensor '%s'", e->name); break; }
-        r = tp_archive_decode(a, first + i, buf, (size_t)e->raw_size);
+        r = tp_archive_decode_layers(a, first + i, (unsigned)layers, buf, (size_t)e->raw_size);
         if (tp_is_error(r)) rc = cli_fail_result(e->name, r);
         if (!rc) { r = tp_tensor_writer_put(w, i, buf, (size_t)e->raw_size); if (tp_is_error(r)) rc = cli_fail_result(out, r); }
         if (!rc && cmp.orig) rc = compare_one(&cmp, e, buf);
@@ -131,7 +137,9 @@ int cmd_decompress(int argc, char **argv)
     if (!rc && !quiet) {
         char b[32];
         cli_bytes_str(total, b, sizeof b);
-        printf("restored %zu tensor(s), %s, to %s\n", n, b, out);
+        printf("restored %zu tensor(s), %s, to %s", n, b, out);
+        if (layers) printf(", at most %ld layer(s) each", layers);
+        printf("\n");
         if (cmp.orig) {
             size_t lossy = cmp.compared - cmp.exact;
             printf("round trip vs %s: %zu tensor(s) bit-exact, %zu within error", compare, cmp.exact, lossy);

@@ -27,7 +27,7 @@ static const option_def options[] = {
     {"accuracy-threshold", 0, VALUE}, {"sensitivity", 0, VALUE}, {"probe", 0, VALUE},
     {"ref", 0, VALUE},          {"text", 0, VALUE},           {"max-tokens", 0, VALUE},
     {"rule", 0, VALUE},         {"dry-run", 0, FLAG},         {"no-benchmark", 0, FLAG},
-    {"preset", 0, VALUE},       {"sample", 0, VALUE},
+    {"preset", 0, VALUE},       {"sample", 0, VALUE},         {"layers", 0, VALUE},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -74,6 +74,7 @@ static int apply(compress_args *a, const option_def *d, const char *v, const cha
     else if (!strcmp(n, "ref")) a->ref = v;
     else if (!strcmp(n, "text")) a->text = v;
     else if (!strcmp(n, "probe")) a->probe = v;
+    else if (!strcmp(n, "layers")) a->layers = v;
     else if (!strcmp(n, "min-snr")) {
         if (!number(where, v, -100, 200, &a->min_snr)) return EXIT_BAD;
         a->has_min_snr = 1;

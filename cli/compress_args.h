@@ -10,7 +10,7 @@
 #define COMPRESS_MAX_RULES 64
 
 typedef struct {
-    const char *in, *out, *codec, *importance, *strategy, *ref, *text, *probe, *sensitivity, *preset, *config;
+    const char *in, *out, *codec, *importance, *strategy, *ref, *text, *probe, *sensitivity, *preset, *config, *layers;
     int force, quiet, json, verbose, quantize_1d, dry_run, no_benchmark, print_config;
     long threads, max_tokens, sample;
     double min_snr, target_mb, target_bpw, target_ratio, max_error, accuracy;

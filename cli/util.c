@@ -67,6 +67,23 @@ int cli_int(const char *opt, const char *value, long lo, long hi, long *out)
     return 1;
 }
 
+int cli_split_layers(const char *list, char *buf, size_t cap, const char **specs, size_t *n)
+{
+    if (strlen(list) >= cap) return cli_fail("--layers: the list is longer than %zu bytes", cap - 1);
+    strcpy(buf, list);
+    *n = 0;
+    for (char *p = buf, *next; p; p = next) {
+        next = strchr(p, ';');
+        if (next) *next++ = 0;
+        while (*p == ' ') p++;
+        for (char *e = p + strlen(p); e > p && e[-1] == ' ';) *--e = 0;
+        if (!*p) return cli_fail("--layers: layer %zu has an empty spec in '%s'", *n, list);
+        if (*n == TP_ARCHIVE_MAX_LAYERS) return cli_fail("--layers: at most %d layers", TP_ARCHIVE_MAX_LAYERS);
+        specs[(*n)++] = p;
+    }
+    return 0;
+}
+
 int cli_has_suffix(const char *path, const char *suffix)
 {
     size_t n = strlen(path), m = strlen(suffix);

@@ -275,7 +275,12 @@ typedef struct {
     uint64_t frame_size;
     uint64_t raw_size;      /* bytes of the original tensor                */
     const char *spec;       /* canonical pipeline spec                     */
-    tp_metrics metrics;     /* measured at encode time                     */
+    tp_metrics metrics;     /* measured at encode time; of a layered tensor:
+                               of its layers 0..layer summed               */
+    uint32_t layer;         /* 0: the base (what tp_archive_entry_at gives);
+                               k >= 1: enhancement layer k, an f32 frame of
+                               the tensor's shape (tp_archive_layer_at)    */
+    uint32_t n_layers;      /* layers stored for this tensor (1: plain)    */
 } tp_archive_entry;
 
 /* Starts writing path: data go to a temporary file next to it, which
@@ -302,8 +307,75 @@ TP_API const tp_archive_entry *tp_archive_entry_at(const tp_archive *a, size_t i
 TP_API size_t tp_archive_find(const tp_archive *a, const char *name);
 /* The mapped bytes of entry i's frame. */
 TP_API size_t tp_archive_frame(const tp_archive *a, size_t i, const void **frame);
-/* Decodes entry i into dst (cap >= raw_size); returns bytes or error. */
+/* Decodes entry i into dst (cap >= raw_size); returns bytes or error. A
+ * layered tensor decodes with every layer the archive holds (as
+ * tp_archive_decode_layers with layers 0). */
 TP_API size_t tp_archive_decode(const tp_archive *a, size_t i, void *dst, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Archives, version 2: layered tensors, metadata, streaming layout
+ * (docs/FORMAT.md 3.5-3.7). A writer that uses none of these writes a
+ * version 1 file, byte for byte what it wrote before they existed.
+ * ---------------------------------------------------------------------- */
+
+/* Most layers (base included) one tensor may have. */
+#define TP_ARCHIVE_MAX_LAYERS 16
+
+/* Stores json (UTF-8 JSON text, at most 16 MiB, copied; e.g. a safetensors
+ * __metadata__ object) in the archive. Call before any frame is added and
+ * before tp_archive_writer_stream. TP_ERR_ARG when it is not valid UTF-8
+ * JSON or comes too late. */
+TP_API size_t tp_archive_writer_set_metadata(tp_archive_writer *w, const char *json);
+/* Declares the n tensors the archive will hold, in order (names copied;
+ * descs give dtype and shape, their data is ignored), and switches to the
+ * streaming layout: an early index right after the file header, then every
+ * base frame in this order, then layer 1 of every tensor that has one, then
+ * layer 2, ...; the full index and footer last. Enhancement layers are held
+ * in an unlinked temporary file next to the output until finish, so memory
+ * stays at one frame. Call before any frame is added; then every tensor's
+ * base must be added, in this order, with this dtype and shape, before
+ * finish. A file cut anywhere after the early index still gives its
+ * complete base frames (tp_archive_open_partial). */
+TP_API size_t tp_archive_writer_stream(tp_archive_writer *w, const char *const *names, const tp_tensor *descs,
+                                       size_t n);
+/* Adds layer `layer` of tensor name: 0 is the base (= tp_archive_writer_add);
+ * k >= 1 needs layers 0..k-1 of that name already added, a float base, and
+ * a frame that decodes to f32 of the base's shape (the residual of layers
+ * 0..k-1, docs/FORMAT.md 3.6). Without streaming, frames are placed in call
+ * order. metrics (may be NULL): the error of layers 0..layer summed. */
+TP_API size_t tp_archive_writer_add_layer(tp_archive_writer *w, const char *name, unsigned layer,
+                                          const void *frame, size_t frame_size, const tp_metrics *metrics);
+
+/* Opens what there is of an archive: a complete file exactly as
+ * tp_archive_open; a streaming archive cut short (no footer at its end) from
+ * its early index, whose checksum and entries are verified. Every tensor is
+ * then listed (names, shapes, sizes, base metrics); those whose base frame
+ * lies whole in the file have one layer available (their frame's checksum
+ * is verified now, their spec comes from it) and the rest none: decoding
+ * them fails with TP_ERR_TRUNCATED, and their spec is "". Enhancement
+ * layers are not read from a cut file. Other files without a footer fail
+ * as in tp_archive_open (TP_ERR_TRUNCATED). */
+TP_API size_t tp_archive_open_partial(const char *path, tp_archive **out);
+/* 1 if a was opened from an early index (a cut streaming archive). */
+TP_API int tp_archive_is_partial(const tp_archive *a);
+/* The metadata JSON text (NUL-terminated, owned by a), or NULL if none. */
+TP_API const char *tp_archive_metadata(const tp_archive *a);
+/* Layers of tensor i that can be decoded now: its n_layers, or in a
+ * partial archive 1 or 0; 0 also when i is out of range. */
+TP_API unsigned tp_archive_layer_count(const tp_archive *a, size_t i);
+/* The index record of layer `layer` of tensor i (layer 0 is
+ * tp_archive_entry_at(a, i)); NULL when there is no such layer available. */
+TP_API const tp_archive_entry *tp_archive_layer_at(const tp_archive *a, size_t i, unsigned layer);
+/* The mapped bytes of that layer's frame, or an error (TP_ERR_ARG out of
+ * range, TP_ERR_TRUNCATED not in a partial file). */
+TP_API size_t tp_archive_layer_frame(const tp_archive *a, size_t i, unsigned layer, const void **frame);
+/* Decodes tensor i from its first `layers` layers summed (0, or more than
+ * it has: all available) into dst (cap >= raw_size of entry i, its dtype
+ * and shape): one layer is the base frame as it decodes; more are summed
+ * in f32 and rounded to the tensor's dtype (docs/FORMAT.md 3.6). Needs
+ * 8 bytes per value of scratch memory beyond dst when layers > 1. Returns
+ * the bytes written or an error (TP_ERR_TRUNCATED: no layer available). */
+TP_API size_t tp_archive_decode_layers(const tp_archive *a, size_t i, unsigned layers, void *dst, size_t cap);
 
 
 /* ------------------------------------------------------------------------
@@ -625,6 +697,26 @@ typedef struct {
     uint64_t values;
     double mean_snr_db;         /* over tensors with a finite SNR (inf: none) */
 } tp_compress_summary;
+
+/* Progressive (layered) compression of every tensor of the tensor file
+ * in_path into a streaming archive out_path (tp_archive_writer_stream):
+ * layer 0 of a tensor X is layer_specs[0] applied to X, layer k is
+ * layer_specs[k] applied to the f32 residual X - (layers 0..k-1 decoded and
+ * summed), so a reader may stop after any layer (tp_archive_decode_layers)
+ * or start from a partial download. n_layers is 1..TP_ARCHIVE_MAX_LAYERS;
+ * no spec may be "auto". The policy of tp_compress_file holds for layer 0
+ * (integer, 1-D and NaN/Inf tensors go to TP_LOSSLESS_SPEC); such tensors,
+ * non-float tensors and tensors whose layer 0 is lossless get that one
+ * layer only. opt->spec and min_snr_db are not used. Tensors are encoded
+ * one at a time, every layer decoded again to form the next residual and
+ * the metrics; opt->threads (0: all cores) go to tp_threads_set for the
+ * quantizers inside each tensor, so the bytes never depend on it. progress
+ * is called once per tensor after its last layer, with frame_size the
+ * bytes of all its layers, metrics those of all layers summed, and spec the
+ * layer specs joined by ';'. Atomic output as tp_compress_file. */
+TP_API size_t tp_compress_progressive(const char *in_path, const char *out_path, const char *const *layer_specs,
+                                      size_t n_layers, const tp_compress_options *opt,
+                                      tp_compress_progress_fn progress, void *ctx, tp_compress_summary *sum);
 
 /* Compresses every tensor of the tensor file in_path (.npy, .safetensors,
  * as tp_tensor_file_open reads them) into the archive out_path, written to

@@ -137,11 +137,15 @@ def save(path, tensors, spec="int:bits=8,group=32", quantize_1d=False, threads=0
 
 
 class Archive:
-    """A .tpz archive opened read-only (memory-mapped); tensors decode on access."""
+    """A .tpz archive opened read-only (memory-mapped); tensors decode on access.
+    partial=True also opens a streaming archive that is cut short (a download
+    in progress): every tensor is listed, those whose base layer is in the
+    file decode from it, the others raise."""
 
-    def __init__(self, path):
+    def __init__(self, path, partial=False):
         self._h = ctypes.c_void_p()
-        check(lib.tp_archive_open(str(path).encode(), ctypes.byref(self._h)), str(path))
+        opener = lib.tp_archive_open_partial if partial else lib.tp_archive_open
+        check(opener(str(path).encode(), ctypes.byref(self._h)), str(path))
 
     def close(self):
         if self._h:
@@ -166,25 +170,59 @@ class Archive:
     def names(self):
         return [self._entry(i).name.decode() for i in range(len(self))]
 
+    @property
+    def partial(self):
+        """True when opened from the early index of a cut streaming archive."""
+        return bool(lib.tp_archive_is_partial(self._h))
+
+    @property
+    def metadata(self):
+        """The archive's metadata JSON text, or None."""
+        m = lib.tp_archive_metadata(self._h)
+        return m.decode() if m is not None else None
+
+    def layers(self, name):
+        """Layers of tensor name that can be decoded (0: not in a partial file yet)."""
+        return lib.tp_archive_layer_count(self._h, check(lib.tp_archive_find(self._h, name.encode()), name))
+
     def entries(self):
-        """Index rows: name, shape, spec, sizes and stored error metrics."""
+        """Index rows: name, shape, spec, sizes, stored error metrics and, for
+        a layered tensor, one row per layer (bytes, spec, SNR of the layers
+        up to it summed)."""
         out = []
         for i in range(len(self)):
             e = self._entry(i)
-            out.append({"name": e.name.decode(), "shape": tuple(e.shape[k] for k in range(e.ndim)),
-                        "spec": e.spec.decode(), "frame_size": e.frame_size, "raw_size": e.raw_size,
-                        "snr_db": e.metrics.snr_db, "max_abs": e.metrics.max_abs})
+            row = {"name": e.name.decode(), "shape": tuple(e.shape[k] for k in range(e.ndim)),
+                   "spec": e.spec.decode(), "frame_size": e.frame_size, "raw_size": e.raw_size,
+                   "snr_db": e.metrics.snr_db, "max_abs": e.metrics.max_abs, "n_layers": e.n_layers,
+                   "layers": []}
+            for k in range(lib.tp_archive_layer_count(self._h, i)):
+                le = lib.tp_archive_layer_at(self._h, i, k).contents
+                row["layers"].append({"layer": k, "spec": le.spec.decode(), "frame_size": le.frame_size,
+                                      "snr_db": le.metrics.snr_db})
+            out.append(row)
         return out
 
-    def __getitem__(self, name):
+    def get(self, name, layers=None):
+        """Tensor name decoded from its first `layers` layers summed (None or
+        0: all it has; more than it has: all)."""
         i = check(lib.tp_archive_find(self._h, name.encode()), name)
         e = self._entry(i)
         buf = _empty(e.dtype, tuple(e.shape[k] for k in range(e.ndim)))
-        check(lib.tp_archive_decode(self._h, i, buf.ctypes.data, buf.nbytes), name)
+        check(lib.tp_archive_decode_layers(self._h, i, int(layers or 0), buf.ctypes.data, buf.nbytes), name)
         return _finish(buf, e.dtype)
 
+    def __getitem__(self, name):
+        return self.get(name)
 
-def load(path):
-    """Decodes every tensor of a .tpz archive: dict name -> array."""
-    with Archive(path) as a:
-        return {name: a[name] for name in a.names()}
+
+def load(path, layers=None, partial=False):
+    """Decodes every tensor of a .tpz archive: dict name -> array. layers=K
+    sums only the first K layers of each tensor of a progressive archive
+    (`tpress compress --layers`; None: all). partial=True reads a streaming
+    archive cut short and returns the tensors whose base layer it holds."""
+    with Archive(path, partial=partial) as a:
+        names = a.names()
+        if partial:
+            names = [n for n in names if a.layers(n) > 0]
+        return {name: a.get(name, layers) for name in names}

@@ -31,7 +31,7 @@ class ArchiveEntry(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int), ("ndim", ctypes.c_uint32),
                 ("shape", ctypes.c_uint64 * MAX_DIMS), ("offset", ctypes.c_uint64),
                 ("frame_size", ctypes.c_uint64), ("raw_size", ctypes.c_uint64), ("spec", ctypes.c_char_p),
-                ("metrics", Metrics)]
+                ("metrics", Metrics), ("layer", ctypes.c_uint32), ("n_layers", ctypes.c_uint32)]
 
 
 class CompressOptions(ctypes.Structure):
@@ -142,6 +142,14 @@ _declare("tp_archive_count", _size_t, _p)
 _declare("tp_archive_entry_at", ctypes.POINTER(ArchiveEntry), _p, _size_t)
 _declare("tp_archive_find", _size_t, _p, ctypes.c_char_p)
 _declare("tp_archive_decode", _size_t, _p, _size_t, _p, _size_t)
+_declare("tp_archive_open_partial", _size_t, ctypes.c_char_p, ctypes.POINTER(_p))
+_declare("tp_archive_is_partial", ctypes.c_int, _p)
+_declare("tp_archive_metadata", ctypes.c_char_p, _p)
+_declare("tp_archive_layer_count", ctypes.c_uint, _p, _size_t)
+_declare("tp_archive_layer_at", ctypes.POINTER(ArchiveEntry), _p, _size_t, ctypes.c_uint)
+_declare("tp_archive_decode_layers", _size_t, _p, _size_t, ctypes.c_uint, _p, _size_t)
+_declare("tp_compress_progressive", _size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), _size_t,
+         ctypes.POINTER(CompressOptions), _p, _p, _p)
 _declare("tp_codec_count", _size_t)
 _declare("tp_codec_at", ctypes.POINTER(CodecInfo), _size_t)
 _declare("tp_compress_model", _size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ModelOptions), _p, _p,

@@ -70,6 +70,25 @@ size_t tp_atomic_write(tp_atomic_file *f, const void *data, size_t n)
     return 0;
 }
 
+size_t tp_atomic_pwrite(tp_atomic_file *f, const void *data, size_t n, uint64_t offset)
+{
+    if (f->fd < 0) return tp_fail(TP_ERR_IO, "an earlier write to %s failed", f->path ? f->path : "?");
+    const char *p = data;
+    while (n) {
+        ssize_t w = pwrite(f->fd, p, n, (off_t)offset);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            size_t r = tp_fail(TP_ERR_IO, "writing %s: %s", f->path, w < 0 ? strerror(errno) : "no progress");
+            drop_temp(f);
+            return r;
+        }
+        p += w;
+        n -= (size_t)w;
+        offset += (uint64_t)w;
+    }
+    return 0;
+}
+
 /* Makes the rename itself durable. */
 static void sync_dir(const char *path)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/utf8.h"
 #include "format/tensor_file.h"
 
 #define ST_HEADER_MAX 100000000u  /* the reference's MAX_HEADER_SIZE       */
@@ -26,31 +27,6 @@ static tp_dtype st_dtype(const char *s)
     for (int i = 1; i < TP_DTYPE__MAX; i++)
         if (!strcmp(s, st_names[i])) return (tp_dtype)i;
     return TP_DTYPE_INVALID;
-}
-
-/* Strict UTF-8 (no overlongs, surrogates or NUL bytes). */
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c == 0) return 0;
-        if (c < 0x80) { i++; continue; }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1Fu; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0Fu; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07u; min = 0x10000; }
-        else return 0;
-        if (n - i < len) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
 }
 
 void tp_tf_entries_free(tp_tf_entry *e, size_t n)
@@ -218,7 +194,7 @@ static size_t parse_tensors(const cJSON *root, const uint8_t *data, size_t data_
 static size_t parse_json(const uint8_t *h, size_t len, cJSON **root)
 {
     *root = NULL;
-    if (!utf8_valid(h, len)) return tp_fail(TP_ERR_CORRUPT, "safetensors header is not valid UTF-8");
+    if (!tp_utf8_valid(h, len)) return tp_fail(TP_ERR_CORRUPT, "safetensors header is not valid UTF-8");
     char *text = malloc(len + 1);
     if (!text) return tp_fail(TP_ERR_NOMEM, "safetensors header of %zu bytes", len);
     memcpy(text, h, len);
@@ -330,7 +306,7 @@ static size_t check_names(const char *const *names, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!names[i] || !names[i][0]) return tp_fail(TP_ERR_ARG, "tensor %zu has no name", i);
         if (!strcmp(names[i], "__metadata__")) return tp_fail(TP_ERR_ARG, "tensor name __metadata__ is reserved");
-        if (!utf8_valid((const uint8_t *)names[i], strlen(names[i])))
+        if (!tp_utf8_valid((const uint8_t *)names[i], strlen(names[i])))
             return tp_fail(TP_ERR_ARG, "tensor %zu: name is not valid UTF-8", i);
     }
     const char **sorted = malloc((n ? n : 1) * sizeof *sorted);
