@@ -13,7 +13,8 @@
 const char compress_help[] =
     "usage: tpress compress IN -o OUT.tpz [options]\n"
     "\n"
-    "Compresses every tensor of IN (.npy or .safetensors) into a .tpz archive,\n"
+    "Compresses every tensor of IN (.npy, .safetensors, a sharded model's\n"
+    "model.safetensors.index.json or its directory, a GGUF) into a .tpz archive,\n"
     "decodes each one again and reports the measured error. Two ways:\n"
     "\n"
     "One pipeline for every tensor (--codec, the default): integer tensors,\n"
@@ -43,6 +44,9 @@ const char compress_help[] =
     "                      with `tpress decompress --layers K`); tensors go one at\n"
     "                      a time, --threads then works inside each tensor\n"
     "      --quantize-1d   put 1-D tensors through the lossy pipeline too\n"
+    "      --allow-requantize  read a GGUF's quantized tensors dequantized to\n"
+    "                      f32 (otherwise refused: quantizing twice adds both\n"
+    "                      errors)\n"
     "      --importance FILE  per-column importance (an \"imatrix\") for the\n"
     "                      weighted fits of kmeans, kq and int search=1: the\n"
     "                      error of column c counts imp[c] times. FILE is\n"
@@ -176,7 +180,8 @@ static int compress_uniform(const compress_args *a)
     if (layers && cli_split_layers(layers, layer_buf, sizeof layer_buf, layer_specs, &n_layers)) return EXIT_BAD;
 
     tp_compress_options opt = {.spec = spec, .min_snr_db = a->has_min_snr ? a->min_snr : 30.0,
-                               .threads = (int)threads, .quantize_1d = a->quantize_1d};
+                               .threads = (int)threads, .quantize_1d = a->quantize_1d,
+                               .allow_requantize = a->allow_requantize};
     size_t r;
     if (strcmp(spec, "auto")) {
         tp_pipeline *check;
@@ -188,7 +193,8 @@ static int compress_uniform(const compress_args *a)
     /* Opened here too for the table's name column and the importance
      * file's check against the tensors. */
     tp_tensor_file *f;
-    r = tp_tensor_file_open(in, &f);
+    tp_tensor_file_open_options fo = {.allow_requantize = a->allow_requantize};
+    r = tp_tensor_file_open_ex(in, &fo, &f);
     if (tp_is_error(r)) return cli_fail_result(in, r);
     tp_importance imp = {0};
     if (importance) {

@@ -28,6 +28,7 @@ static const option_def options[] = {
     {"ref", 0, VALUE},          {"text", 0, VALUE},           {"max-tokens", 0, VALUE},
     {"rule", 0, VALUE},         {"dry-run", 0, FLAG},         {"no-benchmark", 0, FLAG},
     {"preset", 0, VALUE},       {"sample", 0, VALUE},         {"layers", 0, VALUE},
+    {"allow-requantize", 0, FLAG},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -66,6 +67,7 @@ static int apply(compress_args *a, const option_def *d, const char *v, const cha
         else if (!strcmp(n, "json")) a->json = on;
         else if (!strcmp(n, "dry-run")) a->dry_run = on;
         else if (!strcmp(n, "no-benchmark")) a->no_benchmark = on;
+        else if (!strcmp(n, "allow-requantize")) a->allow_requantize = on;
         return 0;
     }
     if (!strcmp(n, "output")) a->out = v;

@@ -11,7 +11,7 @@
 
 typedef struct {
     const char *in, *out, *codec, *importance, *strategy, *ref, *text, *probe, *sensitivity, *preset, *config, *layers;
-    int force, quiet, json, verbose, quantize_1d, dry_run, no_benchmark, print_config;
+    int force, quiet, json, verbose, quantize_1d, dry_run, no_benchmark, print_config, allow_requantize;
     long threads, max_tokens, sample;
     double min_snr, target_mb, target_bpw, target_ratio, max_error, accuracy;
     int has_min_snr, has_accuracy, has_threads;

@@ -197,7 +197,7 @@ int compress_model_run(const compress_args *a)
                            .target_ratio = a->target_ratio, .min_snr_db = a->has_min_snr ? a->min_snr : 0,
                            .max_rel_error = a->max_error, .threads = a->has_threads ? (int)a->threads : 0,
                            .quantize_1d = a->quantize_1d, .dry_run = a->dry_run, .no_benchmark = a->no_benchmark,
-                           .probe_spec = a->probe, .check_accuracy = a->has_accuracy, .accuracy_threshold = a->accuracy};
+                           .probe_spec = a->probe, .allow_requantize = a->allow_requantize, .check_accuracy = a->has_accuracy, .accuracy_threshold = a->accuracy};
     if (a->has_min_snr && a->min_snr == 0) return cli_fail("--min-snr 0: give a bound other than 0 dB");
     int quality = a->preset && !strcmp(a->preset, "quality");
     mo.sample_values = a->sample ? (size_t)a->sample
@@ -232,7 +232,8 @@ int compress_model_run(const compress_args *a)
     tp_importance imp = {0};
     if (!rc && a->importance) {
         tp_tensor_file *f;
-        size_t r = tp_tensor_file_open(a->in, &f);
+        tp_tensor_file_open_options fo = {.allow_requantize = a->allow_requantize};
+        size_t r = tp_tensor_file_open_ex(a->in, &fo, &f);
         if (tp_is_error(r)) rc = cli_fail_result(a->in, r);
         else {
             r = tp_importance_load(a->importance, f, &imp);

@@ -667,6 +667,8 @@ typedef struct {
      * its length, given to the lossy pipeline (tp_encode_options). */
     const float *const *col_importance;
     const uint64_t *n_cols;
+    int allow_requantize;   /* 1: a GGUF's quantized tensors are read
+                               dequantized (tp_tensor_file_open_ex)        */
 } tp_compress_options;
 
 /* One tensor written by a job, as its progress callback sees it. The
@@ -789,6 +791,7 @@ typedef struct {
                                65536; whole tensors below that)           */
     const float *const *col_importance; /* as in tp_compress_options     */
     const uint64_t *n_cols;
+    int allow_requantize;   /* as in tp_compress_options                   */
 } tp_model_options;
 
 /* One tensor of a plan or of a written model. */

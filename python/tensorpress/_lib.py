@@ -37,7 +37,8 @@ class ArchiveEntry(ctypes.Structure):
 class CompressOptions(ctypes.Structure):
     _fields_ = [("spec", ctypes.c_char_p), ("specs", ctypes.c_void_p), ("min_snr_db", ctypes.c_double),
                 ("threads", ctypes.c_int), ("quantize_1d", ctypes.c_int), ("lossy_integers", ctypes.c_int),
-                ("fallback_on_error", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+                ("fallback_on_error", ctypes.c_int), ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p),
+                ("allow_requantize", ctypes.c_int)]
 
 
 class PlanRule(ctypes.Structure):
@@ -54,7 +55,7 @@ class ModelOptions(ctypes.Structure):
                 ("probe_spec", ctypes.c_char_p), ("rules", ctypes.POINTER(PlanRule)), ("n_rules", ctypes.c_size_t),
                 ("threads", ctypes.c_int), ("quantize_1d", ctypes.c_int), ("dry_run", ctypes.c_int),
                 ("no_benchmark", ctypes.c_int), ("sample_values", ctypes.c_size_t),
-                ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p)]
+                ("col_importance", ctypes.c_void_p), ("n_cols", ctypes.c_void_p), ("allow_requantize", ctypes.c_int)]
 
 
 class ModelTensor(ctypes.Structure):

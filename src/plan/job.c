@@ -223,7 +223,8 @@ size_t tp_compress_file(const char *in_path, const char *out_path, const tp_comp
                         tp_compress_progress_fn progress, void *ctx, tp_compress_summary *sum)
 {
     tp_tensor_file *f;
-    TP_TRY(tp_tensor_file_open(in_path, &f));
+    tp_tensor_file_open_options fo = {.allow_requantize = opt ? opt->allow_requantize : 0};
+    TP_TRY(tp_tensor_file_open_ex(in_path, &fo, &f));
     source src = {.n = tp_tensor_file_count(f), .file = f};
     size_t r = run(&src, out_path, opt, progress, ctx, sum);
     tp_tensor_file_close(f);

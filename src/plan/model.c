@@ -299,7 +299,8 @@ static size_t write_plan(planner *P, const char *in_path, const char *out_path)
     if (!specs) return tp_fail(TP_ERR_NOMEM, "plan specs");
     for (size_t i = 0; i < P->n; i++) specs[i] = P->res->tensors[i].spec;
     tp_compress_options co = {.specs = specs, .threads = o->threads, .quantize_1d = 1, .fallback_on_error = 1,
-                              .col_importance = o->col_importance, .n_cols = o->n_cols};
+                              .col_importance = o->col_importance, .n_cols = o->n_cols,
+                              .allow_requantize = o->allow_requantize};
     tp_compress_summary sum;
     double t0 = tp_now_seconds();
     size_t r = tp_compress_file(in_path, out_path, &co, on_written, P, &sum);
@@ -517,7 +518,8 @@ size_t tp_compress_model(const char *in_path, const char *out_path, const tp_mod
     double t0 = tp_now_seconds();
     tp_tensor_file *f = NULL;
     size_t r = compile_rules(&P);
-    if (!tp_is_error(r)) r = tp_tensor_file_open(in_path, &f);
+    tp_tensor_file_open_options fo = {.allow_requantize = o->allow_requantize};
+    if (!tp_is_error(r)) r = tp_tensor_file_open_ex(in_path, &fo, &f);
     if (!tp_is_error(r)) {
         P.f = f;
         P.n = tp_tensor_file_count(f);
