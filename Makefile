@@ -12,7 +12,7 @@ CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
 # Hidden by default: the shared library exports only what the public
 # headers mark TP_API (the CLI and tests link the static library).
 ALLFLAGS = -std=c11 -ffp-contract=off $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -fvisibility=hidden
-LIBS     = -lzstd -lxxhash -lcjson -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
+LIBS     = -lzstd -lxxhash -lcjson -lyaml -lpng -ljpeg -llapacke -lopenblas -lm -lpthread
 
 LIB_SRC  = $(sort $(wildcard src/*/*.c src/codecs/*/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))

@@ -101,7 +101,17 @@ const char compress_help[] =
     "                      sensitivity when the model is recognised)\n"
     "      --sample N      values sampled per tensor (overrides --preset)\n"
     "      --dry-run       print the plan and its predicted size; write nothing\n"
-    "      --no-benchmark  skip the fidelity evaluation after writing\n";
+    "      --no-benchmark  skip the fidelity evaluation after writing\n"
+    "\n"
+    "config:\n"
+    "      --config FILE   settings from a YAML file, applied before the command\n"
+    "                      line (which overrides them): each key is a long option\n"
+    "                      without its dashes (target-mb: 40, strategy: mobile,\n"
+    "                      preset: quality, dry-run: true), and rules is a list of\n"
+    "                      {match: REGEX, codec: SPEC} or {match: REGEX, keep: true};\n"
+    "                      an unknown key or a bad value: one error naming\n"
+    "                      FILE:LINE, exit 2\n"
+    "      --print-config  write the effective settings as such a file and stop\n";
 
 typedef struct {
     int json, quiet, verbose;
@@ -263,7 +273,8 @@ int cmd_compress(int argc, char **argv)
 {
     compress_args a;
     int rc = compress_args_parse(argc, argv, &a);
-    if (rc == 0) {
+    if (rc == 0 && a.print_config) rc = compress_args_print_config(&a);
+    else if (rc == 0) {
         if (compress_args_planned(&a)) {
             if (a.codec) rc = cli_fail("--codec and the planner's options exclude each other (a rule '.*=SPEC' gives every tensor SPEC)");
             else rc = compress_model_run(&a);

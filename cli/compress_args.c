@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "compress_args.h"
+#include "format/config.h"
 
 typedef enum { FLAG, VALUE } arg_kind;
 
@@ -28,7 +29,7 @@ static const option_def options[] = {
     {"ref", 0, VALUE},          {"text", 0, VALUE},           {"max-tokens", 0, VALUE},
     {"rule", 0, VALUE},         {"dry-run", 0, FLAG},         {"no-benchmark", 0, FLAG},
     {"preset", 0, VALUE},       {"sample", 0, VALUE},         {"layers", 0, VALUE},
-    {"allow-requantize", 0, FLAG},
+    {"allow-requantize", 0, FLAG}, {"config", 0, VALUE},        {"print-config", 0, FLAG},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -68,6 +69,7 @@ static int apply(compress_args *a, const option_def *d, const char *v, const cha
         else if (!strcmp(n, "dry-run")) a->dry_run = on;
         else if (!strcmp(n, "no-benchmark")) a->no_benchmark = on;
         else if (!strcmp(n, "allow-requantize")) a->allow_requantize = on;
+        else if (!strcmp(n, "print-config")) a->print_config = on;
         return 0;
     }
     if (!strcmp(n, "output")) a->out = v;
@@ -118,6 +120,23 @@ static int apply(compress_args *a, const option_def *d, const char *v, const cha
     return 0;
 }
 
+/* Remembers a setting for --print-config: a later value of the same key
+ * replaces an earlier one, rules add up. */
+static int remember(compress_args *a, const option_def *d, const char *v)
+{
+    static const char *const not_config[] = {"config", "print-config", "output", "force", "quiet", NULL};
+    for (size_t i = 0; not_config[i]; i++)
+        if (!strcmp(d->name, not_config[i])) return 0;
+    const char *key = strcmp(d->name, "rule") ? d->name : "rules";
+    const char *value = v ? v : "true";
+    for (size_t i = 0; i < a->n_set && strcmp(key, "rules"); i++)
+        if (!strcmp(a->set[i].key, key)) { a->set[i].value = value; return 0; }
+    if (a->n_set >= COMPRESS_MAX_SETTINGS) return cli_fail("more than %d settings", COMPRESS_MAX_SETTINGS);
+    a->set[a->n_set].key = key;
+    a->set[a->n_set++].value = value;
+    return 0;
+}
+
 static const option_def *find_long(const char *name, size_t len)
 {
     for (size_t i = 0; i < N_OPTIONS; i++)
@@ -125,9 +144,23 @@ static const option_def *find_long(const char *name, size_t len)
     return NULL;
 }
 
+static int load_config(compress_args *a, const char *path);
+
 int compress_args_parse(int argc, char **argv, compress_args *a)
 {
     memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (cli_is_help(arg)) break;
+        const char *path = NULL;
+        if (!strncmp(arg, "--config=", 9)) path = arg + 9;
+        else if (!strcmp(arg, "--config") && i + 1 < argc) path = argv[++i];
+        if (path) {
+            if (a->loaded) return cli_fail("--config given twice");
+            int rc = load_config(a, path);
+            if (rc) return rc;
+        }
+    }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;
         if (cli_is_help(arg)) { fputs(compress_help, stdout); return 1; }
@@ -149,15 +182,59 @@ int compress_args_parse(int argc, char **argv, compress_args *a)
             if (i + 1 >= argc) return cli_fail("%s needs a value", arg);
             v = argv[++i];
         }
+        if (!strcmp(d->name, "config")) continue; /* loaded first */
         char where[64];
         snprintf(where, sizeof where, "--%s", d->name);
         int rc = apply(a, d, v, where);
+        if (!rc) rc = remember(a, d, v);
         if (rc) return rc;
     }
     return 0;
 }
 
-void compress_args_free(compress_args *a) { (void)a; }
+/* Applies the settings of a --config file; keys are long option names,
+ * "rules" holds the --rule values. */
+static int load_config(compress_args *a, const char *path)
+{
+    tp_config *c = calloc(1, sizeof *c);
+    if (!c) return cli_fail("out of memory");
+    a->loaded = c;
+    size_t r = tp_config_load(path, c);
+    if (tp_is_error(r)) return cli_fail("%s", tp_last_error_detail());
+    for (size_t i = 0; i < c->n; i++) {
+        const tp_config_entry *e = &c->entries[i];
+        const char *key = strcmp(e->key, "rules") ? e->key : "rule";
+        const option_def *d = find_long(key, strlen(key));
+        if (!d || !strcmp(key, "config") || !strcmp(key, "print-config"))
+            return cli_fail("%s:%u: unknown key '%s' (keys are the long options of tpress compress --help)", path, e->line, e->key);
+        char where[512];
+        snprintf(where, sizeof where, "%s:%u: %s", path, e->line, e->key);
+        int rc = apply(a, d, e->value, where);
+        if (!rc) rc = remember(a, d, e->value);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+void compress_args_free(compress_args *a)
+{
+    if (a->loaded) tp_config_free(a->loaded);
+    free(a->loaded);
+    a->loaded = NULL;
+}
+
+int compress_args_print_config(const compress_args *a)
+{
+    tp_config_entry e[COMPRESS_MAX_SETTINGS];
+    for (size_t i = 0; i < a->n_set; i++)
+        e[i] = (tp_config_entry){.key = (char *)a->set[i].key, .value = (char *)a->set[i].value, .line = 0};
+    char *yaml = NULL;
+    size_t r = tp_config_emit(e, a->n_set, &yaml);
+    if (tp_is_error(r)) return cli_fail_result("--print-config", r);
+    fputs(yaml, stdout);
+    free(yaml);
+    return 0;
+}
 
 int compress_args_planned(const compress_args *a)
 {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define COMPRESS_MAX_RULES 64
+#define COMPRESS_MAX_SETTINGS 128
 
 typedef struct {
     const char *in, *out, *codec, *importance, *strategy, *ref, *text, *probe, *sensitivity, *preset, *config, *layers;
@@ -17,6 +18,10 @@ typedef struct {
     int has_min_snr, has_accuracy, has_threads;
     size_t n_rules;
     const char *rules[COMPRESS_MAX_RULES];
+    /* every setting applied, config first: what --print-config writes */
+    size_t n_set;
+    struct { const char *key, *value; } set[COMPRESS_MAX_SETTINGS];
+    void *loaded;           /* the --config file (tp_config)              */
 } compress_args;
 
 /* Parses argv (after a --config file, whose settings the command line

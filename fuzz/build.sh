@@ -12,7 +12,7 @@ JOBS=${JOBS:-2}
 FLAGS=(-std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
        -D_GNU_SOURCE -Iinclude -Isrc -pthread -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
-LIBS=(-lzstd -lxxhash -lcjson -llapacke -lopenblas -lm -lpthread)
+LIBS=(-lzstd -lxxhash -lcjson -lyaml -llapacke -lopenblas -lm -lpthread)
 
 mkdir -p "$OUT/obj"
 export CC OUT

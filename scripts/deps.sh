@@ -3,7 +3,7 @@
 # Idempotent and non-interactive: checks first, installs only what is missing.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config libzstd-dev libxxhash-dev libcjson-dev
+APT_PACKAGES=(build-essential pkg-config libzstd-dev libxxhash-dev libcjson-dev libyaml-dev
               libopenblas-dev liblapacke-dev clang zstd
               libpng-dev libjpeg62-turbo-dev gnuplot-nox)
 # Pure-Python/wheel packages for tests and the demo. --no-deps keeps the

@@ -56,6 +56,36 @@ done
 grep -q '^accuracy threshold 0.99: met' "$WORK/a.txt" || fail "accuracy not met: $(tail -3 "$WORK/a.txt")"
 grep -q '^plan: raised:' "$WORK/a.txt" || fail "no raised plan reported"
 
+# --config: the same settings as flags give the same archive, byte for byte;
+# --print-config writes a file that gives it again
+cat >"$WORK/c.yaml" <<'YAML'
+target-ratio: 6
+threads: 1
+rules:
+  - match: 'blk\.1\.'
+    keep: true
+  - match: 'blk\.2\.w'
+    codec: "int:bits=6,group=32"
+YAML
+"$TPRESS" compress "$M" -o "$WORK/c1.tpz" --config "$WORK/c.yaml" -q
+"$TPRESS" compress "$M" -o "$WORK/c2.tpz" --target-ratio 6 --threads 1 --rule 'blk\.1\.=keep' --rule 'blk\.2\.w=int:bits=6,group=32' -q
+cmp -s "$WORK/c1.tpz" "$WORK/c2.tpz" || fail "config and flags gave different archives"
+"$TPRESS" compress "$M" -o "$WORK/c3.tpz" --config "$WORK/c.yaml" --print-config >"$WORK/printed.yaml"
+[ ! -e "$WORK/c3.tpz" ] || fail "--print-config wrote an archive"
+"$TPRESS" compress "$M" -o "$WORK/c3.tpz" --config "$WORK/printed.yaml" -q
+cmp -s "$WORK/c1.tpz" "$WORK/c3.tpz" || fail "the printed config gives another archive"
+# the command line overrides the file
+"$TPRESS" compress "$M" -o "$WORK/c4.tpz" --config "$WORK/c.yaml" --target-ratio 8 --print-config | grep -q '^target-ratio: 8' || fail "flag did not override config"
+printf 'target-mb: 0.2\nbogus: 3\n' >"$WORK/bad1.yaml"
+printf 'target-mb: abc\n' >"$WORK/bad2.yaml"
+printf 'rules:\n  - match: x\n' >"$WORK/bad3.yaml"
+printf 'strategy: [a, b]\n' >"$WORK/bad4.yaml"
+for b in 1 2 3 4; do
+  expect_bad "$TPRESS" compress "$M" -o "$WORK/x.tpz" --config "$WORK/bad$b.yaml"
+  grep -q "bad$b.yaml:[0-9]" "$WORK/stderr" || fail "bad$b.yaml: error does not name file:line: $(cat "$WORK/stderr")"
+done
+expect_bad "$TPRESS" compress "$M" -o "$WORK/x.tpz" --config "$WORK/missing.yaml"
+
 # bad input: one error line, exit 2, no output
 expect_bad "$TPRESS" compress "$M" -o "$WORK/x.tpz" --target-mb 0.001
 grep -q 'smallest plan' "$WORK/stderr" || fail "impossible target does not name the smallest plan"
