@@ -152,7 +152,7 @@ static const char *write_wide_model(void)
 {
     enum { N = 32, R = 64, C = 256 };
     static float data[N][R * C];
-    static char name_buf[N][16];
+    static char name_buf[N][24];
     const char *names[N];
     tp_tensor t[N];
     for (int i = 0; i < N; i++) {
