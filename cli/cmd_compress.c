@@ -277,6 +277,7 @@ int cmd_compress(int argc, char **argv)
     else if (rc == 0) {
         if (compress_args_planned(&a)) {
             if (a.codec) rc = cli_fail("--codec and the planner's options exclude each other (a rule '.*=SPEC' gives every tensor SPEC)");
+            else if (a.layers) rc = cli_fail("--layers and the planner's options exclude each other");
             else rc = compress_model_run(&a);
         } else rc = compress_uniform(&a);
     }

@@ -707,11 +707,12 @@ typedef struct {
  * summed), so a reader may stop after any layer (tp_archive_decode_layers)
  * or start from a partial download. n_layers is 1..TP_ARCHIVE_MAX_LAYERS;
  * no spec may be "auto". The policy of tp_compress_file holds for layer 0
- * (integer, 1-D and NaN/Inf tensors go to TP_LOSSLESS_SPEC); such tensors,
- * non-float tensors and tensors whose layer 0 is lossless get that one
- * layer only. opt->spec and min_snr_db are not used. Tensors are encoded
- * one at a time, every layer decoded again to form the next residual and
- * the metrics; opt->threads (0: all cores) go to tp_threads_set for the
+ * (integer, 1-D and NaN/Inf tensors go to TP_LOSSLESS_SPEC, and so do
+ * tensors layer_specs[0] fails on under opt->fallback_on_error); those,
+ * and tensors whose layer 0 is lossless, get that one layer only.
+ * opt->spec, specs and min_snr_db are not used. Tensors are encoded one
+ * at a time, every layer decoded again to form the next residual and the
+ * metrics; opt->threads (0: all cores) go to tp_threads_set for the
  * quantizers inside each tensor, so the bytes never depend on it. progress
  * is called once per tensor after its last layer, with frame_size the
  * bytes of all its layers, metrics those of all layers summed, and spec the

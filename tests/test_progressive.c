@@ -182,6 +182,21 @@ TEST(progressive_job_refuses_bad_layer_lists)
     CHECK_ERR(tp_compress_progressive(in, out, bad_spec, 2, NULL, NULL, NULL, NULL), TP_ERR_PARAM);
     CHECK(strstr(tp_last_error_detail(), "layer 1") && strstr(tp_last_error_detail(), "bits=9"));
     CHECK(access(out, F_OK) != 0);
+    /* A base spec that fails on every matrix (axis 2 of a 2-D tensor): the
+     * job fails, or with fallback_on_error stores them losslessly, one
+     * layer each. */
+    const char *axis2[2] = {"int:bits=2,group=0,axis=2", "int:bits=4"};
+    CHECK(tp_is_error(tp_compress_progressive(in, out, axis2, 2, NULL, NULL, NULL, NULL)));
+    CHECK(access(out, F_OK) != 0);
+    tp_compress_options opt = {.threads = 1, .fallback_on_error = 1};
+    tp_compress_summary sum;
+    CHECK_OK(tp_compress_progressive(in, out, axis2, 2, &opt, NULL, NULL, &sum));
+    CHECK(sum.tensors == 4 && sum.fallbacks == 4);
+    tp_archive *a;
+    CHECK_OK(tp_archive_open(out, &a));
+    for (size_t i = 0; i < 4; i++) CHECK(tp_archive_layer_count(a, i) == 1);
+    tp_archive_close(a);
+    unlink(out);
     unlink(in);
 }
 

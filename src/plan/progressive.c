@@ -59,11 +59,13 @@ typedef struct {
     size_t bytes;
     tp_metrics metrics;
     const char *spec, *fallback_why;
+    char why_buf[320];
 } outcome;
 
-/* Layer 0 with tp_compress_file's policy: *p gets the pipeline used. */
+/* Layer 0 with tp_compress_file's policy (and its fallback_on_error): *p
+ * gets the pipeline used. */
 static size_t encode_base(const prog *P, const tp_tensor *t, const tp_encode_options *eo, const tp_pipeline **p,
-                          const char **why, void **frame)
+                          const char **why, char *why_buf, size_t why_cap, void **frame)
 {
     *p = P->pipes[0];
     *why = NULL;
@@ -73,8 +75,13 @@ static size_t encode_base(const prog *P, const tp_tensor *t, const tp_encode_opt
         if (*why) *p = P->fallback;
     }
     size_t r = tp_frame_encode_alloc(*p, t, *p == P->fallback ? NULL : eo, frame);
-    if (tp_error_code(r) == TP_ERR_NONFINITE && *p != P->fallback) {
-        *why = "NaN/Inf values";
+    int nonfinite = tp_error_code(r) == TP_ERR_NONFINITE;
+    if (tp_is_error(r) && *p != P->fallback && (nonfinite || (P->opt.fallback_on_error && tp_error_code(r) != TP_ERR_NOMEM))) {
+        if (nonfinite) *why = "NaN/Inf values";
+        else {
+            snprintf(why_buf, why_cap, "%s failed: %s", P->opt.spec, tp_last_error_detail());
+            *why = why_buf;
+        }
         *p = P->fallback;
         r = tp_frame_encode_alloc(*p, t, NULL, frame);
     }
@@ -126,7 +133,7 @@ static size_t one_tensor(const prog *P, tp_archive_writer *w, const char *name, 
     memset(o, 0, sizeof *o);
     const tp_pipeline *p;
     void *frame0 = NULL;
-    size_t n0 = encode_base(P, t, eo, &p, &o->fallback_why, &frame0);
+    size_t n0 = encode_base(P, t, eo, &p, &o->fallback_why, o->why_buf, sizeof o->why_buf, &frame0);
     if (tp_is_error(n0)) return n0;
     size_t r = tp_frame_measure(frame0, n0, t, &o->metrics);
     if (!tp_is_error(r)) r = tp_archive_writer_add_layer(w, name, 0, frame0, n0, &o->metrics);

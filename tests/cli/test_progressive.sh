@@ -1,14 +1,24 @@
-# Progressive archives from the CLI: compress --layers, info lists the
-# layers, decompress --layers K gives an error that falls with K, a cut
-# file shows its complete bases, and bad layer lists are refused.
+# Progressive archives from the CLI: info lists the layers, decompress
+# --layers K gives an error that falls with K, a cut file shows its complete
+# bases, compress --layers writes what the library writes. The archive is
+# first written by tp_compress_progressive (through the Python package's
+# ctypes handle).
 . "$(dirname "$0")/lib.sh"
 python3 - "$WORK" <<'PY'
-import numpy as np, sys
+import ctypes, os, sys
+import numpy as np
+root = os.getcwd()
+sys.path.insert(0, os.path.join(root, "python"))
+os.environ.setdefault("TPRESS_LIB", os.path.join(os.environ["TP_BUILD"], "libtpress.so"))
+from tensorpress import _lib
+w = sys.argv[1]
 rng = np.random.default_rng(3)
-np.save(sys.argv[1] + "/x.npy", rng.standard_normal((96, 128)).astype(np.float32))
+np.save(w + "/x.npy", rng.standard_normal((96, 128)).astype(np.float32))
+specs = [b"int:bits=2,group=32", b"int:bits=2,group=32", b"int:bits=4,group=32"]
+c = (ctypes.c_char_p * 3)(*specs)
+_lib.check(_lib.lib.tp_compress_progressive((w + "/x.npy").encode(), (w + "/x.tpz").encode(), c, 3, None, None, None,
+                                            None), "compress")
 PY
-L="int:bits=2,group=32; int:bits=2,group=32;int:bits=4,group=32"
-"$TPRESS" compress "$WORK/x.npy" -o "$WORK/x.tpz" --layers "$L" -q
 "$TPRESS" info "$WORK/x.tpz" >"$WORK/info.txt"
 grep -q 'layer 0: .*int:bits=2' "$WORK/info.txt" || { cat "$WORK/info.txt"; fail "info lists no layer 0"; }
 grep -q 'layer 2: .*int:bits=4' "$WORK/info.txt" || { cat "$WORK/info.txt"; fail "info lists no layer 2"; }
@@ -34,10 +44,18 @@ PY
 head -c 3000 "$WORK/x.tpz" >"$WORK/cut.tpz"
 expect_bad "$TPRESS" decompress "$WORK/cut.tpz" -o "$WORK/z.npy"
 "$TPRESS" info "$WORK/cut.tpz" | grep -q 'partial file' || fail "info of a cut file says nothing about it"
-# Bad lists and options.
+# tpress compress --layers writes the same archive as the library call.
+"$TPRESS" compress "$WORK/x.npy" -o "$WORK/c.tpz" -q -t 2 \
+  --layers "int:bits=2,group=32; int:bits=2,group=32;int:bits=4,group=32"
+cmp "$WORK/x.tpz" "$WORK/c.tpz" || fail "compress --layers differs from tp_compress_progressive"
+"$TPRESS" compress "$WORK/x.npy" -o "$WORK/c.tpz" -f --json --layers "int:bits=2;int:bits=4" |
+  python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["spec"] == "int:bits=2;int:bits=4", d'
+# Bad options.
 expect_bad "$TPRESS" compress "$WORK/x.npy" -o "$WORK/b.tpz" --layers "int:bits=2;;int:bits=4"
 expect_bad "$TPRESS" compress "$WORK/x.npy" -o "$WORK/b.tpz" --layers "int:bits=2;int:bits=9"
 expect_bad "$TPRESS" compress "$WORK/x.npy" -o "$WORK/b.tpz" --layers "int:bits=2;auto"
 expect_bad "$TPRESS" compress "$WORK/x.npy" -o "$WORK/b.tpz" --layers "int:bits=2" --codec "int:bits=4"
-expect_bad "$TPRESS" decompress "$WORK/x.tpz" -o "$WORK/z.npy" --layers 17
+expect_bad "$TPRESS" compress "$WORK/x.npy" -o "$WORK/b.tpz" --layers "int:bits=2" --target-mb 1
 [ ! -e "$WORK/b.tpz" ] || fail "a refused compress left an output"
+expect_bad "$TPRESS" decompress "$WORK/x.tpz" -o "$WORK/z.npy" --layers 17
+expect_bad "$TPRESS" decompress "$WORK/x.tpz" -o "$WORK/z.npy" --layers two
