@@ -71,7 +71,7 @@ static const golden_case golden[] = {
     {"sparse_keep25", "sparse:keep=0.25", 16, 64, 1284, 0x0a1093590aa12cf4ull, 0xe7b4e0ec7a41637bull, 5, 1},
     {"sparse_csr_f16", "sparse:keep=0.1,index=csr,values=f16", 16, 64, 468, 0xd5ca2730fd2ef759ull, 0x269bfa9dd6598c88ull, 1, 1},
     {"sparsecode_a16_k2", "sparsecode:atoms=16,k=2,iterations=5", 16, 64, 2273, 0x290573c9604b3fa1ull, 0x23a2173f47b0b1cbull, 68, 1},
-    {"autoenc_h8_l4", "autoenc:hidden=8,latent=4,epochs=20", 16, 64, 1549, 0x3866b948b5c39377ull, 0x33f8a3a9e8f2a165ull, 0, 1},
+    {"autoenc_h8_l4", "autoenc:hidden=8,latent=4,epochs=20", 16, 64, 1549, 0x3866b948b5c39377ull, 0x33f8a3a9e8f2a165ull, 0, 0},
     {"bf16_lossless", "bf16|lossless", 4, 40, 472, 0x0f548e0459edec5eull, 0xa88d70eb3abfb574ull, 54, 1},
 };
 #define N_GOLDEN (sizeof golden / sizeof golden[0])
@@ -181,7 +181,8 @@ TEST(golden_frames_decode)
         CHECK(tp_frame_decode(f, n, y, nval * sizeof(float)) == nval * sizeof(float));
         memcpy(want, v, nv);
         /* Bit-exact, but for codecs whose SIMD decoder may fuse a
-         * multiply-add and differ from the scalar one in the last bit. */
+         * multiply-add and differ from the scalar one in the last bit, and
+         * for those decoding through BLAS, whose kernel depends on the CPU. */
         if (g->exact && memcmp(y, want, nv)) printf("  %s: decoded values differ\n", g->name);
         if (g->exact) CHECK(!memcmp(y, want, nv));
         else for (size_t k = 0; k < nval; k++) CHECK(fabsf(y[k] - want[k]) <= 1e-5f * (1 + fabsf(want[k])));
