@@ -1,4 +1,5 @@
 /* tpress decompress IN.tpz -o OUT(.safetensors|.npy) [--tensor NAME] [--layers K] [--compare ORIG] */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,17 @@ static const char help[] =
     "  -h, --help          this help\n";
 
 /* Finds tensor name in f; returns its index or (size_t)-1. */
+/* The archive's metadata when it is a JSON object (what a safetensors
+ * __metadata__ can hold), else NULL. */
+static const char *object_metadata(const tp_archive *a)
+{
+    const char *m = tp_archive_metadata(a);
+    cJSON *v = m ? cJSON_Parse(m) : NULL;
+    int object = cJSON_IsObject(v);
+    cJSON_Delete(v);
+    return object ? m : NULL;
+}
+
 static size_t find_in_file(const tp_tensor_file *f, const char *name)
 {
     for (size_t i = 0; i < tp_tensor_file_count(f); i++)
@@ -118,7 +130,7 @@ int cmd_decompress(int argc, char **argv)
         if (tp_is_error(r)) { free(names); free(descs); tp_archive_close(a); return cli_fail_result(compare, r); }
     }
     tp_tensor_writer *w = NULL;
-    r = tp_tensor_writer_open(out, names, descs, n, &w);
+    r = tp_tensor_writer_open_meta(out, names, descs, n, object_metadata(a), &w);
     int rc = tp_is_error(r) ? cli_fail_result(out, r) : 0;
     uint64_t total = 0;
     for (size_t i = 0; i < n && !rc; i++) {

@@ -484,6 +484,13 @@ typedef struct tp_tensor_writer tp_tensor_writer;
 TP_API size_t tp_tensor_writer_open(const char *path, const char *const *names,
                              const tp_tensor *descs, size_t n,
                              tp_tensor_writer **out);
+/* As tp_tensor_writer_open, and metadata (a JSON object's text, or NULL)
+ * becomes the safetensors __metadata__ (string values kept, any other
+ * value stored as its JSON text; TP_ERR_ARG when it is not an object).
+ * A .npy file has no place for it: it is ignored there. */
+TP_API size_t tp_tensor_writer_open_meta(const char *path, const char *const *names,
+                                  const tp_tensor *descs, size_t n, const char *metadata,
+                                  tp_tensor_writer **out);
 /* Writes the data of tensor i; tensors must be put in order 0..n-1 and
  * nbytes must match the tensor's size. */
 TP_API size_t tp_tensor_writer_put(tp_tensor_writer *w, size_t i, const void *data,

@@ -695,6 +695,29 @@ TEST(io_writer_bad_arguments)
     CHECK(!file_exists(path));
 }
 
+/* Metadata becomes __metadata__; values that are not strings keep their
+ * JSON text; anything but an object is refused before a file exists. */
+TEST(io_writer_metadata)
+{
+    tp_tensor d = desc(TP_F32, 1, 2, 0, 0);
+    static const char *const names[] = {"a"};
+    const float x[2] = {1, 2};
+    const char *path = th_tmp_path(".safetensors");
+    tp_tensor_writer *w;
+    CHECK_OK(tp_tensor_writer_open_meta(path, names, &d, 1, "{\"format\":\"pt\",\"total_size\":8}", &w));
+    CHECK_OK(tp_tensor_writer_put(w, 0, x, sizeof x));
+    CHECK_OK(tp_tensor_writer_finish(w));
+    tp_tensor_file *f;
+    CHECK_OK(tp_tensor_file_open(path, &f));
+    const char *m = tp_tensor_file_metadata(f);
+    CHECK(m && !strcmp(m, "{\"format\":\"pt\",\"total_size\":\"8\"}"));
+    tp_tensor_file_close(f);
+    unlink(path);
+    CHECK_ERR(tp_tensor_writer_open_meta(path, names, &d, 1, "[1,2]", &w), TP_ERR_ARG);
+    CHECK_ERR(tp_tensor_writer_open_meta(path, names, &d, 1, "{\"a\":", &w), TP_ERR_ARG);
+    CHECK(!file_exists(path));
+}
+
 /* Every kind by its first bytes; a short head is unknown, never another kind. */
 TEST(io_sniff_kinds)
 {

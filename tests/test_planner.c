@@ -98,6 +98,8 @@ TEST(planner_bound_takes_the_cheapest_point_meeting_it)
 #define NT 5
 static const char *const model_names[NT] = {"embed.weight", "layer.0.w", "layer.0.norm", "layer.1.w", "ids"};
 
+#define MODEL_METADATA "{\"format\":\"pt\",\"source\":\"test\"}"
+
 static const char *write_model(void)
 {
     static float emb[512 * 64], w0[256 * 256], norm[256], w1[128 * 512];
@@ -112,7 +114,7 @@ static const char *write_model(void)
                        {TP_F32, 2, {128, 512}, w1}, {TP_I32, 1, {300}, ids}};
     const char *path = th_tmp_path(".safetensors");
     tp_tensor_writer *w;
-    if (tp_is_error(tp_tensor_writer_open(path, model_names, t, NT, &w))) return NULL;
+    if (tp_is_error(tp_tensor_writer_open_meta(path, model_names, t, NT, MODEL_METADATA, &w))) return NULL;
     for (size_t i = 0; i < NT; i++)
         if (tp_is_error(tp_tensor_writer_put(w, i, t[i].data, tp_tensor_nbytes(&t[i])))) return NULL;
     return tp_is_error(tp_tensor_writer_finish(w)) ? NULL : path;
@@ -137,9 +139,13 @@ TEST(planner_predicts_archive_bytes_exactly_for_fixed_rate_codecs)
     /* the lossless tensors are small enough to be measured whole */
     CHECK(res.file_bytes == res.predicted_bytes);
     CHECK(res.file_bytes == file_size(out));
-    uint64_t sum = tp_archive_fixed_bytes();
+    uint64_t sum = tp_archive_fixed_bytes(strlen(MODEL_METADATA));
     for (size_t i = 0; i < res.n_tensors; i++) sum += res.tensors[i].bytes;
     CHECK(sum == res.file_bytes);
+    tp_archive *a;
+    CHECK_OK(tp_archive_open(out, &a));
+    CHECK(tp_archive_metadata(a) && !strcmp(tp_archive_metadata(a), MODEL_METADATA));
+    tp_archive_close(a);
     CHECK(!strncmp(res.tensors[1].spec, "kq:bits=3", 9) && !strncmp(res.tensors[2].spec, "lossless", 8));
     CHECK(!strncmp(res.tensors[4].spec, "lossless", 8));
     tp_model_result_free(&res);

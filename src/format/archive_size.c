@@ -10,7 +10,10 @@
  * sizes, metrics (two counts and six doubles) */
 #define ENTRY_FIXED_BYTES (2 + 2 + 4 + 24 + 64)
 
-uint64_t tp_archive_fixed_bytes(void) { return HEADER_BYTES + INDEX_HEAD_BYTES + FOOTER_BYTES; }
+uint64_t tp_archive_fixed_bytes(size_t metadata_len)
+{
+    return HEADER_BYTES + INDEX_HEAD_BYTES + metadata_len + FOOTER_BYTES;
+}
 
 uint64_t tp_archive_tensor_bytes(uint64_t frame_size, const char *name, const char *spec, uint32_t ndim)
 {

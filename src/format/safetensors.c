@@ -320,13 +320,50 @@ static size_t check_names(const char *const *names, size_t n)
     return r;
 }
 
-size_t tp_safetensors_header(const char *const *names, const tp_tensor *descs, size_t n, uint8_t **out)
+/* "__metadata__":{...}, from a JSON object; safetensors allows string
+ * values only, so any other value is stored as its JSON text. */
+static size_t put_metadata(sbuf *s, const char *json)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return tp_fail(TP_ERR_ARG, "metadata is not a JSON object");
+    }
+    sb_str(s, "\"__metadata__\":{");
+    size_t r = 0;
+    for (const cJSON *e = root->child; e && !r; e = e->next) {
+        if (e != root->child) sb_put(s, ",", 1);
+        sb_json_string(s, e->string);
+        sb_put(s, ":", 1);
+        if (cJSON_IsString(e)) sb_json_string(s, e->valuestring);
+        else {
+            char *text = tp_tf_json_text(e);
+            if (!text) r = tp_fail(TP_ERR_NOMEM, "metadata text");
+            else sb_json_string(s, text);
+            free(text);
+        }
+    }
+    sb_put(s, "}", 1);
+    cJSON_Delete(root);
+    return r;
+}
+
+size_t tp_safetensors_header(const char *const *names, const tp_tensor *descs, size_t n, const char *metadata,
+                             uint8_t **out)
 {
     if (!out || (n && (!names || !descs))) return tp_fail(TP_ERR_ARG, "NULL names, descriptors or output");
     *out = NULL;
     TP_TRY(check_names(names, n));
     sbuf s = {0};
     sb_put(&s, "\0\0\0\0\0\0\0\0{", 9); /* length patched below */
+    if (metadata) {
+        size_t r = put_metadata(&s, metadata);
+        if (tp_is_error(r)) {
+            free(s.b);
+            return r;
+        }
+        if (n) sb_put(&s, ",", 1);
+    }
     uint64_t off = 0;
     for (size_t i = 0; i < n; i++) {
         size_t nb = tp_tensor_nbytes(&descs[i]);

@@ -226,24 +226,30 @@ static void writer_free(tp_tensor_writer *w)
 }
 
 static size_t build_header(const char *path, const char *const *names, const tp_tensor *descs, size_t n,
-                           uint8_t **hdr)
+                           const char *metadata, uint8_t **hdr)
 {
     if (has_suffix(path, ".npy")) {
         if (n != 1) return tp_fail(TP_ERR_ARG, ".npy holds exactly one tensor, %zu given", n);
         return tp_npy_header(&descs[0], hdr);
     }
-    return tp_safetensors_header(names, descs, n, hdr);
+    return tp_safetensors_header(names, descs, n, metadata, hdr);
 }
 
 size_t tp_tensor_writer_open(const char *path, const char *const *names, const tp_tensor *descs, size_t n,
                              tp_tensor_writer **out)
+{
+    return tp_tensor_writer_open_meta(path, names, descs, n, NULL, out);
+}
+
+size_t tp_tensor_writer_open_meta(const char *path, const char *const *names, const tp_tensor *descs, size_t n,
+                                  const char *metadata, tp_tensor_writer **out)
 {
     if (!out) return tp_fail(TP_ERR_ARG, "NULL output pointer");
     *out = NULL;
     if (!path || !*path) return tp_fail(TP_ERR_ARG, "no output path");
     if (n && !descs) return tp_fail(TP_ERR_ARG, "NULL tensor descriptors");
     uint8_t *hdr = NULL;
-    size_t hlen = build_header(path, names, descs, n, &hdr);
+    size_t hlen = build_header(path, names, descs, n, metadata, &hdr);
     if (tp_is_error(hlen)) return hlen;
     tp_tensor_writer *w = calloc(1, sizeof *w);
     size_t r = 0;

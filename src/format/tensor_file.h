@@ -67,8 +67,10 @@ char *tp_tf_json_text(const struct cJSON *v);
 
 /* Builds the 8-byte length and the space-padded JSON header for n tensors
  * laid out contiguously in the given order, into a new malloc'd buffer
- * *out. Returns its length (a multiple of 8) or an error. */
-size_t tp_safetensors_header(const char *const *names, const tp_tensor *descs, size_t n, uint8_t **out);
+ * *out; metadata (a JSON object's text, or NULL) becomes __metadata__.
+ * Returns its length (a multiple of 8) or an error. */
+size_t tp_safetensors_header(const char *const *names, const tp_tensor *descs, size_t n, const char *metadata,
+                             uint8_t **out);
 
 /* A sharded safetensors model's index (model.safetensors.index.json):
  *   {"metadata": {...}, "weight_map": {"tensor name": "shard file", ...}}

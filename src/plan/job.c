@@ -189,7 +189,10 @@ static size_t run(const source *src, const char *out_path, const tp_compress_opt
     size_t r = strcmp(J.opt.spec, "auto") ? tp_pipeline_parse(J.opt.spec, &J.pipe) : 0;
     if (!tp_is_error(r)) r = tp_pipeline_parse(TP_LOSSLESS_SPEC, &J.fallback);
     if (!tp_is_error(r)) r = tp_archive_writer_open(out_path, &J.w);
+    const char *meta = src->file ? tp_tensor_file_metadata(src->file) : NULL;
+    if (!tp_is_error(r) && meta) r = tp_archive_writer_set_metadata(J.w, meta);
     if (tp_is_error(r)) {
+        if (J.w) tp_archive_writer_abort(J.w);
         tp_pipeline_free(J.pipe);
         tp_pipeline_free(J.fallback);
         return r;

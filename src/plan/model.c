@@ -245,10 +245,12 @@ static uint64_t size_target(const planner *P)
 static size_t plan(planner *P, uint64_t budget)
 {
     const tp_model_options *o = P->opt;
-    uint64_t total = tp_archive_fixed_bytes(), smallest = 0;
+    const char *meta = tp_tensor_file_metadata(P->f);
+    const uint64_t fixed = tp_archive_fixed_bytes(meta ? strlen(meta) : 0);
+    uint64_t total = fixed, smallest = 0;
     size_t r = 0;
     if (budget) {
-        r = tp_allocate_budget(P->curves, P->n, tp_archive_fixed_bytes(), budget, &total, &smallest);
+        r = tp_allocate_budget(P->curves, P->n, fixed, budget, &total, &smallest);
         P->res->smallest_bytes = smallest;
     } else {
         int dual = o->min_snr_db != 0 || o->max_rel_error > 0;
@@ -256,7 +258,7 @@ static size_t plan(planner *P, uint64_t budget)
         if (cheapest)
             for (size_t i = 0; i < P->n; i++) P->curves[i].chosen = 0;
         else tp_allocate_bound(P->curves, P->n, dual ? o->min_snr_db : DEFAULT_AUTO_SNR_DB, o->max_rel_error);
-        smallest = tp_archive_fixed_bytes();
+        smallest = fixed;
         for (size_t i = 0; i < P->n; i++) {
             total += P->curves[i].pts[P->curves[i].chosen].bytes;
             smallest += P->curves[i].pts[0].bytes;

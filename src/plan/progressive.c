@@ -238,6 +238,9 @@ size_t tp_compress_progressive(const char *in_path, const char *out_path, const 
     tp_archive_writer *w = NULL;
     r = tp_tensor_file_open(in_path, &f);
     if (!tp_is_error(r)) r = tp_archive_writer_open(out_path, &w);
+    const char *meta = f ? tp_tensor_file_metadata(f) : NULL;
+    if (!tp_is_error(r) && meta) r = tp_archive_writer_set_metadata(w, meta);
+    if (tp_is_error(r) && w) tp_archive_writer_abort(w);
     tp_compress_summary s = {0};
     double snr_sum = 0;
     size_t snr_n = 0;
