@@ -230,6 +230,11 @@ TP_API size_t tp_frame_header(const void *src, size_t n, tp_frame_info *info);
  * After an error dst holds unspecified bytes (a checksum failure inside a
  * self-checked payload is found while decoding). */
 TP_API size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap);
+/* As tp_frame_decode for a frame of a float tensor (f32, f16, bf16, f64),
+ * giving f32 values whatever its dtype (cap >= 4 x element count): an f16
+ * tensor whose codec works in f32 is rebuilt without a second copy.
+ * TP_ERR_DTYPE for an integer tensor. Returns the bytes written. */
+TP_API size_t tp_frame_decode_f32(const void *src, size_t n, float *dst, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Metrics: error of a reconstruction, computed in float64
@@ -460,11 +465,17 @@ TP_API const char *tp_tensor_file_name(const tp_tensor_file *f, size_t i);
  * on one file. Errors: TP_ERR_NOT_FOUND when i >= count; TP_ERR_NOMEM
  * when a decode cannot be held. */
 TP_API size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t);
+/* Dtype and shape of tensor i as tp_tensor_file_get would give them, data
+ * NULL, without reading or decoding anything. TP_ERR_NOT_FOUND when
+ * i >= count. */
+TP_API size_t tp_tensor_file_desc(const tp_tensor_file *f, size_t i, tp_tensor *t);
 /* Gives back one view of tensor i got by tp_tensor_file_get: the memory of
  * a dequantized tensor is freed when its last view is given back, so a
  * reader going through a quantized GGUF holds one tensor at a time, not
- * the whole model. A no-op for views into the mapping (releasing them is
- * never needed). Errors: TP_ERR_NOT_FOUND when i >= count; TP_ERR_ARG when
+ * the whole model. For a view into the mapping the file's pages under it
+ * are let go (they are read again if the tensor is used later), so a reader
+ * streaming through a large file keeps one tensor resident, not the file
+ * (releasing such views is optional). Errors: TP_ERR_NOT_FOUND when i >= count; TP_ERR_ARG when
  * a dequantized tensor is released more often than it was got. */
 TP_API size_t tp_tensor_file_release(const tp_tensor_file *f, size_t i);
 /* The file's metadata as compact JSON text, owned by f (valid until

@@ -814,3 +814,37 @@ TEST(frame_layout_as_in_format_md)
         free(frames[i]);
     }
 }
+
+/* An f16 tensor decoded to f32: the values the f16 decode rounds, for a
+ * codec that works in f32 (one stage or several) and for one that keeps
+ * the f16 bits; integer tensors and short buffers refused. */
+TEST(frame_decode_f32)
+{
+    enum { N = 4096 };
+    static float x[N], got[N];
+    static uint16_t h[N], back[N];
+    th_gaussian(x, N, 21);
+    CHECK_OK(tp_convert(h, TP_F16, x, TP_F32, N));
+    tp_tensor t = {TP_F16, 2, {64, 64}, h};
+    static const char *const f32_specs[] = {"int:bits=4", "kq:bits=3|zstd", "lossless"};
+    for (size_t s = 0; s < sizeof f32_specs / sizeof f32_specs[0]; s++) {
+        uint8_t *f;
+        size_t n = encode(f32_specs[s], &t, &f);
+        CHECK_OK(n);
+        if (tp_is_error(n)) continue;
+        CHECK(tp_frame_decode_f32(f, n, got, sizeof got) == sizeof got);
+        CHECK(tp_frame_decode(f, n, back, sizeof back) == sizeof back);
+        static uint16_t rounded[N];
+        CHECK_OK(tp_convert(rounded, TP_F16, got, TP_F32, N));
+        CHECK(!memcmp(rounded, back, sizeof back));
+        CHECK_ERR(tp_frame_decode_f32(f, n, got, sizeof got - 4), TP_ERR_DST_TOO_SMALL);
+        free(f);
+    }
+    static int32_t ints[N];
+    tp_tensor ti = {TP_I32, 1, {N}, ints};
+    uint8_t *f;
+    size_t n = encode("lossless", &ti, &f);
+    CHECK_OK(n);
+    if (!tp_is_error(n)) CHECK_ERR(tp_frame_decode_f32(f, n, got, sizeof got), TP_ERR_DTYPE);
+    free(f);
+}

@@ -224,3 +224,35 @@ size_t tp_stages_decode(const tp_stage_chain *c, size_t stop, const void *payloa
     }
     return 0;
 }
+
+size_t tp_stages_decode_f32(const tp_stage_chain *c, const void *payload, float *dst)
+{
+    const tp_tensor *want = &c->desc[0];
+    if (!tp_dtype_is_float(want->dtype)) return tp_fail(TP_ERR_DTYPE, "f32 decode of a %s tensor", tp_dtype_name(want->dtype));
+    uint64_t numel;
+    TP_TRY(tp_tensor_numel(want, &numel));
+    if (want->dtype == TP_F32) return tp_stages_decode(c, 0, payload, dst);
+    if (!needs_f32(c->codec[0], want->dtype)) {
+        void *native = malloc(tp_tensor_nbytes(want) ? tp_tensor_nbytes(want) : 1);
+        if (!native) return tp_fail(TP_ERR_NOMEM, "decode buffer of %llu values", (unsigned long long)numel);
+        size_t r = tp_stages_decode(c, 0, payload, native);
+        if (!tp_is_error(r)) r = tp_convert(dst, TP_F32, native, want->dtype, numel);
+        free(native);
+        return tp_is_error(r) ? r : 0;
+    }
+    const void *stored = payload;
+    void *owned = NULL;
+    if (c->n > 1) {
+        size_t sz = tp_tensor_nbytes(&c->desc[1]);
+        owned = malloc(sz ? sz : 1);
+        if (!owned) return tp_fail(TP_ERR_NOMEM, "stage buffer of %zu bytes", sz);
+        size_t r = tp_stages_decode(c, 1, payload, owned);
+        if (tp_is_error(r)) { free(owned); return r; }
+        stored = owned;
+    }
+    tp_tensor f = *want;
+    f.dtype = TP_F32;
+    size_t r = c->codec[0]->decode(&c->params[0], stored, tp_tensor_nbytes(&c->desc[1]), &c->desc[1], &f, dst);
+    free(owned);
+    return tp_is_error(r) ? r : 0;
+}

@@ -51,4 +51,9 @@ size_t tp_stages_bound(const tp_pipeline *p, const tp_tensor *t, tp_tensor *desc
  * an error; dst holds unspecified bytes after an error. */
 size_t tp_stages_decode(const tp_stage_chain *c, size_t stop, const void *payload, void *dst);
 
+/* As tp_stages_decode down to stage 0, for a float input, into f32 values
+ * whatever the input's float dtype: a codec that works in f32 writes them
+ * straight into dst, so an f16 tensor is rebuilt without a second copy. */
+size_t tp_stages_decode_f32(const tp_stage_chain *c, const void *payload, float *dst);
+
 #endif

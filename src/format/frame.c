@@ -261,6 +261,21 @@ size_t tp_frame_decode(const void *src, size_t n, void *dst, size_t cap)
     return out_bytes;
 }
 
+size_t tp_frame_decode_f32(const void *src, size_t n, float *dst, size_t cap)
+{
+    frame_header h;
+    TP_TRY(parse_header(src, n, &h, NULL, 1));
+    uint64_t numel;
+    TP_TRY(tp_tensor_numel(&h.chain.desc[0], &numel));
+    if (!tp_dtype_is_float(h.chain.desc[0].dtype))
+        return tp_fail(TP_ERR_DTYPE, "f32 decode of a %s tensor", tp_dtype_name(h.chain.desc[0].dtype));
+    if (numel > cap / sizeof(float)) return tp_fail(TP_ERR_DST_TOO_SMALL, "need %llu floats, have room for %zu",
+                                                    (unsigned long long)numel, cap / sizeof(float));
+    if (numel && !dst) return tp_fail(TP_ERR_ARG, "NULL destination");
+    TP_TRY(tp_stages_decode_f32(&h.chain, h.payload, dst));
+    return (size_t)numel * sizeof(float);
+}
+
 size_t tp_frame_kept_positions(const void *src, size_t n, uint32_t *pos, size_t cap)
 {
     frame_header h;

@@ -1,6 +1,7 @@
 #include "format/mapped_file.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,4 +58,13 @@ void tp_mapped_close(tp_mapped_file *m)
     if (m->mapped) munmap(m->bytes, m->size);
     else free(m->bytes);
     memset(m, 0, sizeof *m);
+}
+
+void tp_mapped_forget(const tp_mapped_file *m, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    if (!m->mapped || b < m->bytes || n > m->size || b - m->bytes > (ptrdiff_t)(m->size - n)) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)b + page - 1) / page * page, hi = ((uintptr_t)b + n) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }

@@ -18,5 +18,10 @@ typedef struct {
  * or TP_ERR_TRUNCATED (empty file). */
 size_t tp_mapped_open(tp_mapped_file *m, const char *path);
 void tp_mapped_close(tp_mapped_file *m);
+/* Lets the kernel drop the pages wholly inside [p, p + n) when p lies in
+ * m's mapping: a streaming reader done with a tensor keeps its resident
+ * memory at what it is working on. The bytes stay readable (they fault in
+ * again from the file). Does nothing for heap contents. */
+void tp_mapped_forget(const tp_mapped_file *m, const void *p, size_t n);
 
 #endif

@@ -189,11 +189,24 @@ size_t tp_tensor_file_get(const tp_tensor_file *f, size_t i, tp_tensor *t)
     return f->c.entries[i].decode ? get_decoded(f, i, t) : 0;
 }
 
+size_t tp_tensor_file_desc(const tp_tensor_file *f, size_t i, tp_tensor *t)
+{
+    if (!f || !t) return tp_fail(TP_ERR_ARG, "NULL file or tensor");
+    if (i >= f->c.n) return tp_fail(TP_ERR_NOT_FOUND, "tensor %zu of a file holding %zu", i, f->c.n);
+    *t = f->c.entries[i].t;
+    t->data = NULL;
+    return 0;
+}
+
 size_t tp_tensor_file_release(const tp_tensor_file *f, size_t i)
 {
     if (!f) return tp_fail(TP_ERR_ARG, "NULL file");
     if (i >= f->c.n) return tp_fail(TP_ERR_NOT_FOUND, "tensor %zu of a file holding %zu", i, f->c.n);
-    if (!f->c.entries[i].decode) return 0;
+    const tp_tf_entry *e = &f->c.entries[i];
+    if (!e->decode) {
+        for (size_t k = 0; k < f->c.n_files; k++) tp_mapped_forget(&f->c.files[k], e->t.data, tp_tensor_nbytes(&e->t));
+        return 0;
+    }
     tp_tensor_file *mf = (tp_tensor_file *)f;
     decoded *d = &mf->dec[i];
     float *drop = NULL;

@@ -27,6 +27,17 @@ typedef struct {
 
 static const char *source_name(const source *s, size_t i) { return s->file ? tp_tensor_file_name(s->file, i) : s->names[i]; }
 
+/* The f32 working copy a codec makes of tensor i: what admitting it into
+ * the job costs in memory. */
+static uint64_t source_work_bytes(const source *s, size_t i)
+{
+    tp_tensor t;
+    if (s->file ? tp_tensor_file_desc(s->file, i, &t) : (t = s->tensors[i], 0)) return 0;
+    uint64_t numel = 0;
+    tp_tensor_numel(&t, &numel);
+    return numel * sizeof(float);
+}
+
 static size_t source_get(const source *s, size_t i, tp_tensor *t)
 {
     if (s->file) return tp_tensor_file_get(s->file, i, t);
@@ -43,6 +54,7 @@ typedef struct {
     tp_metrics metrics;
     const char *spec, *fallback_why;
     int chosen;
+    int got; /* the tensor was got from the file: release it when done */
     tp_choice_report choice;
     char spec_buf[160];
     char why_buf[320];
@@ -59,6 +71,8 @@ typedef struct {
     double snr_sum;
     size_t snr_n;
     size_t next_job, next_write;
+    uint64_t in_flight;     /* work bytes of the tensors being encoded     */
+    int threads;            /* the job's worker count                      */
     size_t error;
     char error_detail[600];
     pthread_mutex_t mu;
@@ -71,6 +85,7 @@ static size_t encode_one(job *J, size_t i, tensor_result *res)
     res->index = i;
     res->name = source_name(J->src, i);
     TP_TRY(source_get(J->src, i, &res->tensor));
+    res->got = 1;
     res->spec = J->opt.spec;
     tp_pipeline *p = J->pipe, *chosen = NULL;
     size_t r;
@@ -134,15 +149,33 @@ static size_t write_one(job *J, const tensor_result *res)
     return J->progress(J->ctx, &e);
 }
 
+/* Tensors are encoded at once only while their working copies fit
+ * JOB_MEMORY_BYTES together, so peak memory follows the largest tensor, not
+ * the thread count. A tensor too large to share that room with another is
+ * encoded alone, with the codec's own threads (tp_threads_set is per
+ * thread, and its work split does not change the bytes written). */
+#define JOB_MEMORY_BYTES ((uint64_t)256 << 20)
+
 static void *worker(void *arg)
 {
     job *J = arg;
     for (;;) {
+        /* Admitted in index order, so every tensor before one that waits
+         * for room is already being encoded and can be written. */
         pthread_mutex_lock(&J->mu);
+        uint64_t need = 0;
+        while (J->next_job < J->src->n && !J->error) {
+            need = source_work_bytes(J->src, J->next_job);
+            if (!J->in_flight || J->in_flight + need <= JOB_MEMORY_BYTES) break;
+            pthread_cond_wait(&J->turn, &J->mu);
+        }
         size_t i = J->next_job++;
         int stop = i >= J->src->n || J->error;
+        if (stop) need = 0;
+        J->in_flight += need;
         pthread_mutex_unlock(&J->mu);
         if (stop) return NULL;
+        tp_threads_set(need > JOB_MEMORY_BYTES / 2 ? J->threads : 1);
 
         tensor_result res;
         size_t r = encode_one(J, i, &res);
@@ -162,9 +195,11 @@ static void *worker(void *arg)
             }
             J->next_write++;
         }
+        J->in_flight -= need;
         pthread_cond_broadcast(&J->turn);
         pthread_mutex_unlock(&J->mu);
         free(res.frame);
+        if (res.got && J->src->file) tp_tensor_file_release(J->src->file, i);
     }
 }
 
@@ -201,6 +236,7 @@ static size_t run(const source *src, const char *out_path, const tp_compress_opt
     pthread_cond_init(&J.turn, NULL);
     pthread_t tid[MAX_THREADS];
     int started = 0, want = thread_count(J.opt.threads);
+    J.threads = want;
     for (; started < want; started++)
         if (pthread_create(&tid[started], NULL, worker, &J)) break;
     if (started == 0) worker(&J);
