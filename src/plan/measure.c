@@ -20,6 +20,19 @@ static size_t round_to_dtype(float *x, uint64_t n, tp_dtype dt)
     return 0;
 }
 
+/* Whether the codec that rebuilds the tensor (the spec's first stage)
+ * works in f32, so that decoding to f32 skips its f16/bf16 copy. */
+static int rebuilds_in_f32(const tp_frame_info *info)
+{
+    char name[64];
+    size_t k = strcspn(info->spec, ":|");
+    if (k >= sizeof name) return 0;
+    memcpy(name, info->spec, k);
+    name[k] = 0;
+    const tp_codec_info *c = tp_codec_find(name);
+    return c && (c->flags & TP_CODEC_FLOAT_IN);
+}
+
 size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_metrics *m)
 {
     if (!ref || !m) return tp_fail(TP_ERR_ARG, "NULL tensor or metrics");
@@ -31,7 +44,7 @@ size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_me
         memcmp(info.shape, ref->shape, ref->ndim * sizeof ref->shape[0]))
         return tp_fail(TP_ERR_SHAPE, "the frame holds another dtype or shape than the tensor it is compared with");
     uint64_t numel = nbytes / tp_dtype_size(ref->dtype);
-    if (tp_dtype_is_float(ref->dtype)) {
+    if (tp_dtype_is_float(ref->dtype) && ref->dtype != TP_F32 && rebuilds_in_f32(&info)) {
         /* Decoded as f32 and rounded to the tensor's dtype: an f16 tensor
          * costs one copy here, not two. */
         size_t cap = (size_t)numel * sizeof(float);
@@ -47,7 +60,7 @@ size_t tp_frame_measure(const void *frame, size_t n, const tp_tensor *ref, tp_me
     if (!back) return tp_fail(TP_ERR_NOMEM, "decoding %zu bytes to measure them", nbytes);
     size_t r = tp_frame_decode(frame, n, back, nbytes);
     if (!tp_is_error(r)) {
-        if (memcmp(back, ref->data, nbytes))
+        if (tp_dtype_is_float(ref->dtype) || memcmp(back, ref->data, nbytes))
             r = tp_metrics_compute(ref->data, ref->dtype, back, ref->dtype, numel, m);
         else {
             memset(m, 0, sizeof *m);
