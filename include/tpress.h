@@ -881,6 +881,70 @@ TP_API size_t tp_compress_model(const char *in_path, const char *out_path, const
 /* Frees the tensor list of a result (NULL-safe, idempotent). */
 TP_API void tp_model_result_free(tp_model_result *r);
 
+/* ------------------------------------------------------------------------
+ * KV cache (src/runtime/, docs/KV.md): a streaming store of attention keys
+ * and values in compressed form, for a decode loop. Per layer, tokens are
+ * appended as they arrive and attention is computed from the stored form.
+ * ---------------------------------------------------------------------- */
+
+typedef struct tp_kv tp_kv;
+
+/* Where a cache gets its memory: every byte it holds, its own struct
+ * included, comes from alloc and goes back through release with the same
+ * size, so a counting allocator sees exactly what tp_kv_stats reports. */
+typedef struct {
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*release)(void *ctx, void *p, size_t bytes);
+    void *ctx;
+} tp_kv_allocator;
+
+typedef struct {
+    uint32_t n_layers, n_kv_heads, head_dim;
+    tp_dtype dtype;         /* of the keys and values appended: f32/f16/bf16 */
+    /* Method spec, stages joined by '|' (docs/KV.md): "f16", "q8_0",
+     * "q4_0", "kivi:bits=2|4|8,group=G,residual=R", each optionally after
+     * "rotate[:seed=S]|". NULL: "f16". */
+    const char *method;
+    uint64_t budget_bytes;  /* 0: none; else an append that would hold more
+                               fails (TP_ERR_NOMEM) and stores nothing      */
+    const tp_kv_allocator *allocator; /* NULL: malloc and free             */
+} tp_kv_config;
+
+/* A new empty cache. Errors: TP_ERR_ARG (sizes of zero, more than 65536
+ * heads or a head_dim above 4096), TP_ERR_DTYPE, TP_ERR_SPEC /
+ * TP_ERR_PARAM (the method, with the reason), TP_ERR_NOMEM. */
+TP_API size_t tp_kv_create(const tp_kv_config *c, tp_kv **out);
+TP_API void tp_kv_free(tp_kv *kv);
+/* Appends n_tokens tokens to layer: k and v are [n_tokens][n_kv_heads]
+ * [head_dim] in the config's dtype (keys as the model attends to them,
+ * after RoPE). importance (n_tokens scores, or NULL) is for methods that
+ * rank tokens; the quantizers ignore it. On error nothing is appended. */
+TP_API size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, size_t n_tokens,
+                           const float *importance);
+/* Tokens layer holds. */
+TP_API size_t tp_kv_tokens(const tp_kv *kv, uint32_t layer);
+/* Decodes layer's tokens into k_out and v_out, f32 [tokens][n_kv_heads]
+ * [head_dim] each, in the order appended. Returns the token count. */
+TP_API size_t tp_kv_read(tp_kv *kv, uint32_t layer, float *k_out, float *v_out);
+/* One query position against every token layer holds:
+ * out[h] = softmax(q[h] K^T / sqrt(head_dim)) V for each of n_q_heads
+ * query heads (a multiple of n_kv_heads; query head h reads kv head
+ * h / (n_q_heads / n_kv_heads)). q and out are [n_q_heads][head_dim] f32.
+ * Decodes the stored form a small tile at a time; no f32 copy of the
+ * cache is made. TP_ERR_ARG on an empty layer. */
+TP_API size_t tp_kv_attend(tp_kv *kv, uint32_t layer, const float *q, uint32_t n_q_heads, float *out);
+
+typedef struct {
+    uint64_t bytes;             /* held now, metadata included            */
+    uint64_t f16_bytes;         /* the tokens held, as f16 keys and values */
+    double ratio;               /* f16_bytes / bytes                      */
+    double bits_per_element;    /* 8 x bytes / (2 x tokens x heads x dim)  */
+    uint64_t tokens_appended, tokens_held, tokens_evicted; /* over layers */
+    double append_seconds, read_seconds, attend_seconds;
+} tp_kv_stats;
+
+TP_API void tp_kv_stats_get(const tp_kv *kv, tp_kv_stats *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -88,6 +88,7 @@ static size_t measure_item(void *arg, size_t i, int worker)
         snprintf(mt->fallback, sizeof mt->fallback, "%s", tp_last_error_detail());
         r = tp_rd_measure(name, &t, lossless_only, o->sample_values, NULL, 0, c);
     }
+    tp_tensor_file_release(P->f, i);
     if (tp_is_error(r)) return r;
     /* error relative to the tensor's own energy: a tensor's scale says
      * nothing about how much of the output its error reaches */
@@ -182,6 +183,7 @@ static size_t measure_sensitivity(planner *P)
         tp_tensor t;
         void *frame = NULL;
         r = tp_tensor_file_get(P->f, i, &t);
+        int got = !tp_is_error(r);
         size_t fs = tp_is_error(r) ? r : tp_frame_encode_alloc(p, &t, NULL, &frame);
         size_t nb = tp_tensor_nbytes(&t);
         void *dec = tp_is_error(fs) ? NULL : malloc(nb ? nb : 1);
@@ -204,6 +206,7 @@ static size_t measure_sensitivity(planner *P)
         }
         free(frame);
         free(dec);
+        if (got) tp_tensor_file_release(P->f, i);
         if (!tp_is_error(r)) r = report(P, TP_PLAN_SENSITIVITY, i, P->res->tensors[i].name, NULL);
     }
     tp_pipeline_free(p);
@@ -532,7 +535,7 @@ size_t tp_compress_model(const char *in_path, const char *out_path, const tp_mod
     }
     for (size_t i = 0; i < P.n && !tp_is_error(r); i++) {
         tp_tensor t;
-        r = tp_tensor_file_get(f, i, &t);
+        r = tp_tensor_file_desc(f, i, &t);
         if (tp_is_error(r)) break;
         uint64_t numel = 0;
         tp_tensor_numel(&t, &numel);

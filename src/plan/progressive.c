@@ -182,7 +182,7 @@ static size_t declare(tp_archive_writer *w, const tp_tensor_file *f, size_t n)
     size_t r = names && descs ? 0 : tp_fail(TP_ERR_NOMEM, "%zu tensors", n);
     for (size_t i = 0; i < n && !tp_is_error(r); i++) {
         names[i] = tp_tensor_file_name(f, i);
-        r = tp_tensor_file_get(f, i, &descs[i]);
+        r = tp_tensor_file_desc(f, i, &descs[i]);
     }
     if (!tp_is_error(r)) r = tp_archive_writer_stream(w, names, descs, n);
     free(names);
@@ -207,6 +207,7 @@ static size_t run(const prog *P, const tp_tensor_file *f, tp_archive_writer *w, 
         outcome o;
         size_t r = one_tensor(P, w, name, &t, &eo, &o);
         if (tp_is_error(r)) {
+            tp_tensor_file_release(f, i);
             char detail[600];
             snprintf(detail, sizeof detail, "%s", tp_last_error_detail());
             return tp_fail(tp_error_code(r), "tensor '%s': %s", name, detail);
@@ -220,8 +221,10 @@ static size_t run(const prog *P, const tp_tensor_file *f, tp_archive_writer *w, 
         if (progress) {
             tp_compress_event e = {.index = i, .count = n, .name = name, .tensor = t, .frame_size = (size_t)o.bytes,
                                    .metrics = o.metrics, .spec = o.spec, .fallback_why = o.fallback_why};
-            TP_TRY(progress(ctx, &e));
+            r = progress(ctx, &e);
         }
+        tp_tensor_file_release(f, i);
+        if (tp_is_error(r)) return r;
     }
     return 0;
 }
