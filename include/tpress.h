@@ -918,7 +918,8 @@ TP_API void tp_kv_free(tp_kv *kv);
 /* Appends n_tokens tokens to layer: k and v are [n_tokens][n_kv_heads]
  * [head_dim] in the config's dtype (keys as the model attends to them,
  * after RoPE). importance (n_tokens scores, or NULL) is for methods that
- * rank tokens; the quantizers ignore it. On error nothing is appended. */
+ * rank tokens; the quantizers ignore it. NaN or Inf: TP_ERR_NONFINITE.
+ * On error nothing is appended. */
 TP_API size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, size_t n_tokens,
                            const float *importance);
 /* Tokens layer holds. */

@@ -301,6 +301,15 @@ TEST(kv_bad_input)
     CHECK_ERR(tp_kv_append(kv, 1, x, x, 1, NULL), TP_ERR_ARG);
     CHECK_ERR(tp_kv_append(kv, 0, NULL, x, 1, NULL), TP_ERR_ARG);
     CHECK_OK(tp_kv_append(kv, 0, x, x, 0, NULL));
+    x[70] = NAN;
+    CHECK_ERR(tp_kv_append(kv, 0, x, x + 1, 1, NULL), TP_ERR_NONFINITE);
+    uint16_t h[128] = {0};
+    h[3] = 0x7C00; /* f16 +Inf */
+    tp_kv *kh = make("kivi", TP_F16, NULL, 0);
+    CHECK(kh);
+    CHECK_ERR(tp_kv_append(kh, 0, h + 1, h, 1, NULL), TP_ERR_NONFINITE);
+    CHECK(tp_kv_tokens(kh, 0) == 0);
+    tp_kv_free(kh);
     CHECK(tp_kv_tokens(kv, 0) == 0);
     tp_kv_free(kv);
     tp_kv_free(NULL);

@@ -4,6 +4,7 @@
  * stored form is in kv_attend.c. */
 #include "runtime/kv_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,6 +206,22 @@ static void flush_stage(tp_kv *kv, kv_layer *y, uint8_t *page, float *tile)
     memmove(sv, sv + g * row, (size_t)y->staged * row * sizeof *sv);
 }
 
+/* Whether all n values (in dtype) are finite: NaN and Inf have no code in
+ * a quantized page, and an append either stores every token or none. */
+static int all_finite(const void *x, tp_dtype dt, size_t n)
+{
+    if (dt == TP_F32) {
+        const float *f = x;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(f[i])) return 0;
+        return 1;
+    }
+    const uint16_t *h = x, exp = dt == TP_F16 ? 0x7C00 : 0x7F80;
+    for (size_t i = 0; i < n; i++)
+        if ((h[i] & exp) == exp) return 0;
+    return 1;
+}
+
 size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, size_t n_tokens, const float *importance)
 {
     (void)importance;
@@ -216,6 +233,8 @@ size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, siz
     double t0 = tp_now_seconds();
     kv_layer *y = &kv->layers[layer];
     const size_t row = (size_t)kv->heads * kv->dim;
+    if (!all_finite(k, kv->dtype, n_tokens * row) || !all_finite(v, kv->dtype, n_tokens * row))
+        return tp_fail(TP_ERR_NONFINITE, "KV append to layer %u: NaN or Inf among the keys or values", layer);
     size_t tile_floats = kv->L.per_token ? 2 * row : 2 * row * (kv->L.page_tokens + 1);
     float *tile = malloc(tile_floats * sizeof *tile);
     if (!tile) return tp_fail(TP_ERR_NOMEM, "KV append scratch");
