@@ -18,6 +18,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_kv_eval(int argc, char **argv);
 
 /* Prints "tpress: <what>: <error name>: <detail>" to stderr; returns EXIT_BAD. */
 int cli_fail_result(const char *what, size_t result);

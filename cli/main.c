@@ -17,6 +17,7 @@ static const struct {
     {"image", cmd_image, "compress a PNG/JPEG image into a .tpz (dct2d) and back to PNG"},
     {"eval", cmd_eval, "compare what a model does with original vs compressed weights"},
     {"dump", cmd_dump, "write a model's real activations (hidden states) as .npy"},
+    {"kv-eval", cmd_kv_eval, "run SmolLM2 with a compressed KV cache in the loop and score it"},
 };
 
 static void usage(FILE *f)

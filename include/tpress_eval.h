@@ -131,6 +131,44 @@ TP_API size_t tp_llama_forward(tp_llama *m, const int32_t *ids, size_t n, float 
  * forward, reset or set_context. */
 TP_API size_t tp_llama_kv(const tp_llama *m, size_t layer, const float **k, const float **v);
 
+/* Attention for a forward in place of the built-in one (e.g. from a
+ * compressed KV cache, tp_kv): called once per layer with the n new
+ * tokens' keys (after RoPE) and values, [n][kv_dim], and their queries
+ * (after RoPE), [n][dim]; it writes att, [n][dim]: for each query head
+ * softmax(q K^T / sqrt(head size)) V over every earlier token and the new
+ * tokens up to and including its own. The model's own f32 cache is still
+ * filled (tp_llama_kv gives it, up to the new tokens, during the call). A
+ * non-zero error result stops the forward with it. */
+typedef size_t (*tp_llama_attention_fn)(void *ctx, size_t layer, const float *k, const float *v, const float *q,
+                                        size_t n, float *att);
+/* Sets (fn not NULL) or clears the attention hook. */
+TP_API void tp_llama_set_attention(tp_llama *m, tp_llama_attention_fn fn, void *ctx);
+/* Query heads (dim / query heads is the head size). */
+TP_API size_t tp_llama_heads(const tp_llama *m);
+
+/* A compressed KV cache in the loop of a real model (src/runtime/kv_eval.c,
+ * docs/KV.md): the GGUF decoder runs the first context tokens of a text
+ * once with its exact f32 attention and once with attention from a tp_kv
+ * of the given method, fed a token at a time as in decoding. */
+#define TP_KV_EVAL_MAX_LAYERS 128
+typedef struct {
+    size_t n_tokens, n_predicted, n_layers;
+    uint64_t bytes;            /* the cache's bytes at the end (tp_kv_stats) */
+    double bits_per_element, ratio_vs_f16;
+    double mean_kl, p99_kl;    /* next-token KL(exact || cached), nats      */
+    double top1_agreement, ref_ppl, cand_ppl;
+    /* attention outputs from the cache against exact attention over the
+     * same run's f32 keys and values: cosine per layer (mean over tokens
+     * and heads), its mean and minimum over layers, and the relative L2
+     * error over everything */
+    double layer_cosine[TP_KV_EVAL_MAX_LAYERS];
+    double mean_cosine, min_cosine, rel_error;
+    double append_us, attend_us; /* per token and layer                    */
+} tp_kv_eval_result;
+
+TP_API size_t tp_kv_eval_llama(const char *gguf, const char *text_path, size_t context, const char *method,
+                               tp_kv_eval_result *out);
+
 #define TP_EVAL_MAX_STATES 129
 typedef struct {
     size_t n_tokens;        /* tokens of the text that were evaluated      */

@@ -32,6 +32,8 @@ struct tp_llama {
     float *embd, *out_norm, *output; /* output == embd when tied */
     llama_layer *layers;
     float *kcache, *vcache; /* per layer n_ctx x kv_dim, after RoPE (k) */
+    tp_llama_attention_fn attend; /* NULL: the built-in attention        */
+    void *attend_ctx;
 };
 
 static size_t arch_u32(const tp_gguf *g, const char *key, uint32_t *v)
@@ -204,6 +206,15 @@ size_t tp_llama_detokenize(const tp_llama *m, const int32_t *ids, size_t n, char
     return tp_bpe_decode(m->bpe, ids, n, out, cap);
 }
 
+void tp_llama_set_attention(tp_llama *m, tp_llama_attention_fn fn, void *ctx)
+{
+    if (!m) return;
+    m->attend = fn;
+    m->attend_ctx = fn ? ctx : NULL;
+}
+
+size_t tp_llama_heads(const tp_llama *m) { return m->n_head; }
+
 size_t tp_llama_kv(const tp_llama *m, size_t layer, const float **k, const float **v)
 {
     if (layer >= m->n_layers) return tp_fail(TP_ERR_PARAM, "layer %zu of %zu", layer, m->n_layers);
@@ -273,7 +284,12 @@ size_t tp_llama_forward(tp_llama *m, const int32_t *ids, size_t n, float *logits
         matmul(h, L->wv, V + p0 * kv, n, d, kv);
         rope(q, n, m->n_head, hd, p0, m->rope_base);
         rope(K + p0 * kv, n, m->n_kv_head, hd, p0, m->rope_base);
-        for (size_t hh = 0; hh < m->n_head; hh++) {
+        size_t r = m->attend ? m->attend(m->attend_ctx, l, K + p0 * kv, V + p0 * kv, q, n, att) : 0;
+        if (tp_is_error(r)) {
+            free(x); free(h); free(q); free(att); free(g); free(u); free(sc);
+            return r;
+        }
+        for (size_t hh = 0; hh < m->n_head && !m->attend; hh++) {
             size_t kh = hh / group;
             /* sc[n x T] = Q_h K_h^T * scale; causal: query i sees 0..p0+i. */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)T, (int)hd, scale, q + hh * hd, (int)d,
