@@ -9,34 +9,12 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "format/whole_file.h"
 #include "eval/models.h"
 #include "tpress_eval.h"
 
 #define EVAL_CHUNK 128
 #define EVAL_DEFAULT_WINDOW 512
-
-static size_t read_all(const char *path, char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return tp_fail(TP_ERR_IO, "cannot open %s", path);
-    size_t cap = 1 << 16, n = 0, got;
-    char *b = malloc(cap);
-    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) { free(b); b = NULL; }
-            else b = nb;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!b) return tp_fail(TP_ERR_NOMEM, "%s", path);
-    if (err) { free(b); return tp_fail(TP_ERR_IO, "cannot read %s", path); }
-    *buf = b;
-    *len = n;
-    return 0;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -97,7 +75,7 @@ size_t tp_eval_llama_from(const char *ref_path, tp_weights *cand, const char *te
     char *text = NULL;
     size_t len = 0, T = 0;
     int32_t *ids = NULL;
-    size_t r = read_all(text_path, &text, &len);
+    size_t r = tp_read_whole_file(text_path, &text, &len);
     if (!tp_is_error(r)) r = tp_llama_load(ref_path, NULL, &c.ref);
     if (!tp_is_error(r)) r = tp_llama_load_from(cand, ref_path, &c.cand);
     if (!tp_is_error(r) && (tp_llama_vocab(c.ref) != tp_llama_vocab(c.cand) || tp_llama_dim(c.ref) != tp_llama_dim(c.cand)))

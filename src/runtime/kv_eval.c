@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "format/whole_file.h"
 #include "tpress.h"
 #include "tpress_eval.h"
 
@@ -70,27 +71,6 @@ static size_t attend_hook(void *ctx, size_t layer, const float *k, const float *
     return 0;
 }
 
-static size_t read_text(const char *path, char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return tp_fail(TP_ERR_IO, "cannot open %s", path);
-    size_t cap = 1 << 16, n = 0, got;
-    char *b = malloc(cap);
-    while (b && (got = fread(b + n, 1, cap - n, f)) > 0)
-        if ((n += got) == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) free(b);
-            b = nb;
-        }
-    int err = ferror(f);
-    fclose(f);
-    if (!b) return tp_fail(TP_ERR_NOMEM, "%s", path);
-    if (err) { free(b); return tp_fail(TP_ERR_IO, "cannot read %s", path); }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -118,7 +98,7 @@ static size_t setup(kv_run *R, const char *gguf, const char *text_path, size_t c
 {
     char *text = NULL;
     size_t len = 0;
-    TP_TRY(read_text(text_path, &text, &len));
+    TP_TRY(tp_read_whole_file(text_path, &text, &len));
     size_t r = tp_llama_load(gguf, NULL, &R->ref);
     if (!tp_is_error(r)) r = tp_llama_load(gguf, NULL, &R->cand);
     if (!tp_is_error(r)) r = tp_llama_tokenize(R->ref, text, len, &R->ids, &R->T);
