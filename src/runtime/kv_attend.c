@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "runtime/kv_internal.h"
+#include "runtime/kv_kernels.h"
 
 typedef struct {
     uint32_t dim, group; /* query heads per kv head */
@@ -18,30 +19,21 @@ typedef struct {
     const float *q;      /* [group][dim], this kv head's query heads */
     float *m, *l, *acc;  /* running max, sum and weighted values per query head */
     float *scores;       /* [tile tokens] */
+    const kv_kernels *kern;
 } softmax_state;
 
 static void fold_tile(softmax_state *S, const float *k, const float *v, size_t n)
 {
     const uint32_t d = S->dim;
     for (uint32_t g = 0; g < S->group; g++) {
-        const float *q = S->q + (size_t)g * d;
+        S->kern->scores(S->q + (size_t)g * d, k, n, d, S->scale, S->scores);
         float tile_max = -INFINITY;
-        for (size_t t = 0; t < n; t++) {
-            const float *kt = k + t * d;
-            float s = 0;
-            for (uint32_t i = 0; i < d; i++) s += q[i] * kt[i];
-            S->scores[t] = s * S->scale;
-            tile_max = fmaxf(tile_max, S->scores[t]);
-        }
+        for (size_t t = 0; t < n; t++) tile_max = fmaxf(tile_max, S->scores[t]);
         float m = fmaxf(S->m[g], tile_max), corr = expf(S->m[g] - m);
         float *acc = S->acc + (size_t)g * d, l = S->l[g] * corr;
         for (uint32_t i = 0; i < d; i++) acc[i] *= corr;
-        for (size_t t = 0; t < n; t++) {
-            float p = expf(S->scores[t] - m);
-            const float *vt = v + t * d;
-            l += p;
-            for (uint32_t i = 0; i < d; i++) acc[i] += p * vt[i];
-        }
+        for (size_t t = 0; t < n; t++) l += (S->scores[t] = expf(S->scores[t] - m));
+        S->kern->accumulate(S->scores, v, n, d, acc);
         S->m[g] = m;
         S->l[g] = l;
     }
@@ -84,6 +76,7 @@ size_t tp_kv_attend(tp_kv *kv, uint32_t layer, const float *q, uint32_t n_q_head
     if (!y->tokens) return tp_fail(TP_ERR_ARG, "attention over an empty layer %u", layer);
     double t0 = tp_now_seconds();
     const uint32_t d = kv->dim, group = n_q_heads / kv->heads;
+    const kv_kernels *kern = kv_kernels_get();
     const size_t pt = kv->L.page_tokens;
     size_t floats = 2 * pt * d + (size_t)n_q_heads * d + 2u * group + pt;
     float *buf = malloc(floats * sizeof *buf);
@@ -93,7 +86,7 @@ size_t tp_kv_attend(tp_kv *kv, uint32_t layer, const float *q, uint32_t n_q_head
     for (uint32_t h = 0; kv->signs && h < n_q_heads; h++) kv_rotate(qr + (size_t)h * d, kv->signs, d);
     for (uint32_t h = 0; h < kv->heads; h++) {
         softmax_state S = {d, group, 1.0f / sqrtf((float)d), qr + (size_t)h * group * d, ml, ml + group,
-                           out + (size_t)h * group * d, scores};
+                           out + (size_t)h * group * d, scores, kern};
         for (uint32_t g = 0; g < group; g++) { S.m[g] = -INFINITY; S.l[g] = 0; }
         memset(S.acc, 0, (size_t)group * d * sizeof *S.acc);
         attend_head(kv, y, h, &S, k, v);
