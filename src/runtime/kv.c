@@ -194,16 +194,17 @@ static void load_row(const tp_kv *kv, const void *src, size_t token, float *dst)
 /* kivi: the oldest page_tokens staged tokens become a page. */
 static void flush_stage(tp_kv *kv, kv_layer *y, uint8_t *page, float *tile)
 {
-    const size_t row = (size_t)kv->heads * kv->dim, g = kv->L.page_tokens;
-    uint16_t *sk = y->stage, *sv = y->stage + (size_t)kv->stage_cap * row;
+    const size_t row = (size_t)kv->heads * kv->dim, g = kv->L.page_tokens, vstep = (size_t)kv->stage_cap * row;
     float *tk = tile, *tv = tile + g * row;
-    tp_half_to_float_n(tk, sk, g * row);
-    tp_half_to_float_n(tv, sv, g * row);
+    for (size_t t = 0; t < g; t++) {
+        const uint16_t *sk = kv_staged_keys(kv, y, t);
+        tp_half_to_float_n(tk + t * row, sk, row);
+        tp_half_to_float_n(tv + t * row, sk + vstep, row);
+    }
     kv_put_page(&kv->L, page, tk, tv);
     y->pages[y->n_pages++] = page;
     y->staged -= (uint32_t)g;
-    memmove(sk, sk + g * row, (size_t)y->staged * row * sizeof *sk);
-    memmove(sv, sv + g * row, (size_t)y->staged * row * sizeof *sv);
+    y->stage_head = (uint32_t)((y->stage_head + g) % kv->stage_cap);
 }
 
 /* Whether all n values (in dtype) are finite: NaN and Inf have no code in
@@ -253,7 +254,7 @@ size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, siz
             if (!slot) y->pages[y->n_pages++] = r.pages[next++];
             kv_put_token(&kv->L, y->pages[y->n_pages - 1], slot, kr, vr);
         } else {
-            uint16_t *sk = y->stage + (size_t)y->staged * row, *sv = sk + (size_t)kv->stage_cap * row;
+            uint16_t *sk = kv_staged_keys(kv, y, y->staged), *sv = sk + (size_t)kv->stage_cap * row;
             tp_half_from_float_n(sk, kr, row);
             tp_half_from_float_n(sv, vr, row);
             if (++y->staged == kv->stage_cap) flush_stage(kv, y, r.pages[next++], tile);
@@ -303,7 +304,7 @@ size_t tp_kv_read(tp_kv *kv, uint32_t layer, float *k_out, float *v_out)
     }
     const size_t row = (size_t)kv->heads * dim;
     for (uint32_t s = 0; s < y->staged; s++) {
-        const uint16_t *sk = y->stage + (size_t)s * row, *sv = sk + (size_t)kv->stage_cap * row;
+        const uint16_t *sk = kv_staged_keys(kv, y, s), *sv = sk + (size_t)kv->stage_cap * row;
         float *ko = k_out + (paged + s) * row, *vo = v_out + (paged + s) * row;
         tp_half_to_float_n(ko, sk, row);
         tp_half_to_float_n(vo, sv, row);

@@ -44,7 +44,7 @@ static void stage_tile(const tp_kv *kv, const kv_layer *y, uint32_t h, size_t fi
 {
     const size_t row = (size_t)kv->heads * kv->dim;
     for (size_t t = 0; t < n; t++) {
-        const uint16_t *sk = y->stage + (first + t) * row + (size_t)h * kv->dim;
+        const uint16_t *sk = kv_staged_keys(kv, y, first + t) + (size_t)h * kv->dim;
         tp_half_to_float_n(k + t * kv->dim, sk, kv->dim);
         tp_half_to_float_n(v + t * kv->dim, sk + (size_t)kv->stage_cap * row, kv->dim);
     }

@@ -12,13 +12,14 @@
 #include "tpress.h"
 
 /* One layer: pages in token order, then (kivi) the staged tokens in f16,
- * keys [stage_cap][heads][dim] followed by values. A per-token method's
- * last page may be partly filled. */
+ * a ring of stage_cap slots of [heads][dim], keys followed by values; the
+ * oldest staged token is in slot stage_head. A per-token method's last
+ * page may be partly filled. */
 typedef struct {
     uint8_t **pages;
     size_t n_pages, cap_pages;
     uint16_t *stage;
-    uint32_t staged;
+    uint32_t staged, stage_head;
     uint64_t tokens;
 } kv_layer;
 
@@ -38,5 +39,12 @@ struct tp_kv {
 void *kv_alloc(tp_kv *kv, size_t n);
 void kv_release(tp_kv *kv, void *p, size_t n);
 size_t kv_stage_bytes(const tp_kv *kv);
+
+/* Keys of the s-th oldest staged token of a layer; its values are
+ * stage_cap x heads x dim values further. */
+static inline uint16_t *kv_staged_keys(const tp_kv *kv, const kv_layer *y, size_t s)
+{
+    return y->stage + (size_t)((y->stage_head + s) % kv->stage_cap) * kv->heads * kv->dim;
+}
 
 #endif
