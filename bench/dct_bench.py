@@ -332,17 +332,17 @@ def main():
   of this bench at load 8 had 46 MPixel/s median wall against 61 CPU for
   4:4:4 at 1.95 bpp; the CPU-time and fastest-run figures agree with each
   other from run to run (within about 7 %).
-- tokdct codes are rANS-coded per band, but with the profiles' fixed bits
-  (band scale = max|c| / qmax) it loses to plain `int` quantization at
-  equal bytes by about 5 dB on these tokens: raw 14x14-pixel patches are
-  not smooth across the 12x12 grid, so the dropped or 2-4-bit high band
-  carries much of the signal. `step=` (one quantizer step for all bands,
-  i.e. reverse water-filling, with 8-bit codes left to rANS) closes most
-  of it: 11.9 dB at mild's bytes by interpolation (+3.7 dB), within 0.4 to
-  1.9 dB of the best `int` setting at equal bytes (the `int` peer column
-  picks the closest bytes, not the best `int` curve). Pruning 144 -> 72
-  tokens halves what a consumer keeps but not the stored bytes (the grid
-  DCT still describes every token).
+- tokdct codes are rANS-coded per band. Fixed band bits (`low=`/`mid=`/
+  `high=`, band scale = max|c| / qmax; what the profiles were before tokdct
+  payload version 1) lose to plain `int` quantization at equal bytes on
+  these tokens: raw 14x14-pixel patches are not smooth across the 12x12
+  grid, so a dropped or 2-4-bit high band carries much of the signal. One
+  quantizer step for all bands (`step=`, and the profiles since version 1:
+  mild 1, aggressive 1.5, extreme 2) spends the bits where the variance is
+  (reverse water-filling, 8-bit codes left to rANS); the `int` peer column
+  picks the closest bytes, not the best `int` curve. Pruning 144 -> 72
+  tokens codes the kept tokens only (shape-adaptive DCT), so the stored
+  bytes fall with the tokens kept.
 ''')
     print('\n'.join(out))
 

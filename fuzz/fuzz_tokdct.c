@@ -1,6 +1,8 @@
-/* Fuzzes the tokdct decoder directly: the first 4 bytes pick parameters
- * and shape; the payload is the rest, padded or cut to the exact size the
- * layout needs (or left as is, to test the size check). */
+/* Fuzzes the tokdct decoder and its kept-positions reader directly: the
+ * first 4 bytes pick parameters and shape; the payload is the rest, padded
+ * or cut to the bound (or left as is, to test the size checks). A payload
+ * whose byte 1 is 0xff is read as version 1, any other as the layout before
+ * versions, so both are reached. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const specs[] = {"grid=0", "grid=0,prune=5", "grid=0,profile=mild,prune=1",
-                                        "grid=0,low=1,mid=2,high=3", "grid=0,profile=extreme,lo_edge=0,hi_edge=0"};
+                                        "grid=0,low=1,mid=2,high=3", "grid=0,profile=extreme,lo_edge=0,hi_edge=0",
+                                        "grid=0,step=0.5,prune=7", "grid=0,low=0,mid=8,high=1,prune=3"};
     if (size < 4) return 0;
     const tp_codec *c = tp_codec_by_name("tokdct");
     const char *spec = specs[data[0] % (sizeof specs / sizeof specs[0])];
@@ -29,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tp_desc_bytes(&desc, n);
     size_t r = c->decode(&p, pl, n, &desc, &t, out);
     if (!tp_is_error(r) && r != tp_tensor_nbytes(&t)) abort();
+    uint32_t pos[3 * 64];
+    r = c->kept(&p, pl, n, &t, pos, sizeof pos / sizeof pos[0]);
+    if (!tp_is_error(r) && r > sizeof pos / sizeof pos[0]) abort();
     free(pl);
     free(out);
     return 0;
