@@ -83,6 +83,8 @@ static size_t check_dims(const kv_method *m, uint32_t head_dim)
         return tp_fail(TP_ERR_PARAM, "%s needs head_dim a multiple of 32, not %u", m->kind == KV_Q8_0 ? "q8_0" : "q4_0",
                        head_dim);
     unsigned vg = m->group < head_dim ? m->group : head_dim;
+    if (m->kind == KV_KIVI && head_dim % 8)
+        return tp_fail(TP_ERR_PARAM, "kivi needs head_dim a multiple of 8, not %u", head_dim);
     if (m->kind == KV_KIVI && head_dim % vg)
         return tp_fail(TP_ERR_PARAM, "kivi: head_dim %u is not a multiple of group=%u", head_dim, m->group);
     return 0;

@@ -44,13 +44,17 @@ static void put_q8(const float *x, uint32_t dim, uint8_t *q)
 {
     for (uint32_t b = 0; b < dim; b += BLOCK, q += 2 + BLOCK) {
         float amax = 0;
-        for (int i = 0; i < BLOCK; i++) amax = fmaxf(amax, fabsf(x[b + i]));
+        for (int i = 0; i < BLOCK; i++) {
+            float a = fabsf(x[b + i]);
+            amax = a > amax ? a : amax;
+        }
         uint16_t dh = tp_half_from_float(amax / 127.0f);
         float d = tp_half_to_float(dh), inv = d > 0 ? 1.0f / d : 0;
         tp_put_u16(q, dh);
         for (int i = 0; i < BLOCK; i++) {
-            float r = roundf(x[b + i] * inv);
-            q[2 + i] = (uint8_t)(int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+            float r = x[b + i] * inv;
+            r = r > 127 ? 127 : r < -127 ? -127 : r;
+            q[2 + i] = (uint8_t)(int8_t)(r < 0 ? r - 0.5f : r + 0.5f); /* rounded half away from zero */
         }
     }
 }
@@ -76,8 +80,10 @@ static void put_q4(const float *x, uint32_t dim, uint8_t *q)
         float d = tp_half_to_float(dh), inv = d != 0 ? 1.0f / d : 0;
         tp_put_u16(q, dh);
         for (int i = 0; i < BLOCK / 2; i++) {
-            float lo = roundf(x[b + i] * inv + 8), hi = roundf(x[b + i + BLOCK / 2] * inv + 8);
-            unsigned a = lo < 0 ? 0 : lo > 15 ? 15 : (unsigned)lo, c = hi < 0 ? 0 : hi > 15 ? 15 : (unsigned)hi;
+            float lo = x[b + i] * inv + 8, hi = x[b + i + BLOCK / 2] * inv + 8;
+            lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
+            hi = hi < 0 ? 0 : hi > 15 ? 15 : hi;
+            unsigned a = (unsigned)(lo + 0.5f), c = (unsigned)(hi + 0.5f); /* both >= 0: half up */
             q[2 + i] = (uint8_t)(a | c << 4);
         }
     }
@@ -120,66 +126,71 @@ void kv_put_token(const kv_layout *L, uint8_t *page, uint32_t slot, const float 
 
 /* ---- kivi: asymmetric codes with f16 scale and minimum ----------------- */
 
-/* Scale and minimum of n values (stride apart) as stored, f16-rounded. */
-static void minmax_params(const float *x, size_t n, size_t stride, unsigned bits, uint8_t *sm, float *scale, float *lo)
+/* Scale and minimum of n contiguous values as stored (f16-rounded) into
+ * sm, and their codes into q. */
+static void quantize_run(const float *x, size_t n, unsigned bits, uint8_t *sm, uint8_t *q)
 {
     float mn = x[0], mx = x[0];
     for (size_t i = 1; i < n; i++) {
-        float v = x[i * stride];
-        mn = fminf(mn, v);
-        mx = fmaxf(mx, v);
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
     }
-    uint16_t lh = tp_half_from_float(mn);
-    *lo = tp_half_to_float(lh);
-    uint16_t sh = tp_half_from_float((mx - *lo) / (float)((1u << bits) - 1));
-    *scale = tp_half_to_float(sh);
+    const float qmax = (float)((1u << bits) - 1);
+    uint16_t lh = tp_half_from_float(mn), sh = tp_half_from_float((mx - tp_half_to_float(lh)) / qmax);
     tp_put_u16(sm, sh);
     tp_put_u16(sm + 2, lh);
+    const float lo = tp_half_to_float(lh), scale = tp_half_to_float(sh), inv = scale > 0 ? 1.0f / scale : 0;
+    for (size_t i = 0; i < n; i++) {
+        float r = (x[i] - lo) * inv; /* rounded half up below: r >= 0 once clamped */
+        r = r < 0 ? 0 : r > qmax ? qmax : r;
+        q[i] = (uint8_t)(r + 0.5f);
+    }
 }
 
-static void put_code(uint8_t *codes, size_t i, unsigned bits, unsigned c)
+/* n codes (n x bits a multiple of 8), little-endian within each byte. */
+static void pack(const uint8_t *q, size_t n, unsigned bits, uint8_t *out)
 {
-    size_t bit = i * bits;
-    codes[bit / 8] |= (uint8_t)(c << (bit % 8));
+    if (bits == 8) memcpy(out, q, n);
+    else if (bits == 4) for (size_t i = 0; i < n / 2; i++) out[i] = (uint8_t)(q[2 * i] | q[2 * i + 1] << 4);
+    else for (size_t i = 0; i < n / 4; i++)
+        out[i] = (uint8_t)(q[4 * i] | q[4 * i + 1] << 2 | q[4 * i + 2] << 4 | q[4 * i + 3] << 6);
 }
 
-static unsigned get_code(const uint8_t *codes, size_t i, unsigned bits)
+/* x[i * stride] = lo + scale * code i, for n codes packed at p. */
+static void unpack(const uint8_t *p, size_t n, unsigned bits, const uint8_t *sm, float *x, size_t stride)
 {
-    size_t bit = i * bits;
-    return (codes[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
-}
-
-static unsigned quantize(float x, float scale, float lo, unsigned qmax)
-{
-    float r = scale > 0 ? roundf((x - lo) / scale) : 0;
-    return r < 0 ? 0 : r > (float)qmax ? qmax : (unsigned)r;
+    const float scale = tp_half_to_float(tp_get_u16(sm)), lo = tp_half_to_float(tp_get_u16(sm + 2));
+    if (bits == 8)
+        for (size_t i = 0; i < n; i++) x[i * stride] = lo + scale * (float)p[i];
+    else if (bits == 4)
+        for (size_t i = 0; i < n; i += 2) {
+            x[i * stride] = lo + scale * (float)(p[i / 2] & 15);
+            x[(i + 1) * stride] = lo + scale * (float)(p[i / 2] >> 4);
+        }
+    else
+        for (size_t i = 0; i < n; i += 4)
+            for (size_t j = 0; j < 4; j++) x[(i + j) * stride] = lo + scale * (float)((p[i / 4] >> (2 * j)) & 3);
 }
 
 void kv_put_page(const kv_layout *L, uint8_t *page, const float *k, const float *v)
 {
-    const uint32_t g = L->page_tokens, dim = L->dim, bits = L->m.bits, qmax = (1u << bits) - 1;
-    const size_t row = (size_t)L->heads * dim; /* stride between tokens */
-    memset(page, 0, L->page_bytes);
+    const uint32_t g = L->page_tokens, dim = L->dim, bits = L->m.bits, vg = L->vgroup, ng = dim / vg;
+    const size_t row = (size_t)L->heads * dim, vtok = 4u * ng + (size_t)dim * bits / 8;
+    float col[256];
+    uint8_t q[256];
     for (uint32_t h = 0; h < L->heads; h++) {
         uint8_t *kp = page + h * (L->k_bytes + L->v_bytes), *vp = kp + L->k_bytes;
-        uint8_t *kcodes = kp + 4u * dim;
         for (uint32_t c = 0; c < dim; c++) {
-            const float *x = k + (size_t)h * dim + c;
-            float s, lo;
-            minmax_params(x, g, row, bits, kp + 4u * c, &s, &lo);
-            for (uint32_t t = 0; t < g; t++) put_code(kcodes, (size_t)c * g + t, bits, quantize(x[t * row], s, lo, qmax));
+            for (uint32_t t = 0; t < g; t++) col[t] = k[t * row + (size_t)h * dim + c];
+            quantize_run(col, g, bits, kp + 4u * c, q);
+            pack(q, g, bits, kp + 4u * dim + (size_t)c * g * bits / 8);
         }
-        const uint32_t ng = dim / L->vgroup;
-        const size_t vtok = 4u * ng + (size_t)dim * bits / 8;
         for (uint32_t t = 0; t < g; t++) {
             const float *x = v + t * row + (size_t)h * dim;
-            uint8_t *tok = vp + t * vtok, *codes = tok + 4u * ng;
+            uint8_t *tok = vp + t * vtok;
             for (uint32_t j = 0; j < ng; j++) {
-                float s, lo;
-                const float *xg = x + j * L->vgroup;
-                minmax_params(xg, L->vgroup, 1, bits, tok + 4u * j, &s, &lo);
-                for (uint32_t i = 0; i < L->vgroup; i++)
-                    put_code(codes, j * L->vgroup + i, bits, quantize(xg[i], s, lo, qmax));
+                quantize_run(x + j * vg, vg, bits, tok + 4u * j, q);
+                pack(q, vg, bits, tok + 4u * ng + (size_t)j * vg * bits / 8);
             }
         }
     }
@@ -187,22 +198,14 @@ void kv_put_page(const kv_layout *L, uint8_t *page, const float *k, const float 
 
 static void get_kivi_head(const kv_layout *L, const uint8_t *hp, uint32_t n, float *k, float *v)
 {
-    const uint32_t g = L->page_tokens, dim = L->dim, bits = L->m.bits;
-    const uint8_t *kcodes = hp + 4u * dim;
-    for (uint32_t c = 0; c < dim; c++) {
-        float s = tp_half_to_float(tp_get_u16(hp + 4u * c)), lo = tp_half_to_float(tp_get_u16(hp + 4u * c + 2));
-        for (uint32_t t = 0; t < n; t++) k[(size_t)t * dim + c] = lo + s * (float)get_code(kcodes, (size_t)c * g + t, bits);
-    }
+    const uint32_t g = L->page_tokens, dim = L->dim, bits = L->m.bits, vg = L->vgroup, ng = dim / vg;
+    for (uint32_t c = 0; c < dim; c++) unpack(hp + 4u * dim + (size_t)c * g * bits / 8, n, bits, hp + 4u * c, k + c, dim);
     const uint8_t *vp = hp + L->k_bytes;
-    const uint32_t ng = dim / L->vgroup;
     const size_t vtok = 4u * ng + (size_t)dim * bits / 8;
     for (uint32_t t = 0; t < n; t++) {
-        const uint8_t *tok = vp + t * vtok, *codes = tok + 4u * ng;
-        for (uint32_t j = 0; j < ng; j++) {
-            float s = tp_half_to_float(tp_get_u16(tok + 4u * j)), lo = tp_half_to_float(tp_get_u16(tok + 4u * j + 2));
-            for (uint32_t i = 0; i < L->vgroup; i++)
-                v[(size_t)t * dim + j * L->vgroup + i] = lo + s * (float)get_code(codes, j * L->vgroup + i, bits);
-        }
+        const uint8_t *tok = vp + t * vtok;
+        for (uint32_t j = 0; j < ng; j++)
+            unpack(tok + 4u * ng + (size_t)j * vg * bits / 8, vg, bits, tok + 4u * j, v + (size_t)t * dim + j * vg, 1);
     }
 }
 
