@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 shift || true
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval planner progressive)
+[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval planner progressive kv)
 
 # Peers and data the benchmarks need beyond `make test`: JPEG/WebP encoders,
 # skimage's test images, a text renderer (Debian); Python peers (PyPI).
@@ -38,6 +38,7 @@ for s in "${sections[@]}"; do
     eval) bench/eval.sh "$BUILD" ;;
     planner) python3 bench/planner.py "$BUILD" ;;
     progressive) bench/progressive.sh "$BUILD" ;;
+    kv) bench/kv.sh "$BUILD" ;;
     *) echo "bench: unknown section '$s'" >&2; exit 2 ;;
   esac
 done
