@@ -51,6 +51,9 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 static const char *const methods[] = {"f16", "q8_0", "q4_0", "kivi:bits=2,group=32,residual=64",
                                       "kivi:bits=4,group=16,residual=0", "kivi:bits=8",
                                       "rotate|q4_0", "rotate:seed=7|kivi:bits=2,group=32,residual=32"};
+/* the same with eviction, for the tests that hold for any method */
+static const char *const evicting[] = {"evict:sink=4,window=100|f16", "evict:sink=0,window=64|q8_0",
+                                       "evict:sink=40,window=33|rotate|kivi:bits=2,group=16,residual=16"};
 
 /* Appending in one call or in uneven chunks stores the same thing; reading
  * twice gives the same values; the error stays within each method's step. */
@@ -313,4 +316,54 @@ TEST(kv_bad_input)
     CHECK(tp_kv_tokens(kv, 0) == 0);
     tp_kv_free(kv);
     tp_kv_free(NULL);
+}
+
+/* Eviction keeps exactly the first sink and the last window tokens, as
+ * the same method without eviction stores them; pages wholly outside
+ * those are freed (fewer bytes, still exactly the allocation); attention
+ * over what is kept equals attention over what read returns. */
+TEST(kv_evict_keeps_sink_and_window)
+{
+    enum { T = 700 };
+    float *k = kv_data(T, 15), *v = kv_data(T, 16), *ek = malloc(T * ROW * 4), *ev = malloc(T * ROW * 4);
+    float *fk = malloc(T * ROW * 4), *fv = malloc(T * ROW * 4);
+    static const unsigned sinks[] = {4, 0, 40}, windows[] = {100, 64, 33};
+    static const char *const plain[] = {"f16", "q8_0", "rotate|kivi:bits=2,group=16,residual=16"};
+    float q[QHEADS * DIM], got[QHEADS * DIM], want[QHEADS * DIM];
+    th_gaussian(q, QHEADS * DIM, 17);
+    for (size_t m = 0; m < 3; m++) {
+        counter c = {0, 0};
+        tp_kv_allocator a = {count_alloc, count_release, &c};
+        tp_kv *e = make(evicting[m], TP_F32, &a, 0), *f = make(plain[m], TP_F32, NULL, 0);
+        CHECK(e && f);
+        if (!e || !f) { tp_kv_free(e); tp_kv_free(f); continue; }
+        CHECK_OK(append_in_chunks(e, 0, k, v, T));
+        CHECK_OK(append_in_chunks(f, 0, k, v, T));
+        const size_t kept = sinks[m] + windows[m];
+        CHECK(tp_kv_tokens(e, 0) == kept);
+        CHECK(tp_kv_read(e, 0, ek, ev) == kept);
+        CHECK(tp_kv_read(f, 0, fk, fv) == T);
+        CHECK(!memcmp(ek, fk, sinks[m] * ROW * 4) && !memcmp(ev, fv, sinks[m] * ROW * 4));
+        CHECK(!memcmp(ek + sinks[m] * ROW, fk + (T - windows[m]) * ROW, windows[m] * ROW * 4));
+        CHECK(!memcmp(ev + sinks[m] * ROW, fv + (T - windows[m]) * ROW, windows[m] * ROW * 4));
+        tp_kv_stats se, sf;
+        tp_kv_stats_get(e, &se);
+        tp_kv_stats_get(f, &sf);
+        CHECK(se.bytes == c.live && se.bytes < sf.bytes / 2);
+        CHECK(se.tokens_held == kept && se.tokens_evicted == T - kept && se.tokens_appended == T);
+        CHECK_OK(tp_kv_attend(e, 0, q, QHEADS, got));
+        reference_attend(ek, ev, kept, q, want);
+        CHECK(max_abs_diff(got, want, QHEADS * DIM) < 2e-5);
+        tp_kv_free(e);
+        tp_kv_free(f);
+        CHECK(c.live == 0);
+    }
+    tp_kv *kv = NULL;
+    tp_kv_config bad = {1, 2, 64, TP_F32, "evict:window=0|f16", 0, NULL};
+    CHECK_ERR(tp_kv_create(&bad, &kv), TP_ERR_PARAM);
+    bad.method = "rotate|evict|f16";
+    CHECK_ERR(tp_kv_create(&bad, &kv), TP_ERR_SPEC);
+    bad.method = "evict:sink=1,window=1,x=2|f16";
+    CHECK_ERR(tp_kv_create(&bad, &kv), TP_ERR_PARAM);
+    free(k); free(v); free(ek); free(ev); free(fk); free(fv);
 }

@@ -88,7 +88,8 @@ void tp_kv_free(tp_kv *kv)
     if (!kv) return;
     for (uint32_t l = 0; kv->layers && l < kv->n_layers; l++) {
         kv_layer *y = &kv->layers[l];
-        for (size_t p = 0; p < y->n_pages; p++) kv_release(kv, y->pages[p], kv->L.page_bytes);
+        for (size_t p = 0; p < y->n_pages; p++)
+            if (y->pages[p]) kv_release(kv, y->pages[p], kv->L.page_bytes);
         kv_release(kv, y->pages, y->cap_pages * sizeof *y->pages);
         kv_release(kv, y->stage, kv_stage_bytes(kv));
     }
@@ -103,7 +104,21 @@ size_t kv_stage_bytes(const tp_kv *kv) { return (size_t)kv->stage_cap * kv->head
 size_t tp_kv_tokens(const tp_kv *kv, uint32_t layer)
 {
     if (!kv || layer >= kv->n_layers) return 0;
-    return (size_t)kv->layers[layer].tokens;
+    return (size_t)kv_live_count(kv, &kv->layers[layer]);
+}
+
+/* evict: frees the pages whose every token has left the kept ranges; the
+ * first such page is the first after the sink tokens. */
+static void free_dead_pages(tp_kv *kv, kv_layer *y)
+{
+    if (!kv->L.m.evict || y->tokens <= (uint64_t)kv->L.m.sink + kv->L.m.window) return;
+    const uint64_t pt = kv->L.page_tokens, recent = y->tokens - kv->L.m.window;
+    size_t first = (size_t)((kv->L.m.sink + pt - 1) / pt);
+    if (y->dead_end < first) y->dead_end = first;
+    while (y->dead_end < y->n_pages && (y->dead_end + 1) * pt <= recent) {
+        kv_release(kv, y->pages[y->dead_end], kv->L.page_bytes);
+        y->pages[y->dead_end++] = NULL;
+    }
 }
 
 /* Pages layer will hold after n more tokens. */
@@ -261,6 +276,7 @@ size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, siz
         }
         y->tokens++;
     }
+    free_dead_pages(kv, y);
     free(r.pages);
     free(tile);
     kv->appended += n_tokens;
@@ -268,7 +284,8 @@ size_t tp_kv_append(tp_kv *kv, uint32_t layer, const void *k, const void *v, siz
     return 0;
 }
 
-/* Rows of one head from page tiles, scattered into [tokens][heads][dim]. */
+/* Rows of one head from a tile, scattered into [tokens][heads][dim] from
+ * output row t0 on. */
 static void scatter(const tp_kv *kv, uint32_t h, size_t t0, size_t n, const float *k, const float *v, float *k_out,
                     float *v_out)
 {
@@ -291,31 +308,38 @@ size_t tp_kv_read(tp_kv *kv, uint32_t layer, float *k_out, float *v_out)
     const kv_layer *y = &kv->layers[layer];
     if (y->tokens && (!k_out || !v_out)) return tp_fail(TP_ERR_ARG, "NULL output");
     double t0 = tp_now_seconds();
-    const size_t pt = kv->L.page_tokens, dim = kv->dim;
+    const size_t pt = kv->L.page_tokens, dim = kv->dim, row = (size_t)kv->heads * dim;
     float *tile = malloc(2 * pt * dim * sizeof *tile);
     if (!tile) return tp_fail(TP_ERR_NOMEM, "KV read scratch");
-    size_t paged = kv->L.per_token ? (size_t)y->tokens : y->n_pages * pt;
+    size_t paged = kv->L.per_token ? (size_t)y->tokens : y->n_pages * pt, out = 0;
+    uint64_t r[2][2];
     for (size_t p = 0; p < y->n_pages; p++) {
         size_t n = paged - p * pt < pt ? paged - p * pt : pt;
-        for (uint32_t h = 0; h < kv->heads; h++) {
+        int nr = y->pages[p] ? kv_live_ranges(kv, y, p * pt, n, r) : 0;
+        for (uint32_t h = 0; nr && h < kv->heads; h++) {
             kv_get_head(&kv->L, y->pages[p], h, (uint32_t)n, tile, tile + pt * dim);
-            scatter(kv, h, p * pt, n, tile, tile + pt * dim, k_out, v_out);
+            for (int i = 0, o = 0; i < nr; o += (int)(r[i][1] - r[i][0]), i++) {
+                size_t a = (size_t)(r[i][0] - p * pt), len = (size_t)(r[i][1] - r[i][0]);
+                scatter(kv, h, out + (size_t)o, len, tile + a * dim, tile + pt * dim + a * dim, k_out, v_out);
+            }
         }
+        for (int i = 0; i < nr; i++) out += (size_t)(r[i][1] - r[i][0]);
     }
-    const size_t row = (size_t)kv->heads * dim;
-    for (uint32_t s = 0; s < y->staged; s++) {
-        const uint16_t *sk = kv_staged_keys(kv, y, s), *sv = sk + (size_t)kv->stage_cap * row;
-        float *ko = k_out + (paged + s) * row, *vo = v_out + (paged + s) * row;
-        tp_half_to_float_n(ko, sk, row);
-        tp_half_to_float_n(vo, sv, row);
-        for (uint32_t h = 0; kv->signs && h < kv->heads; h++) {
-            kv_unrotate(ko + (size_t)h * dim, kv->signs, kv->dim);
-            kv_unrotate(vo + (size_t)h * dim, kv->signs, kv->dim);
+    int nr = kv_live_ranges(kv, y, paged, y->staged, r);
+    for (int i = 0; i < nr; i++)
+        for (uint64_t s = r[i][0] - paged; s < r[i][1] - paged; s++, out++) {
+            const uint16_t *sk = kv_staged_keys(kv, y, (size_t)s), *sv = sk + (size_t)kv->stage_cap * row;
+            float *ko = k_out + out * row, *vo = v_out + out * row;
+            tp_half_to_float_n(ko, sk, row);
+            tp_half_to_float_n(vo, sv, row);
+            for (uint32_t h = 0; kv->signs && h < kv->heads; h++) {
+                kv_unrotate(ko + (size_t)h * dim, kv->signs, kv->dim);
+                kv_unrotate(vo + (size_t)h * dim, kv->signs, kv->dim);
+            }
         }
-    }
     free(tile);
     kv->read_s += tp_now_seconds() - t0;
-    return (size_t)y->tokens;
+    return out;
 }
 
 void tp_kv_stats_get(const tp_kv *kv, tp_kv_stats *s)
@@ -324,7 +348,7 @@ void tp_kv_stats_get(const tp_kv *kv, tp_kv_stats *s)
     memset(s, 0, sizeof *s);
     if (!kv) return;
     uint64_t held = 0;
-    for (uint32_t l = 0; l < kv->n_layers; l++) held += kv->layers[l].tokens;
+    for (uint32_t l = 0; l < kv->n_layers; l++) held += kv_live_count(kv, &kv->layers[l]);
     s->bytes = kv->bytes;
     s->f16_bytes = held * kv->heads * kv->dim * 2 * 2;
     s->ratio = s->bytes ? (double)s->f16_bytes / (double)s->bytes : 0;

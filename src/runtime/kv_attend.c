@@ -54,16 +54,23 @@ static void attend_head(const tp_kv *kv, const kv_layer *y, uint32_t h, softmax_
 {
     const size_t pt = kv->L.page_tokens;
     size_t paged = kv->L.per_token ? (size_t)y->tokens : y->n_pages * pt;
+    uint64_t r[2][2];
     for (size_t p = 0; p < y->n_pages; p++) {
         size_t n = paged - p * pt < pt ? paged - p * pt : pt;
-        kv_get_head(&kv->L, y->pages[p], h, (uint32_t)n, k, v);
-        fold_tile(S, k, v, n);
+        int nr = y->pages[p] ? kv_live_ranges(kv, y, p * pt, n, r) : 0;
+        if (nr) kv_get_head(&kv->L, y->pages[p], h, (uint32_t)n, k, v);
+        for (int i = 0; i < nr; i++) {
+            size_t a = (size_t)(r[i][0] - p * pt);
+            fold_tile(S, k + a * kv->dim, v + a * kv->dim, (size_t)(r[i][1] - r[i][0]));
+        }
     }
-    for (size_t s = 0; s < y->staged; s += pt) {
-        size_t n = y->staged - s < pt ? y->staged - s : pt;
-        stage_tile(kv, y, h, s, n, k, v);
-        fold_tile(S, k, v, n);
-    }
+    int nr = kv_live_ranges(kv, y, paged, y->staged, r);
+    for (int i = 0; i < nr; i++)
+        for (uint64_t s = r[i][0] - paged; s < r[i][1] - paged; s += pt) {
+            size_t n = r[i][1] - paged - s < pt ? (size_t)(r[i][1] - paged - s) : pt;
+            stage_tile(kv, y, h, (size_t)s, n, k, v);
+            fold_tile(S, k, v, n);
+        }
 }
 
 size_t tp_kv_attend(tp_kv *kv, uint32_t layer, const float *q, uint32_t n_q_heads, float *out)

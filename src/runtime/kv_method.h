@@ -1,6 +1,6 @@
 /* A KV-cache method spec, parsed: "f16", "q8_0", "q4_0" or
- * "kivi:bits=B,group=G,residual=R", optionally after "rotate[:seed=S]|"
- * (docs/KV.md). */
+ * "kivi:bits=B,group=G,residual=R", optionally after "rotate[:seed=S]|",
+ * both optionally after "evict:sink=S,window=W|" (docs/KV.md). */
 #ifndef TP_RUNTIME_KV_METHOD_H
 #define TP_RUNTIME_KV_METHOD_H
 
@@ -11,6 +11,8 @@ typedef enum { KV_F16, KV_Q8_0, KV_Q4_0, KV_KIVI } kv_kind;
 
 typedef struct {
     kv_kind kind;
+    int evict;          /* keep the first sink and the last window tokens */
+    unsigned sink, window;
     int rotate;
     uint64_t seed;
     unsigned bits;      /* kivi: 2, 4 or 8                               */
