@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tp_is_error(tp_kv_append(kv, 0, (const uint8_t *)ki + half * row * es, (const uint8_t *)vi + half * row * es,
                                  tokens - half, NULL)))
         abort();
-    if (tp_kv_read(kv, 0, rk, rv) != tokens) abort();
+    size_t held = tp_kv_tokens(kv, 0);
+    if (held < 1 || held > tokens || tp_kv_read(kv, 0, rk, rv) != held) abort();
     if (tp_is_error(tp_kv_attend(kv, 0, q, heads, out))) abort();
     tp_kv_free(kv);
     free(k); free(v); free(rk); free(rv); free(hk); free(hv);
