@@ -154,7 +154,8 @@ TP_API size_t tp_llama_heads(const tp_llama *m);
 typedef struct {
     size_t n_tokens, n_predicted, n_layers;
     uint64_t bytes;            /* the cache's bytes at the end (tp_kv_stats) */
-    double bits_per_element, ratio_vs_f16;
+    double bits_per_element, ratio_vs_f16; /* bytes over every token of the
+                               context (evicted ones too), vs f16 of them   */
     double mean_kl, p99_kl;    /* next-token KL(exact || cached), nats      */
     double top1_agreement, ref_ppl, cand_ppl;
     /* attention outputs from the cache against exact attention over the

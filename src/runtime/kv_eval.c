@@ -160,8 +160,11 @@ size_t tp_kv_eval_llama(const char *gguf, const char *text_path, size_t context,
         out->n_predicted = n_kl;
         out->n_layers = tp_llama_layers(R.cand);
         out->bytes = s.bytes;
-        out->bits_per_element = s.bits_per_element;
-        out->ratio_vs_f16 = s.ratio;
+        /* over every token of the context, so that an evicting cache is
+         * compared at its real bytes */
+        double elements = 2.0 * (double)s.tokens_appended * R.H.kv_heads * R.H.hd;
+        out->bits_per_element = elements > 0 ? 8.0 * (double)s.bytes / elements : 0;
+        out->ratio_vs_f16 = s.bytes ? elements * 2.0 / (double)s.bytes : 0;
         double sum = 0;
         for (size_t i = 0; i < n_kl; i++) sum += R.kl[i];
         out->mean_kl = sum / (double)n_kl;
