@@ -15,7 +15,8 @@ PIN="taskset -c 1"
 command -v taskset >/dev/null || PIN=""
 MODEL=$(scripts/smollm2_path.sh)
 METHODS=(f16 q8_0 q4_0 "rotate|q4_0" "kivi:bits=8" "kivi:bits=4" "rotate|kivi:bits=4" "kivi:bits=4,group=32,residual=0"
-         "rotate|kivi:bits=4,group=32,residual=0" "kivi:bits=2" "rotate|kivi:bits=2" "rotate|kivi:bits=2,group=32,residual=32")
+         "rotate|kivi:bits=4,group=32,residual=0" "kivi:bits=2" "rotate|kivi:bits=2" "rotate|kivi:bits=2,group=32,residual=32"
+         "evict:sink=4,window=124|f16" "evict:sink=4,window=252|q8_0" "evict:sink=4,window=252|rotate|q4_0")
 args=()
 for m in "${METHODS[@]}"; do args+=(-m "$m"); done
 tmp=$(mktemp -d)
@@ -35,7 +36,8 @@ cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
   echo "change, \"att cos\" the cosine of the cache's attention outputs against exact attention over the same run's"
   echo "keys and values (mean over layers; min: the worst layer). Bits per element count every byte the cache"
   echo "holds at the end ($CONTEXT tokens x 30 layers x 3 heads x 64, keys and values), the kivi stage of"
-  echo "residual + group f16 tokens per layer included: at this context it is a large share."
+  echo "residual + group f16 tokens per layer included: at this context it is a large share. For \\`evict\\` they are"
+  echo "the bytes it holds over all $CONTEXT tokens, so that it stands beside quantization of equal bytes."
   echo
   echo "| method | bits/element | ratio vs f16 | mean KL | top-1 | ΔPPL % | att cos | min layer |"
   echo "|---|---|---|---|---|---|---|---|"
