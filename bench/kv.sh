@@ -36,7 +36,7 @@ cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
   echo "change, \"att cos\" the cosine of the cache's attention outputs against exact attention over the same run's"
   echo "keys and values (mean over layers; min: the worst layer). Bits per element count every byte the cache"
   echo "holds at the end ($CONTEXT tokens x 30 layers x 3 heads x 64, keys and values), the kivi stage of"
-  echo "residual + group f16 tokens per layer included: at this context it is a large share. For \\`evict\\` they are"
+  echo "residual + group f16 tokens per layer included: at this context it is a large share. For \`evict\` they are"
   echo "the bytes it holds over all $CONTEXT tokens, so that it stands beside quantization of equal bytes."
   echo
   echo "| method | bits/element | ratio vs f16 | mean KL | top-1 | ΔPPL % | att cos | min layer |"
