@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 shift || true
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval planner progressive kv)
+[ ${#sections[@]} -gt 0 ] || sections=(spine lossless quant quant-vs-llama lowbit struct dct eval planner planner-smollm2 progressive kv)
 
 # Peers and data the benchmarks need beyond `make test`: JPEG/WebP encoders,
 # skimage's test images, a text renderer (Debian); Python peers (PyPI).
@@ -37,6 +37,7 @@ for s in "${sections[@]}"; do
     dct) bench/dct.sh "$BUILD" ;;
     eval) bench/eval.sh "$BUILD" ;;
     planner) python3 bench/planner.py "$BUILD" ;;
+    planner-smollm2) python3 bench/planner_smollm2.py "$BUILD" ;;
     progressive) bench/progressive.sh "$BUILD" ;;
     kv) bench/kv.sh "$BUILD" ;;
     *) echo "bench: unknown section '$s'" >&2; exit 2 ;;
