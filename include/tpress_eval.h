@@ -170,6 +170,19 @@ typedef struct {
 TP_API size_t tp_kv_eval_llama(const char *gguf, const char *text_path, size_t context, const char *method,
                                tp_kv_eval_result *out);
 
+/* Passkey retrieval (Mohtashami and Jaggi 2023): n_positions prompts of
+ * about context tokens, each with a five-digit key at an even depth from
+ * the start to the end of filler text, answered by greedy decoding with
+ * the decoder's attention reading a tp_kv of method (NULL: exact
+ * attention). */
+typedef struct {
+    size_t n_trials, n_found, prompt_tokens; /* longest prompt */
+    double accuracy;
+} tp_kv_passkey_result;
+
+TP_API size_t tp_kv_passkey_llama(const char *gguf, size_t context, const char *method, size_t n_positions,
+                                  tp_kv_passkey_result *out);
+
 #define TP_EVAL_MAX_STATES 129
 typedef struct {
     size_t n_tokens;        /* tokens of the text that were evaluated      */

@@ -28,7 +28,21 @@ for r in table:
     assert abs(float(r["mean_kl"]) - rows[r["method"]]["mean_kl"]) <= 1e-5 * max(1, rows[r["method"]]["mean_kl"]), r
 PY
 
+# passkey: the key is read back with exact attention and with an f16 cache;
+# a window that holds only the question cannot see a key placed at the start
+"$TPRESS" kv-eval "$model" --text "$text" --context 16 -m f16 -m "evict:sink=0,window=24|f16" \
+  --passkey 2 --passkey-context 240 --json >"$WORK/pk.json"
+python3 - "$WORK/pk.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = {r["method"]: r for r in d["methods"]}
+print("passkey", d["passkey_exact_accuracy"], {m: r["passkey_accuracy"] for m, r in rows.items()})
+assert d["passkey_exact_accuracy"] == 1 and rows["f16"]["passkey_accuracy"] == 1, d
+assert rows["evict:sink=0,window=24|f16"]["passkey_accuracy"] == 0, d
+PY
+
 expect_bad "$TPRESS" kv-eval "$model" --text "$text" --context 16 -m "kivi:bits=3"
+expect_bad "$TPRESS" kv-eval "$model" --text "$text" --context 16 -m f16 --passkey 1 --passkey-context 64
 expect_bad "$TPRESS" kv-eval "$model" --text "$text" --context 1
 expect_bad "$TPRESS" kv-eval "$model" --text "$text" --bogus
 expect_bad "$TPRESS" kv-eval "$model" --text "$WORK/missing.txt" --context 16 -m f16
