@@ -9,10 +9,11 @@ data/eval_sentences.txt, measured by `tpress eval` on the written file.
 usage: bench/planner.py [BUILD]"""
 import datetime, json, os, re, subprocess, sys, tempfile
 
+from doc_section import replace_section
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 T = os.path.join(ROOT, BUILD, "tpress")
-DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
 MODEL = subprocess.check_output([os.path.join(ROOT, "scripts", "minilm_path.sh")], text=True).strip()
 TEXT = os.path.join(ROOT, "data", "eval_sentences.txt")
 UNIFORM = ["kq:bits=2", "kq:bits=3", "kq:bits=4", "kq:bits=5", "kq:bits=6", "int:bits=8,group=32"]
@@ -93,14 +94,7 @@ def main():
     for s, p in strategies:
         L.append("| %s | %d | %.2fx | %.3f | %.4f | %.1f |" % (s, p["compressed_bytes"], p["ratio"], p["bits_per_weight"],
                                                            p["fidelity"]["value"], p["seconds_plan"] + p["seconds_write"]))
-    section = "\n".join(L) + "\n"
-    doc = open(DOC).read()
-    begin, end = "<!-- BEGIN planner -->", "<!-- END planner -->"
-    if begin in doc:
-        doc = doc[:doc.index(begin) + len(begin)] + "\n" + section + doc[doc.index(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + begin + "\n" + section + end + "\n"
-    open(DOC, "w").write(doc)
+    replace_section("planner", "\n".join(L) + "\n")
 
 
 main()

@@ -12,10 +12,11 @@ Q8_0), dequantized to f32, so it is a flattered reference near 4-5 bits.
 usage: bench/planner_smollm2.py [BUILD]      env: TOKENS (128)"""
 import datetime, json, os, re, subprocess, sys, tempfile
 
+from doc_section import replace_section
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 T = os.path.join(ROOT, BUILD, "tpress")
-DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
 MODEL = subprocess.check_output([os.path.join(ROOT, "scripts", "smollm2_path.sh")], text=True).strip()
 TOKENS = os.environ.get("TOKENS", "128")
 UNIFORM = ["kq:bits=2", "kq:bits=3", "kq:bits=4", "kq:bits=5", "kq:bits=6", "int:bits=8,group=32"]
@@ -84,15 +85,7 @@ def main():
         L.append("| %s | %d | %.2fx | %.3f | %.4f | %.4f | %.1f |" % (s, p["compressed_bytes"], p["ratio"],
                                                                  p["bits_per_weight"], kl, top1,
                                                                  p["seconds_plan"] + p["seconds_write"]))
-    section = "\n".join(L) + "\n"
-    doc = open(DOC).read()
-    begin, end = "<!-- BEGIN planner-smollm2 -->", "<!-- END planner-smollm2 -->"
-    if begin in doc:
-        doc = doc[:doc.index(begin) + len(begin)] + "\n" + section + doc[doc.index(end):]
-    else:
-        anchor = "<!-- BEGIN progressive -->"
-        doc = doc.replace(anchor, begin + "\n" + section + end + "\n\n" + anchor, 1)
-    open(DOC, "w").write(doc)
+    replace_section("planner-smollm2", "\n".join(L) + "\n", before="progressive")
 
 
 main()
