@@ -59,15 +59,4 @@ PY
 } >"$tmp/section.md"
 
 if [ "$PRINT" = "--print" ]; then cat "$tmp/section.md"; exit 0; fi
-python3 - "$tmp/section.md" <<'PY'
-import sys
-doc_path = "docs/BENCHMARKS.md"
-section = open(sys.argv[1]).read()
-doc = open(doc_path).read()
-begin, end = "<!-- BEGIN kv -->", "<!-- END kv -->"
-if begin in doc:
-    doc = doc[:doc.index(begin) + len(begin)] + "\n" + section + doc[doc.index(end):]
-else:
-    doc = doc.rstrip("\n") + "\n\n" + begin + "\n" + section + end + "\n"
-open(doc_path, "w").write(doc)
-PY
+python3 bench/doc_section.py kv "$tmp/section.md"
