@@ -18,12 +18,14 @@ LIB_SRC  = $(sort $(wildcard src/*/*.c src/codecs/*/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
+EXAMPLE_SRC = $(sort $(wildcard examples/*.c))
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 # The shared library's version, from tpress.h; the soname follows the major.
 VERSION       := $(shell sed -n 's/^\#define TP_VERSION_STRING "\(.*\)"/\1/p' include/tpress.h)
@@ -36,7 +38,7 @@ UNIT     = $(BUILD)/unit_tests
 
 .PHONY: all lib deps demo test check asan bench bench-build fuzz clean format validate
 
-all: $(STATIC) $(SHARED) $(CLI) $(UNIT)
+all: $(STATIC) $(SHARED) $(CLI) $(UNIT) $(EXAMPLE_BIN)
 lib: $(STATIC) $(SHARED)
 
 # V=1 shows full command lines.
@@ -63,6 +65,13 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 $(UNIT): $(TEST_OBJ) $(STATIC)
 	@$(if $(V),,echo "  LD  $@")
 	$(Q)$(CC) $(ALLFLAGS) -o $@ $(TEST_OBJ) $(STATIC) $(LIBS)
+
+# Example programs (examples/*.c): built with the public header only, as
+# a user's program would be; tests/cli/test_examples.sh runs them.
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD  $@")
+	$(Q)$(CC) -Iinclude $(ALLFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 # Benchmark programs: one per bench/*.c, same flags as the library.
 bench-build: $(BENCH_BIN)

@@ -85,6 +85,10 @@ TP_API const char *tp_error_string(tp_error code);
 /* Detail of the last failure on this thread ("" if none). Valid until the
  * next failing call on the same thread. */
 TP_API const char *tp_last_error_detail(void);
+/* Records a printf-style detail for tp_last_error_detail and returns the
+ * result that encodes code: how a program's own codec (tp_codec_register)
+ * reports an error. */
+TP_API size_t tp_fail(tp_error code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------------
  * Dtypes and tensor views
@@ -575,6 +579,72 @@ TP_API size_t tp_codec_count(void);
 TP_API const tp_codec_info *tp_codec_at(size_t i);
 /* By name or id; NULL if none. */
 TP_API const tp_codec_info *tp_codec_find(const char *name);
+
+/* ------------------------------------------------------------------------
+ * The codec contract, for a program's own codecs (docs/DESIGN.md, "The
+ * codec contract"; examples/custom_codec.c). A stage receives a tensor
+ * and writes bytes, describing what it wrote as a tensor (usually u8[n]);
+ * decode gets those bytes and their description back, plus the
+ * description of the tensor it must rebuild, and writes exactly that.
+ * Codecs with TP_CODEC_FLOAT_IN see f32 input and rebuild f32 (the
+ * pipeline converts other float dtypes around them). encode writes at most
+ * cap bytes (cap >= bound); decode validates every byte and size it is
+ * given and writes exactly nbytes(dst_desc) bytes. No printing, no
+ * aborting: errors are returned with tp_fail (e.g. TP_ERR_CORRUPT).
+ * ---------------------------------------------------------------------- */
+
+#define TP_MAX_PARAMS 12
+
+/* Parameter values in the order of the codec's schema (enum: index), plus
+ * encode-time hints that are never stored (decode always sees them NULL). */
+typedef struct {
+    double v[TP_MAX_PARAMS];
+    /* Importance of each column (last-axis index) of the input, one finite
+     * value >= 0 per column, or NULL: the weighted fits (int search=1, kq,
+     * kmeans) weigh the squared error of value (r, c) by col_weight[c]. The
+     * frame encoder sets it for the first stage only (tp_encode_options). */
+    const float *col_weight;
+} tp_params;
+
+typedef struct tp_codec {
+    tp_codec_info info;
+    /* Checks combinations of parameters that the per-parameter ranges
+     * cannot express; NULL if none. Called at parse time. */
+    size_t (*validate)(const tp_params *p);
+    /* Worst-case output bytes for input in (its data is not read); also
+     * sets out's dtype and ndim to those encode will report (the frame
+     * header size depends on them), and its shape to an upper bound. */
+    size_t (*bound)(const tp_params *p, const tp_tensor *in, tp_tensor *out);
+    /* Encodes in into dst (cap bytes); sets *out (dtype, ndim, shape;
+     * data ignored) and returns the byte count, or an error. */
+    size_t (*encode)(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out);
+    /* Decodes src (n bytes described by src_desc) into dst, which holds
+     * nbytes(dst_desc). Returns nbytes(dst_desc) or an error. */
+    size_t (*decode)(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
+                     const tp_tensor *dst_desc, void *dst);
+    /* Optional, for codecs that keep a subset of positions along an axis
+     * (token pruning) and decode the others as zeros: writes the kept
+     * positions that the payload src (n bytes, rebuilding dst_desc) holds
+     * and returns their count (TP_ERR_NOT_FOUND when it kept all,
+     * TP_ERR_DST_TOO_SMALL when cap is short). NULL otherwise. */
+    size_t (*kept)(const tp_params *p, const void *src, size_t n, const tp_tensor *dst_desc, uint32_t *pos,
+                   size_t cap);
+} tp_codec;
+
+/* Ids a program's own codecs take: frames that use them decode only where
+ * the same codec is registered. */
+#define TP_CODEC_USER_MIN 0xF000u
+#define TP_CODEC_USER_MAX 0xFFFEu
+/* At most this many codecs may be registered in a process. */
+#define TP_CODEC_USER_COUNT 64
+
+/* Adds c (kept by pointer: it must outlive its use) to the registry, after
+ * the built-in codecs: specs may name it, frames store its id, tpress
+ * codecs lists it. Thread-safe. TP_ERR_ARG: an id outside the user range,
+ * a name or id already taken, a name that is not [a-z0-9_]+ (at most 31),
+ * missing bound/encode/decode, more than TP_MAX_PARAMS parameters or a
+ * default outside its range, or the registry full. */
+TP_API size_t tp_codec_register(const tp_codec *c);
 
 /* ------------------------------------------------------------------------
  * Threads inside one frame call

@@ -261,3 +261,88 @@ TEST(pipeline_codec_registry)
     CHECK(tp_codec_find("") == NULL);
     CHECK(tp_codec_find(NULL) == NULL);
 }
+
+/* ---- codecs registered at run time ------------------------------------ */
+
+static size_t negate_bound(const tp_params *p, const tp_tensor *in, tp_tensor *out)
+{
+    (void)p;
+    *out = *in;
+    out->data = NULL;
+    return tp_tensor_nbytes(in);
+}
+
+static size_t negate_encode(const tp_params *p, const tp_tensor *in, void *dst, size_t cap, tp_tensor *out)
+{
+    size_t n = negate_bound(p, in, out);
+    if (cap < n) return tp_fail(TP_ERR_DST_TOO_SMALL, "negate");
+    const float *x = in->data;
+    float *y = dst;
+    for (size_t i = 0; i < n / 4; i++) y[i] = -x[i];
+    return n;
+}
+
+static size_t negate_decode(const tp_params *p, const void *src, size_t n, const tp_tensor *src_desc,
+                            const tp_tensor *dst_desc, void *dst)
+{
+    (void)p; (void)src_desc;
+    if (n != tp_tensor_nbytes(dst_desc)) return tp_fail(TP_ERR_CORRUPT, "negate: %zu bytes", n);
+    const float *x = src;
+    float *y = dst;
+    for (size_t i = 0; i < n / 4; i++) y[i] = -x[i];
+    return n;
+}
+
+static const tp_param_def negate_params[] = {{"gain", TP_PARAM_INT, 1, 1, 1, NULL, "unused", NULL}};
+static const tp_param_def bad_params[] = {{"gain", TP_PARAM_INT, 5, 1, 2, NULL, "default outside", NULL}};
+
+#define NEGATE(id_, name_, params_, dec_) \
+    {.info = {.id = (id_), .name = (name_), .flags = TP_CODEC_FLOAT_IN, .summary = "test", .n_params = 1, \
+              .params = (params_)}, .bound = negate_bound, .encode = negate_encode, .decode = (dec_)}
+
+TEST(pipeline_registered_codec)
+{
+    static const tp_codec ok = NEGATE(TP_CODEC_USER_MIN + 7, "negate_test", negate_params, negate_decode);
+    static const tp_codec low_id = NEGATE(200, "negate_low", negate_params, negate_decode);
+    static const tp_codec bad_name = NEGATE(TP_CODEC_USER_MIN + 8, "Negate", negate_params, negate_decode);
+    static const tp_codec taken = NEGATE(TP_CODEC_USER_MIN + 9, "int", negate_params, negate_decode);
+    static const tp_codec no_decode = NEGATE(TP_CODEC_USER_MIN + 10, "negate_nodec", negate_params, NULL);
+    static const tp_codec bad_default = NEGATE(TP_CODEC_USER_MIN + 11, "negate_def", bad_params, negate_decode);
+    static const tp_codec same_id = NEGATE(TP_CODEC_USER_MIN + 7, "negate_other", negate_params, negate_decode);
+    size_t before = tp_codec_count();
+    if (!tp_codec_find("negate_test")) CHECK_OK(tp_codec_register(&ok)); /* the suite may run twice in a process */
+    CHECK_ERR(tp_codec_register(&ok), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&same_id), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&low_id), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&bad_name), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&taken), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&no_decode), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(&bad_default), TP_ERR_ARG);
+    CHECK_ERR(tp_codec_register(NULL), TP_ERR_ARG);
+    CHECK(tp_codec_count() <= before + 1 && tp_codec_find("negate_test") == &ok.info);
+    char id[16];
+    snprintf(id, sizeof id, "%u", TP_CODEC_USER_MIN + 7);
+    CHECK(tp_codec_find(id) == &ok.info);
+
+    float x[300], back[300];
+    th_gaussian(x, 300, 31);
+    tp_tensor t = {TP_F16, 2, {10, 30}, NULL};
+    uint16_t h[300], hb[300];
+    CHECK_OK(tp_convert(h, TP_F16, x, TP_F32, 300));
+    t.data = h;
+    tp_pipeline *p;
+    void *f = NULL;
+    CHECK_OK(tp_pipeline_parse("negate_test|zstd", &p));
+    size_t n = tp_frame_encode_alloc(p, &t, NULL, &f);
+    tp_pipeline_free(p);
+    CHECK_OK(n);
+    if (!tp_is_error(n)) {
+        CHECK(tp_frame_decode(f, n, hb, sizeof hb) == sizeof hb && !memcmp(h, hb, sizeof h));
+        tp_frame_info info;
+        CHECK_OK(tp_frame_inspect(f, n, &info));
+        CHECK(!strncmp(info.spec, "negate_test:gain=1", 18) && strstr(info.spec, " | zstd"));
+        CHECK(tp_frame_decode_f32(f, n, back, sizeof back) == sizeof back);
+        free(f);
+    }
+    CHECK_ERR(tp_pipeline_parse("negate_test:gain=2", &p), TP_ERR_PARAM);
+}

@@ -9,9 +9,8 @@
 /* Result value that encodes code (zstd-style: the top of the size_t range). */
 #define TP_ERROR(code) ((size_t)0 - (size_t)(code))
 
-/* Records a printf-style detail and returns TP_ERROR(code). */
-size_t tp_fail(tp_error code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* tp_fail (tpress.h) records a printf-style detail and returns
+ * TP_ERROR(code). */
 
 /* Propagates an error result from a callee unchanged. */
 #define TP_TRY(expr)                                   \
