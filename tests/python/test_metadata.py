@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-TPRESS = os.path.join(ROOT, "build", "tpress")
+TPRESS = os.environ.get("TPRESS") or os.path.join(ROOT, "build", "tpress")
 META = {"format": "pt", "note": 'quoted "text" and \\ backslash'}
 
 
