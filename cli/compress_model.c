@@ -251,6 +251,7 @@ int compress_model_run(const compress_args *a)
     show_ctx c = {.a = a, .tty = isatty(STDERR_FILENO) && !a->quiet, .t0 = now()};
     tp_model_result res;
     size_t r = tp_compress_model(a->in, a->dry_run ? NULL : a->out, &mo, on_event, &c, &res);
+    tp_eval_metric_spec_release(&ms);
     clear_bar(&c);
     for (size_t i = 0; i < a->n_rules; i++) free(owned[i]);
     tp_importance_free(&imp);

@@ -231,12 +231,16 @@ TP_API int tp_eval_model_kind(const char *path);
 
 /* tp_eval_metric as a planner's tp_model_metric_fn (tpress.h): spec points
  * to a tp_eval_metric_spec; higher is better for MiniLM (cosine), lower
- * for a GGUF (KL). */
+ * for a GGUF (KL). For a GGUF the first call keeps the reference run (its
+ * logits) in cache, and later calls only run the candidate: give the spec
+ * cache NULL, and release it with tp_eval_metric_spec_release. */
 typedef struct {
     const char *ref_path, *text_path;
     size_t max_tokens;
+    void *cache;
 } tp_eval_metric_spec;
 TP_API size_t tp_eval_model_metric(void *spec, tp_tensor_fetch_fn fetch, void *fetch_user, double *metric);
+TP_API void tp_eval_metric_spec_release(tp_eval_metric_spec *s);
 
 #ifdef __cplusplus
 }

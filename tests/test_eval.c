@@ -297,3 +297,37 @@ MODEL_TEST(eval_load_errors)
 
 /* Frees the shared model at exit so leak checkers stay quiet. */
 __attribute__((destructor)) static void free_shared(void) { tp_minilm_free(shared_model()); }
+
+/* The planner's metric on a decoder keeps the reference run between calls
+ * and gives exactly what tp_eval_metric gives, call after call. */
+MODEL_TEST(eval_metric_reference_kept)
+{
+    const char *path = th_model_path("TP_SMOLLM2", "scripts/smollm2_path.sh");
+    CHECK(path);
+    const char *text = write_text("The planner probes one tensor at a time against the same reference run.\n"
+                                  "Each probe changes one matrix and asks how far the next-token choice moves.\n");
+    CHECK(text);
+    fetch_ctx c = {0};
+    c.scaled = "blk.3.ffn_down.weight";
+    c.scale = 1.25f;
+    tp_tensor_file_open_options fo = {.allow_requantize = 1};
+    tp_eval_metric_spec spec = {path, text, 24, NULL};
+    double direct = -1, first = -1, again = -1, same = -1;
+    size_t r = tp_tensor_file_open_ex(path, &fo, &c.file);
+    if (!tp_is_error(r)) r = tp_eval_metric(path, NULL, fetch_from_file, &c, text, 24, &direct, NULL);
+    if (!tp_is_error(r)) r = tp_eval_model_metric(&spec, fetch_from_file, &c, &first);
+    void *kept = spec.cache;
+    if (!tp_is_error(r)) r = tp_eval_model_metric(&spec, fetch_from_file, &c, &again);
+    c.scale = 1.0f;
+    if (!tp_is_error(r)) r = tp_eval_model_metric(&spec, fetch_from_file, &c, &same);
+    CHECK_OK(r);
+    CHECK(kept && spec.cache == kept);
+    fprintf(stderr, "  SmolLM2 KL: direct %.9g, kept reference %.9g / %.9g, unchanged %.3g\n", direct, first, again, same);
+    CHECK(direct > 0 && first == direct && again == direct && same == 0);
+    tp_eval_metric_spec_release(&spec);
+    CHECK(!spec.cache);
+    tp_eval_metric_spec_release(&spec);
+    remove(text);
+    free(c.buf);
+    tp_tensor_file_close(c.file);
+}

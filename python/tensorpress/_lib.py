@@ -80,7 +80,8 @@ class ModelResult(ctypes.Structure):
 
 
 class EvalMetricSpec(ctypes.Structure):
-    _fields_ = [("ref_path", ctypes.c_char_p), ("text_path", ctypes.c_char_p), ("max_tokens", ctypes.c_size_t)]
+    _fields_ = [("ref_path", ctypes.c_char_p), ("text_path", ctypes.c_char_p), ("max_tokens", ctypes.c_size_t),
+                ("cache", ctypes.c_void_p)]
 
 
 class ParamDef(ctypes.Structure):
@@ -158,6 +159,7 @@ _declare("tp_compress_model", _size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.
 _declare("tp_model_result_free", None, ctypes.POINTER(ModelResult))
 _declare("tp_eval_model_kind", ctypes.c_int, ctypes.c_char_p)
 _declare("tp_eval_model_metric", _size_t, _p, _p, _p, _p)
+_declare("tp_eval_metric_spec_release", None, _p)
 lib.free.restype, lib.free.argtypes = None, [_p]
 
 

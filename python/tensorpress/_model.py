@@ -104,6 +104,9 @@ def compress_model(src, dst=None, target_mb=None, target_bpw=None, target_ratio=
     r = ModelResult()
     dst_b = None if dry_run else os.fsencode(dst)
     result = lib.tp_compress_model(src_b, dst_b, ctypes.byref(o), None, None, ctypes.byref(r))
+    for spec in keep:
+        if isinstance(spec, EvalMetricSpec):
+            lib.tp_eval_metric_spec_release(ctypes.byref(spec))
     try:
         if lib.tp_is_error(result) and r.smallest_bytes and r.target_bytes and r.smallest_bytes > r.target_bytes:
             raise TensorpressError(f"{src}: the target of {r.target_bytes} bytes is below the smallest plan, "

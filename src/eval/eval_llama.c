@@ -13,7 +13,6 @@
 #include "eval/models.h"
 #include "tpress_eval.h"
 
-#define EVAL_CHUNK 128
 #define EVAL_DEFAULT_WINDOW 512
 
 static int cmp_double(const void *a, const void *b)
@@ -93,10 +92,10 @@ size_t tp_eval_llama_from(const char *ref_path, tp_weights *cand, const char *te
     if (!tp_is_error(r)) r = tp_llama_set_context(c.ref, window);
     if (!tp_is_error(r)) r = tp_llama_set_context(c.cand, window);
     if (!tp_is_error(r)) {
-        c.lr = malloc(EVAL_CHUNK * c.V * sizeof *c.lr);
-        c.lc = malloc(EVAL_CHUNK * c.V * sizeof *c.lc);
-        c.hr = malloc(EVAL_CHUNK * c.S * c.D * sizeof *c.hr);
-        c.hc = malloc(EVAL_CHUNK * c.S * c.D * sizeof *c.hc);
+        c.lr = malloc(TP_EVAL_CHUNK * c.V * sizeof *c.lr);
+        c.lc = malloc(TP_EVAL_CHUNK * c.V * sizeof *c.lc);
+        c.hr = malloc(TP_EVAL_CHUNK * c.S * c.D * sizeof *c.hr);
+        c.hc = malloc(TP_EVAL_CHUNK * c.S * c.D * sizeof *c.hc);
         c.kl = malloc(T * sizeof *c.kl);
         c.sx = calloc(c.S, sizeof *c.sx);
         c.se = calloc(c.S, sizeof *c.se);
@@ -107,8 +106,8 @@ size_t tp_eval_llama_from(const char *ref_path, tp_weights *cand, const char *te
         size_t wn = T - w0 < window ? T - w0 : window;
         tp_llama_reset(c.ref);
         tp_llama_reset(c.cand);
-        for (size_t c0 = 0; c0 < wn && !tp_is_error(r); c0 += EVAL_CHUNK) {
-            size_t n = wn - c0 < EVAL_CHUNK ? wn - c0 : EVAL_CHUNK;
+        for (size_t c0 = 0; c0 < wn && !tp_is_error(r); c0 += TP_EVAL_CHUNK) {
+            size_t n = wn - c0 < TP_EVAL_CHUNK ? wn - c0 : TP_EVAL_CHUNK;
             size_t n_score = c0 + n < wn ? n : n - 1; /* the window's last token predicts nothing */
             r = run_chunk(&c, ids + w0 + c0, n, ids + w0 + c0 + 1, n_score, out);
         }

@@ -59,9 +59,26 @@ int tp_eval_model_kind(const char *path)
     return 1;
 }
 
+/* A decoder's reference run is made by the first call and kept in the
+ * spec: a planner probes hundreds of candidates against one reference. */
 size_t tp_eval_model_metric(void *spec, tp_tensor_fetch_fn fetch, void *fetch_user, double *metric)
 {
-    const tp_eval_metric_spec *s = spec;
-    if (!s) return tp_fail(TP_ERR_ARG, "NULL metric spec");
-    return tp_eval_metric(s->ref_path, NULL, fetch, fetch_user, s->text_path, s->max_tokens, metric, NULL);
+    tp_eval_metric_spec *s = spec;
+    if (!s || !fetch || !metric) return tp_fail(TP_ERR_ARG, "NULL metric spec, fetch or result");
+    if (!is_gguf(s->ref_path))
+        return tp_eval_metric(s->ref_path, NULL, fetch, fetch_user, s->text_path, s->max_tokens, metric, NULL);
+    size_t n = s->max_tokens ? s->max_tokens : METRIC_DEFAULT_TOKENS;
+    if (!s->cache) TP_TRY(tp_lm_reference_build(s->ref_path, s->text_path, n, (tp_lm_reference **)&s->cache));
+    tp_weights *cand;
+    TP_TRY(tp_weights_from_fetch(fetch, fetch_user, &cand));
+    size_t r = tp_lm_reference_kl(s->cache, s->ref_path, cand, metric);
+    tp_weights_close(cand);
+    return r;
+}
+
+void tp_eval_metric_spec_release(tp_eval_metric_spec *s)
+{
+    if (!s) return;
+    tp_lm_reference_free(s->cache);
+    s->cache = NULL;
 }
