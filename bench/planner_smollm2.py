@@ -2,7 +2,9 @@
 """Regenerates the <!-- BEGIN planner-smollm2 --> section of docs/BENCHMARKS.md:
 the whole-model planner (tpress compress --target-mb / --strategy) on
 SmolLM2-135M-Instruct against uniform quantization (one spec for every
-tensor) of the same total bytes; model-level fidelity = mean next-token KL
+tensor) and llama.cpp's formats and _M-rule mixes (gguf package,
+bench/gguf_peer.py, applied to the dequantized weights) of the same total
+bytes; model-level fidelity = mean next-token KL
 and top-1 agreement against the GGUF itself over the first TOKENS tokens of
 data/eval_text.txt, measured by `tpress eval` on the written file.
 
@@ -20,6 +22,7 @@ T = os.path.join(ROOT, BUILD, "tpress")
 MODEL = subprocess.check_output([os.path.join(ROOT, "scripts", "smollm2_path.sh")], text=True).strip()
 TOKENS = os.environ.get("TOKENS", "128")
 UNIFORM = ["kq:bits=2", "kq:bits=3", "kq:bits=4", "kq:bits=5", "kq:bits=6", "int:bits=8,group=32"]
+PEERS = ["Q4_0", "MIX:Q4_0:Q5_1", "Q5_0", "MIX:Q4_0:Q8_0", "Q8_0"]
 
 
 def run_json(args):
@@ -46,7 +49,19 @@ def main():
         p = planner(out, ["--target-mb", repr(size / 1e6)])
         uniform.append((spec, size, kl, top1, p, fidelity(out)))
         print(spec, size, kl, p["compressed_bytes"], uniform[-1][5], file=sys.stderr)
-    raw = uniform[0][4]["original_bytes"]
+    raw, values = uniform[0][4]["original_bytes"], uniform[0][4]["weights"]
+    weights = os.path.join(tmp, "w.safetensors")
+    subprocess.check_call([T, "dump", MODEL, "--what", "weights", "-o", weights, "-q"], cwd=ROOT)
+    peers = []
+    for peer in PEERS:
+        dst = os.path.join(tmp, "peer.safetensors")
+        info = json.loads(subprocess.check_output([sys.executable, os.path.join(ROOT, "bench", "gguf_peer.py"), weights,
+                                                   dst, peer], text=True))
+        size = int(info["bits_per_weight"] * values / 8)
+        kl, top1 = fidelity(dst)
+        p = planner(out, ["--target-mb", repr(size / 1e6)])
+        peers.append((peer, info["gguf_version"], size, kl, top1, p, fidelity(out)))
+        print(peer, size, kl, p["compressed_bytes"], peers[-1][6], file=sys.stderr)
     for share in (0.5, 0.25, 0.125, 0.08):
         target = share * raw
         p = planner(out, ["--target-mb", repr(target / 1e6)])
@@ -65,12 +80,19 @@ def main():
          "embeddings Q8_0: the reference is itself quantized, a flattered one near 4-5 bits**, and every number "
          "is a distance from it. Fidelity: mean next-token KL(ref || cand) in nats and top-1 agreement over the "
          "first %s tokens of data/eval_text.txt, `tpress eval` on the written file. Planner bytes are the whole "
-         ".tpz (index included); role weights (`--sensitivity role`, the default)." % (raw, TOKENS), "",
+         ".tpz (index included); the llama.cpp rows count tensor data only (no GGUF header), which favours them; "
+         "role weights (`--sensitivity role`, the default)." % (raw, TOKENS), "",
          "### At the bytes of each uniform spec", "",
          "| uniform spec | bytes | its KL | its top-1 | planner bytes | planner KL | planner top-1 |",
          "|---|---|---|---|---|---|---|"]
     for spec, size, kl, top1, p, (pkl, ptop1) in uniform:
         L.append("| `%s` | %d | %.4f | %.4f | %d | %.4f | %.4f |" % (spec, size, kl, top1, p["compressed_bytes"], pkl, ptop1))
+    L += ["", "### At the bytes of llama.cpp's formats and _M-rule mixes (gguf package, tensor data only)", "",
+          "| llama.cpp type | its bytes | its KL | its top-1 | planner bytes | planner KL | planner top-1 |",
+          "|---|---|---|---|---|---|---|"]
+    for peer, version, size, kl, top1, p, (pkl, ptop1) in peers:
+        L.append("| `%s` (gguf %s) | %d | %.4f | %.4f | %d | %.4f | %.4f |" % (peer, version, size, kl, top1,
+                                                                           p["compressed_bytes"], pkl, ptop1))
     L += ["", "### Budgets as a share of the f32 size", "",
           "| target | target bytes | planner bytes | % of target | KL | top-1 | plan + write s | peak RSS MiB "
           "| best uniform within it | its KL |", "|---|---|---|---|---|---|---|---|---|---|"]
